@@ -1,0 +1,4 @@
+"""What a run captures about code, parameters, environment, hardware and data.
+
+Each capture is a small function whose failure never aborts a run.
+"""

@@ -1,0 +1,140 @@
+"""Capture the code: the snapshot policy (secrets, size limit, .gitrunignore) and git context."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pygit2
+
+from gitrun.capture.hashing import hash_file
+from gitrun.model.captured import Captured
+from gitrun.model.ignore import IgnoreRules
+from gitrun.model.secrets import find_secret_kind, is_secret_file_name, strip_url_credentials
+from gitrun.store.config import Settings
+from gitrun.store.git import RepoPaths
+from gitrun.store.snapshot import Candidate, Exclusion, Policy, SnapshotResult, take_snapshot
+
+GITRUNIGNORE = ".gitrunignore"
+SCAN_LIMIT = 10 * 1024 * 1024  # content larger than this is not scanned for tokens
+
+
+def load_gitrunignore(workdir: Path) -> IgnoreRules:
+    try:
+        return IgnoreRules((workdir / GITRUNIGNORE).read_text(encoding="utf-8", errors="replace"))
+    except OSError:
+        return IgnoreRules("")
+
+
+def make_policy(settings: Settings, extra_ignore: IgnoreRules) -> Policy:
+    """Decide, before anything is hashed, which changed files stay out of the snapshot."""
+    vouched = set(settings.include_secret_files)
+
+    def decide(candidate: Candidate) -> Exclusion | None:
+        path = candidate.path
+        if extra_ignore and extra_ignore.matches(path):
+            return Exclusion(path, "excluded by .gitrunignore")
+        try:
+            stat = os.lstat(candidate.absolute)
+        except OSError:
+            return None  # gone or unreadable: the snapshot mechanics record it
+        if candidate.untracked and stat.st_size > settings.max_untracked_bytes:
+            return Exclusion(path, f"untracked file larger than {settings.max_untracked_bytes} bytes",
+                             size=stat.st_size, hash=_safe_hash(candidate.absolute))
+        if path in vouched:
+            return None
+        name_reason = is_secret_file_name(path)
+        if name_reason:
+            return Exclusion(path, name_reason, size=stat.st_size)
+        kind = _content_secret(candidate.absolute, stat.st_size)
+        if kind:
+            return Exclusion(path, f"content looks like a secret ({kind})", size=stat.st_size)
+        return None
+
+    return decide
+
+
+def _safe_hash(path: Path) -> str | None:
+    try:
+        return hash_file(path)
+    except OSError:
+        return None
+
+
+def _content_secret(path: Path, size: int) -> str | None:
+    if size > SCAN_LIMIT or not path.is_file() or path.is_symlink():
+        return None
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    return find_secret_kind(data.decode("utf-8", "replace"))
+
+
+def snapshot_code(paths: RepoPaths, settings: Settings) -> SnapshotResult:
+    return take_snapshot(paths, make_policy(settings, load_gitrunignore(paths.workdir)))
+
+
+def git_context(repo: pygit2.Repository, snapshot: SnapshotResult) -> Captured:
+    """The ``git`` section: where the run's code came from."""
+    captured = Captured()
+    data: dict[str, Any] = captured.data
+    data["base_commit"] = str(snapshot.base_commit) if snapshot.base_commit else ""
+    data["unborn"] = snapshot.base_commit is None
+    data["detached"] = bool(repo.head_is_detached)
+    data["branch"] = _branch_name(repo)
+    data["shallow"] = bool(repo.is_shallow)
+    upstream, remote_name = _upstream(repo, data["branch"])
+    if upstream:
+        data["upstream"] = upstream
+    url = _remote_url(repo, remote_name)
+    if url:
+        data["remote"] = remote_name or "origin"
+        data["remote_url"] = url
+    data["dirty"] = snapshot.dirty
+    data["modified"] = snapshot.modified
+    data["untracked"] = snapshot.untracked
+    data["added"] = snapshot.added
+    data["deleted"] = snapshot.deleted
+    if snapshot.submodules:
+        data["submodules"] = [
+            {**sub, "url": strip_url_credentials(str(sub["url"]))} if "url" in sub else sub
+            for sub in snapshot.submodules
+        ]
+    return captured
+
+
+def _branch_name(repo: pygit2.Repository) -> str:
+    if repo.head_is_detached:
+        return ""
+    try:
+        target = repo.references["HEAD"].target
+    except (KeyError, pygit2.GitError):
+        return ""
+    name = str(target)
+    return name.removeprefix("refs/heads/")
+
+
+def _upstream(repo: pygit2.Repository, branch: str) -> tuple[str, str | None]:
+    if not branch:
+        return "", None
+    try:
+        local = repo.branches.local.get(branch)
+        upstream = local.upstream if local is not None else None
+    except (pygit2.GitError, KeyError, ValueError):
+        return "", None
+    if upstream is None:
+        return "", None
+    name = upstream.shorthand
+    remote = upstream.remote_name if hasattr(upstream, "remote_name") else name.split("/", 1)[0]
+    return name, remote
+
+
+def _remote_url(repo: pygit2.Repository, remote_name: str | None) -> str:
+    names = [remote.name for remote in repo.remotes]
+    chosen = remote_name if remote_name in names else ("origin" if "origin" in names else (names[0] if names else None))
+    if chosen is None:
+        return ""
+    url = repo.remotes[chosen].url or ""
+    return strip_url_credentials(url)

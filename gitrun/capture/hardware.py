@@ -1,0 +1,147 @@
+"""The ``hardware`` section of a run: CPU, memory and NVIDIA GPUs.
+
+A machine without an NVIDIA driver is normal: it records ``gpus = []`` and nothing missing. Only a
+driver that is present but fails is worth a reason in ``missing``.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from gitrun.model.captured import Captured
+
+
+def capture_hardware() -> Captured:
+    """Capture CPU, memory and GPUs. Never raises; a failed field is recorded in ``missing``."""
+    result = Captured()
+    steps: list[tuple[str, Callable[[], None]]] = [
+        ("cpu", lambda: _cpu(result)),
+        ("memory_bytes", lambda: result.data.update(memory_bytes=_memory_bytes())),
+        ("gpus", lambda: _gpus(result)),
+    ]
+    for field, step in steps:
+        try:
+            step()
+        except Exception as exc:  # one field's failure must never abort a run
+            result.missing[field] = _reason(exc)
+    return result
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip()
+    first = text.splitlines()[0] if text else ""
+    return f"{type(exc).__name__}: {first}"[:200] if first else type(exc).__name__
+
+
+def _cpu(result: Captured) -> None:
+    import psutil
+
+    cpu: dict[str, Any] = {"arch": platform.machine()}
+    model = _cpu_model()
+    if model:
+        cpu["model"] = model
+    else:
+        result.missing["cpu.model"] = "no model name in /proc/cpuinfo"
+    physical = psutil.cpu_count(logical=False)
+    if physical:
+        cpu["cores_physical"] = physical
+    else:
+        result.missing["cpu.cores_physical"] = "not reported by the OS"
+    logical = os.cpu_count()
+    if logical:
+        cpu["cores_logical"] = logical
+    else:
+        result.missing["cpu.cores_logical"] = "not reported by the OS"
+    # Containers and batch schedulers often pin a process to fewer cores than the machine has.
+    if hasattr(os, "sched_getaffinity"):
+        cpu["cores_available"] = len(os.sched_getaffinity(0))
+    result.data["cpu"] = cpu
+
+
+def _cpu_model() -> str:
+    """``model name`` from /proc/cpuinfo (x86; "Model" on some ARM boards), else platform's guess."""
+    try:
+        text = Path("/proc/cpuinfo").read_text(errors="replace")
+    except OSError:
+        text = ""
+    for line in text.splitlines():
+        field, _, value = line.partition(":")
+        if field.strip() in ("model name", "Model", "Hardware") and value.strip():
+            return value.strip()
+    return platform.processor()
+
+
+def _memory_bytes() -> int:
+    import psutil
+
+    return int(psutil.virtual_memory().total)
+
+
+def _text(value: Any) -> str:
+    """Older pynvml versions return bytes."""
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+def _gpus(result: Captured) -> None:
+    import pynvml
+
+    try:
+        pynvml.nvmlInit()
+    except pynvml.NVMLError as exc:
+        if exc.value in (pynvml.NVML_ERROR_LIBRARY_NOT_FOUND, pynvml.NVML_ERROR_DRIVER_NOT_LOADED):
+            result.data["gpus"] = []  # no NVIDIA driver: a normal machine, not a failure
+            result.data["gpu_count"] = 0
+            return
+        raise
+    try:
+        driver, cuda = _system_versions(result)
+        gpus = [_gpu(pynvml, index, driver, cuda, result) for index in range(pynvml.nvmlDeviceGetCount())]
+        result.data["gpus"] = gpus
+        result.data["gpu_count"] = len(gpus)
+    finally:
+        try:
+            pynvml.nvmlShutdown()
+        except pynvml.NVMLError:
+            pass
+
+
+def _system_versions(result: Captured) -> tuple[str, str]:
+    import pynvml
+
+    driver = cuda = ""
+    try:
+        driver = _text(pynvml.nvmlSystemGetDriverVersion())
+    except pynvml.NVMLError as exc:
+        result.missing["gpus.driver"] = _reason(exc)
+    try:
+        version = int(pynvml.nvmlSystemGetCudaDriverVersion_v2())
+        cuda = f"{version // 1000}.{(version % 1000) // 10}"  # 12040 -> "12.4"
+    except pynvml.NVMLError as exc:
+        result.missing["gpus.cuda"] = _reason(exc)
+    return driver, cuda
+
+
+def _gpu(pynvml: Any, index: int, driver: str, cuda: str, result: Captured) -> dict[str, Any]:
+    """One device; a field it cannot report is left out and its reason recorded."""
+    handle = pynvml.nvmlDeviceGetHandleByIndex(index)
+    gpu: dict[str, Any] = {"index": index}
+    fields: dict[str, Callable[[], Any]] = {
+        "name": lambda: _text(pynvml.nvmlDeviceGetName(handle)),
+        "uuid": lambda: _text(pynvml.nvmlDeviceGetUUID(handle)),
+        "memory_bytes": lambda: int(pynvml.nvmlDeviceGetMemoryInfo(handle).total),
+        "compute_capability": lambda: "{}.{}".format(*pynvml.nvmlDeviceGetCudaComputeCapability(handle)),
+    }
+    for field, read in fields.items():
+        try:
+            gpu[field] = read()
+        except pynvml.NVMLError as exc:
+            result.missing[f"gpus.{index}.{field}"] = _reason(exc)
+    if driver:
+        gpu["driver"] = driver
+    if cuda:
+        gpu["cuda"] = cuda
+    return gpu

@@ -1,0 +1,101 @@
+"""The command line: a thin click layer over ``gitrun.commands``.
+
+``git run [OPTIONS] -- COMMAND...`` records a run; ``git run SUBCOMMAND`` does everything else.
+Subcommands live in the modules of this package, one per area, registered at the bottom.
+Errors from any layer arrive here as GitrunError and leave as one line and an exit code.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import click
+
+from gitrun import __version__
+from gitrun.errors import GitrunError
+
+COMMAND_KEY = "gitrun_command"
+
+
+class RunGroup(click.Group):
+    """A group whose arguments after ``--`` are the command to record."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if "--" in args:
+            split = args.index("--")
+            ctx.meta[COMMAND_KEY] = args[split + 1:]
+            args = args[:split]
+        return super().parse_args(ctx, args)
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> Any:
+        name = args[0] if args else ""
+        if name and self.get_command(ctx, name) is None and not name.startswith("-"):
+            raise click.UsageError(
+                f"unknown command '{name}'. To record a run, put the command after '--': "
+                f"git run -- {' '.join(args)}")
+        return super().resolve_command(ctx, args)
+
+
+@click.group(cls=RunGroup, invoke_without_command=True,
+             context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-m", "--message", default="", help="Why this run: the question it answers.")
+@click.option("--name", default=None, help="A unique human name for the run (default: generated).")
+@click.option("--tag", "tags", multiple=True, help="Tag the run (repeatable).")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing of gitrun's own while recording.")
+@click.version_option(__version__, "--version", prog_name="git-run")
+@click.pass_context
+def cli(ctx: click.Context, message: str, name: str | None, tags: tuple[str, ...], quiet: bool,
+        **feature_options: Any) -> None:
+    """Record and explore experiment runs, stored in git.
+
+    \b
+    git run -m "smaller lr" -- python train.py --lr 0.01
+    git run list
+    git run show RUN
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    command = ctx.meta.get(COMMAND_KEY)
+    if command is None:
+        click.echo(ctx.get_help())
+        ctx.exit(0)
+    from gitrun.commands.record import RecordOptions, record
+
+    options = RecordOptions(command=list(command), message=message, name=name, tags=list(tags), quiet=quiet,
+                            extra=feature_options)
+    ctx.exit(record(options))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of ``git-run``, ``gitrun`` and ``python -m gitrun``."""
+    try:
+        code = cli.main(args=argv, prog_name="git run", standalone_mode=False)
+    except GitrunError as err:
+        click.echo(f"git-run: error: {err.one_line()}", err=True)
+        sys.exit(err.exit_code)
+    except click.exceptions.Exit as exit_:
+        sys.exit(exit_.exit_code)
+    except click.ClickException as err:
+        err.show()
+        sys.exit(err.exit_code)
+    except click.exceptions.Abort:
+        click.echo("git-run: aborted", err=True)
+        sys.exit(130)
+    except KeyboardInterrupt:
+        click.echo("git-run: interrupted", err=True)
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.exit(141)
+    except Exception as err:  # a bug: one line by default, the traceback on request
+        if os.environ.get("GITRUN_DEBUG"):
+            raise
+        click.echo(f"git-run: internal error: {type(err).__name__}: {err} (set GITRUN_DEBUG=1 for details)",
+                   err=True)
+        sys.exit(70)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+# Subcommands, one module per area; importing registers them on ``cli``.
+from gitrun.cli import runs  # noqa: E402, F401

@@ -1,0 +1,33 @@
+"""What every command starts with: the repository, its run store and settings, orphans recovered."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pygit2
+
+from gitrun.runner.finalise import recover_orphans
+from gitrun.store.config import Settings, load_settings
+from gitrun.store.git import RepoPaths, open_repository
+from gitrun.store.runs import RunStore
+
+
+@dataclass
+class Context:
+    repo: pygit2.Repository
+    paths: RepoPaths
+    store: RunStore
+    settings: Settings
+    cwd: Path
+
+
+def open_context(start: Path | None = None, recover: bool = True) -> Context:
+    cwd = Path(start or os.getcwd()).resolve()
+    repo, paths = open_repository(cwd)
+    settings = load_settings(paths.workdir)
+    store = RunStore(repo, paths)
+    if recover:
+        recover_orphans(store, settings)
+    return Context(repo, paths, store, settings, cwd)

@@ -1,0 +1,151 @@
+"""``git run show RUN``: everything recorded about one run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gitrun.commands.context import open_context
+from gitrun.commands.output import print_json
+from gitrun.model.run import Run, run_summary_json
+from gitrun.model.timefmt import human_duration
+from gitrun.store.spool import OUTPUT_LOG, find_spool
+from gitrun.store.trees import read_blob_at
+
+LOG_TAIL_LINES = 20
+
+
+def show_command(reference: str, as_json: bool = False, log: bool = False) -> int:
+    ctx = open_context()
+    run = ctx.store.resolve(reference)
+    if log:
+        data = run_log(ctx, run)
+        import sys
+
+        sys.stdout.buffer.write(data)
+        return 0
+    if as_json:
+        print_json(run_summary_json(run))
+        return 0
+    print(render(run, run_log(ctx, run)))
+    return 0
+
+
+def run_log(ctx: Any, run: Run) -> bytes:
+    """The stored log, or the live spool's for a run still going."""
+    spool = find_spool(ctx.paths, run.id)
+    if spool is not None and spool.file(OUTPUT_LOG).exists():
+        return spool.file(OUTPUT_LOG).read_bytes()
+    commit = ctx.repo.get(run.result_commit)
+    path = str(run.section("log").get("path", "logs/output.log"))
+    return read_blob_at(ctx.repo, commit.tree, path) or b""
+
+
+def render(run: Run, log: bytes) -> str:
+    doc = run.doc
+    lines: list[str] = [
+        f"run      {run.id}  ({run.name})",
+        f"status   {run.status}" + (f"  exit {run.exit_code}" if run.exit_code is not None else "")
+        + (f"  signal {doc['signal']}" if doc.get("signal") else ""),
+        f"command  {' '.join(run.command)}   (in {doc.get('cwd', '.')})",
+    ]
+    if run.message:
+        lines.append(f"message  {run.message}")
+    if run.tags:
+        lines.append(f"tags     {', '.join(run.tags)}")
+    lines.append(f"started  {doc.get('started', '-')}   ended {doc.get('ended', '-')}"
+                 f"   duration {human_duration(run.duration_s)}")
+    lines.append(f"by       {doc.get('user', '?')}@{doc.get('host', '?')}")
+    lines.append(f"ref      {run.ref}")
+    lines.append(f"code     {run.snapshot_commit}  (git checkout {run.snapshot_commit[:12]})")
+    lines += _git_lines(run)
+    lines += _section_lines("snapshot", _snapshot_summary(run))
+    lines += _section_lines("environment", _env_summary(run))
+    lines += _section_lines("hardware", _hardware_summary(run))
+    missing = run.section("missing")
+    if missing:
+        lines += _section_lines("not captured", {key: str(value) for key, value in missing.items()})
+    tail = log.decode("utf-8", "replace").splitlines()[-LOG_TAIL_LINES:]
+    if tail:
+        lines.append(f"\noutput (last {len(tail)} lines; `git run show {run.id[:10]} --log` for all)")
+        lines += [f"  {line}" for line in tail]
+    return "\n".join(lines)
+
+
+def _section_lines(title: str, values: dict[str, str]) -> list[str]:
+    if not values:
+        return []
+    width = max(len(key) for key in values)
+    return [f"\n{title}"] + [f"  {key.ljust(width)}  {value}" for key, value in values.items()]
+
+
+def _git_lines(run: Run) -> list[str]:
+    git = run.git
+    branch = git.get("branch") or ("(detached)" if git.get("detached") else "(none)")
+    base = str(git.get("base_commit", ""))[:12] or "(unborn branch)"
+    values = {"branch": branch, "base": base}
+    if git.get("upstream"):
+        values["upstream"] = str(git["upstream"])
+    if git.get("remote_url"):
+        values["remote"] = str(git["remote_url"])
+    changes = []
+    for key in ("modified", "added", "untracked", "deleted"):
+        items = git.get(key) or []
+        if items:
+            changes.append(f"{len(items)} {key}")
+    values["working tree"] = ("dirty: " + ", ".join(changes)) if git.get("dirty") else "clean"
+    if git.get("shallow"):
+        values["shallow"] = "yes (history is partial)"
+    for sub in git.get("submodules", []) or []:
+        values[f"submodule {sub.get('path')}"] = f"{str(sub.get('commit', '?'))[:12]}" + (
+            " (dirty)" if sub.get("dirty") else "")
+    return _section_lines("git", values)
+
+
+def _snapshot_summary(run: Run) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for item in run.section("snapshot").get("excluded", []) or []:
+        values[str(item.get("path"))] = "left out: " + str(item.get("reason"))
+    return values
+
+
+def _env_summary(run: Run) -> dict[str, str]:
+    env = run.section("env")
+    values: dict[str, str] = {}
+    python = env.get("python")
+    if isinstance(python, dict):
+        values["python"] = f"{python.get('version', '?')} ({python.get('executable', '?')})"
+    packages = env.get("packages")
+    if isinstance(packages, list):
+        special = [p for p in packages if isinstance(p, dict) and p.get("installer") in ("editable", "local")]
+        values["packages"] = f"{len(packages)} installed" + (
+            f"; not reinstallable elsewhere: {', '.join(str(p.get('name')) for p in special)}" if special else "")
+    for key in ("conda_env", "virtualenv"):
+        if env.get(key):
+            values[key] = str(env[key])
+    container = env.get("container")
+    if isinstance(container, dict):
+        values["container"] = str(container.get("kind", "none"))
+    osinfo = env.get("os")
+    if isinstance(osinfo, dict):
+        values["os"] = f"{osinfo.get('distro') or osinfo.get('system', '?')} (kernel {osinfo.get('release', '?')})"
+    variables = env.get("vars")
+    if isinstance(variables, dict):
+        redacted = env.get("redacted") or []
+        values["env vars"] = f"{len(variables)} recorded, {len(redacted)} redacted"
+    return values
+
+
+def _hardware_summary(run: Run) -> dict[str, str]:
+    hardware = run.section("hardware")
+    values: dict[str, str] = {}
+    cpu = hardware.get("cpu")
+    if isinstance(cpu, dict):
+        values["cpu"] = f"{cpu.get('model', '?')} ({cpu.get('cores_physical', '?')} cores, " \
+                        f"{cpu.get('cores_logical', '?')} threads)"
+    if hardware.get("memory_bytes"):
+        values["memory"] = f"{int(hardware['memory_bytes']) / 1024**3:.1f} GiB"
+    gpus = hardware.get("gpus")
+    if isinstance(gpus, list):
+        values["gpus"] = ", ".join(
+            f"{g.get('name')} ({int(g.get('memory_bytes', 0)) / 1024**3:.0f} GiB)" for g in gpus) or "none"
+    return values

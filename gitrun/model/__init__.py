@@ -1,0 +1,1 @@
+"""Plain data: run records, ids, statuses, time formats, secret patterns. No I/O here."""

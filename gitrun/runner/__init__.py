@@ -1,0 +1,1 @@
+"""The child process: start it, tee its output, forward signals, sample it, finalise the run."""

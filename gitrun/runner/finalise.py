@@ -1,0 +1,107 @@
+"""Turn a run's spool into its stored result: result commit, final metadata, spool removed.
+
+Used when a run ends normally and, for runs whose gitrun process died (``kill -9``, power loss),
+by the next gitrun command, which finalises them as ``crashed`` with everything spooled so far.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from gitrun.model import status as statuses
+from gitrun.model.run import Run
+from gitrun.model.timefmt import from_iso, to_iso, utc_now
+from gitrun.runner.logs import capped_log
+from gitrun.store.config import Settings
+from gitrun.store.runs import RunStore
+from gitrun.store.spool import OUTPUT_LOG, Spool, all_spools, owner_is_alive
+from gitrun.store.trees import TreeContent
+
+LOG_PATH = "logs/output.log"
+
+# Later features (metrics, system samples, outputs, data) contribute files and metadata here:
+# each takes the spool and returns (tree files, metadata updates).
+ResultContributor = Callable[[Spool, "Ending"], tuple[dict[str, TreeContent], dict[str, Any]]]
+CONTRIBUTORS: list[ResultContributor] = []
+
+
+@dataclass
+class Ending:
+    status: str
+    exit_code: int | None
+    signal: str | None = None
+    ended: datetime = field(default_factory=utc_now)
+    error: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)  # metadata the caller already knows
+
+
+def collect_result(spool: Spool, ending: Ending, settings: Settings) -> tuple[dict[str, TreeContent], dict[str, Any]]:
+    log_bytes, log_info = capped_log(spool.file(OUTPUT_LOG), settings.log_cap_bytes)
+    files: dict[str, TreeContent] = {LOG_PATH: log_bytes}
+    updates: dict[str, Any] = {"log": {**log_info, "path": LOG_PATH}}
+    for contributor in CONTRIBUTORS:
+        try:
+            more_files, more_updates = contributor(spool, ending)
+        except Exception as err:  # one failing contributor must not lose the run
+            updates.setdefault("missing", {})[getattr(contributor, "__name__", "result")] = str(err)
+            continue
+        files.update(more_files)
+        _deep_update(updates, more_updates)
+    return files, updates
+
+
+def _deep_update(target: dict[str, Any], source: dict[str, Any]) -> None:
+    for key, value in source.items():
+        if isinstance(value, dict) and isinstance(target.get(key), dict):
+            _deep_update(target[key], value)
+        else:
+            target[key] = value
+
+
+def finalise(store: RunStore, run: Run, spool: Spool, ending: Ending, settings: Settings) -> Run:
+    files, updates = collect_result(spool, ending, settings)
+    store.save_result(run, files)
+
+    def apply(doc: dict[str, Any]) -> dict[str, Any]:
+        doc["status"] = ending.status
+        if ending.exit_code is not None:
+            doc["exit_code"] = ending.exit_code
+        if ending.signal:
+            doc["signal"] = ending.signal
+        if ending.error:
+            doc["error"] = ending.error
+        doc["ended"] = to_iso(ending.ended)
+        started = doc.get("started")
+        if isinstance(started, str):
+            doc["duration_s"] = round((ending.ended - from_iso(started)).total_seconds(), 3)
+        doc["result_commit"] = run.result_commit
+        doc.pop("pid", None)
+        _deep_update(doc, ending.extra)
+        _deep_update(doc, updates)
+        return doc
+
+    store.update_doc(run, apply, f"gitrun: {ending.status} {run.id}")
+    spool.remove()
+    return run
+
+
+def recover_orphans(store: RunStore, settings: Settings) -> list[Run]:
+    """Finalise as ``crashed`` every spooled run of this host whose gitrun process is gone."""
+    recovered: list[Run] = []
+    for spool in all_spools(store.paths):
+        info = spool.read_live()
+        if owner_is_alive(info):
+            continue
+        with contextlib.suppress(Exception):
+            run = store.get(spool.run_id)
+            if run.status != statuses.RUNNING:
+                spool.remove()
+                continue
+            ending = Ending(status=statuses.CRASHED, exit_code=None,
+                            error="gitrun stopped before the run ended (killed or machine restarted)")
+            recovered.append(finalise(store, run, spool, ending, settings))
+    return recovered

@@ -1,0 +1,30 @@
+"""TOML encoding of metadata documents."""
+
+from __future__ import annotations
+
+import tomllib
+from typing import Any
+
+import tomli_w
+
+from gitrun.errors import StorageError
+
+
+def _clean(value: Any) -> Any:
+    """Drop None (TOML has no null) and turn tuples into lists, recursively."""
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value if v is not None]
+    return value
+
+
+def encode(document: dict[str, Any]) -> bytes:
+    return tomli_w.dumps(_clean(document)).encode("utf-8")
+
+
+def decode(data: bytes, what: str = "metadata") -> dict[str, Any]:
+    try:
+        return tomllib.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
+        raise StorageError(f"{what} is not valid TOML: {err}")

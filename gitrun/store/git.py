@@ -1,0 +1,119 @@
+"""The one helper for git subprocesses, and opening a repository.
+
+pygit2 does the in-process work; the git CLI is used where users expect their own configuration,
+credentials and hooks (push, fetch) or where libgit2 lacks a feature (LFS clean filters).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pygit2
+
+from gitrun.errors import GitCommandError, NotARepository
+
+
+@dataclass(frozen=True)
+class GitResult:
+    returncode: int
+    stdout: bytes
+    stderr: bytes
+
+    @property
+    def text(self) -> str:
+        return self.stdout.decode("utf-8", "surrogateescape")
+
+
+def run_git(
+    args: Sequence[str],
+    cwd: Path | str,
+    *,
+    input_bytes: bytes | None = None,
+    env: Mapping[str, str] | None = None,
+    check: bool = True,
+    timeout: float | None = None,
+) -> GitResult:
+    """Run ``git ARGS`` in ``cwd``; raise GitCommandError with git's own message when it fails."""
+    full_env = dict(os.environ)
+    if env:
+        full_env.update(env)
+    try:
+        proc = subprocess.run(
+            ["git", *args],
+            cwd=str(cwd),
+            input=input_bytes,
+            capture_output=True,
+            env=full_env,
+            timeout=timeout,
+            check=False,
+        )
+    except FileNotFoundError:
+        raise GitCommandError("git is not installed or not on PATH", hint="install git 2.30 or newer")
+    except subprocess.TimeoutExpired:
+        raise GitCommandError(f"git {args[0]} timed out after {timeout} s")
+    result = GitResult(proc.returncode, proc.stdout, proc.stderr)
+    if check and proc.returncode != 0:
+        message = _last_meaningful_line(proc.stderr) or f"exit status {proc.returncode}"
+        raise GitCommandError(f"git {' '.join(args[:2])} failed: {message}")
+    return result
+
+
+def _last_meaningful_line(stderr: bytes) -> str:
+    lines = [line.strip() for line in stderr.decode("utf-8", "replace").splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith(("fatal:", "error:"))]
+    return (errors or lines or [""])[-1]
+
+
+@dataclass
+class RepoPaths:
+    """Where a repository lives on disk."""
+
+    workdir: Path  # the working tree root
+    gitdir: Path  # the repository's own .git directory (a worktree's private gitdir for worktrees)
+    commondir: Path  # the shared .git directory (same as gitdir outside linked worktrees)
+
+    @property
+    def gitrun_dir(self) -> Path:
+        """gitrun's private state (live spools, caches): in the common dir so worktrees share it."""
+        return self.commondir / "gitrun"
+
+
+def open_repository(start: Path | str | None = None) -> tuple[pygit2.Repository, RepoPaths]:
+    """Open the repository containing ``start`` (default: the current directory).
+
+    Raises NotARepository outside a git working tree and for bare repositories, since a run
+    needs a working tree to snapshot.
+    """
+    where = Path(start or os.getcwd()).resolve()
+    found = pygit2.discover_repository(str(where))
+    if found is None:
+        raise NotARepository(
+            f"not a git repository: {where}", hint="run inside a git working tree, or `git init` one"
+        )
+    repo = pygit2.Repository(found)
+    if repo.is_bare or repo.workdir is None:
+        raise NotARepository(
+            f"{found.rstrip('/')} is a bare repository", hint="run inside a clone that has a working tree"
+        )
+    gitdir = Path(repo.path).resolve()
+    commondir_file = gitdir / "commondir"
+    commondir = (gitdir / commondir_file.read_text().strip()).resolve() if commondir_file.exists() else gitdir
+    return repo, RepoPaths(Path(repo.workdir).resolve(), gitdir, commondir)
+
+
+def fresh_repository(paths: RepoPaths) -> pygit2.Repository:
+    """A new Repository object: libgit2 caches the index and config per object."""
+    return pygit2.Repository(str(paths.gitdir))
+
+
+def default_signature(repo: pygit2.Repository) -> pygit2.Signature:
+    """The user's identity from git config, else a neutral one: a run must never fail for lack of it."""
+    try:
+        return repo.default_signature
+    except (KeyError, pygit2.GitError):
+        host = os.uname().nodename or "localhost"
+        return pygit2.Signature("gitrun", f"gitrun@{host}")

@@ -1,0 +1,79 @@
+"""Ref names and compare-and-swap ref updates.
+
+Every ref gitrun moves is updated by compare-and-swap: lock the ref (git's own ``.lock`` file,
+so git CLI writers are excluded too), check that it still points where the caller last saw it,
+then move it. A caller that loses the race re-reads and retries; nothing is overwritten blindly.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+import pygit2
+
+from gitrun.errors import ConcurrentUpdate
+
+EXPERIMENTS_PREFIX = "refs/experiments/"
+NOTES_REF = "refs/notes/gitrun"
+JOURNAL_REF = "refs/gitrun/journal"
+REMOTE_NOTES_PREFIX = "refs/gitrun/remotes/"  # refs/gitrun/remotes/<remote>/notes: last fetched notes
+
+T = TypeVar("T")
+
+
+class RefMoved(Exception):
+    """The ref did not point where the caller expected (internal: callers retry)."""
+
+
+def run_ref(run_id: str) -> str:
+    return EXPERIMENTS_PREFIX + run_id
+
+
+def read_ref(repo: pygit2.Repository, name: str) -> pygit2.Oid | None:
+    ref = repo.references.get(name)
+    if ref is None:
+        return None
+    target = ref.target
+    return target if isinstance(target, pygit2.Oid) else None
+
+
+def compare_and_swap(
+    repo: pygit2.Repository,
+    name: str,
+    new: pygit2.Oid | None,
+    expected: pygit2.Oid | None,
+    signature: pygit2.Signature,
+    message: str,
+) -> None:
+    """Point ``name`` at ``new`` (delete it when ``new`` is None) if it still points at ``expected``.
+
+    ``expected`` None means "the ref must not exist yet". Raises RefMoved when another writer got
+    there first or holds the lock.
+    """
+    try:
+        with repo.transaction() as txn:
+            txn.lock_ref(name)
+            if read_ref(repo, name) != expected:
+                raise RefMoved(name)
+            if new is None:
+                txn.remove(name)
+            else:
+                txn.set_target(name, new, message=message)  # pygit2 1.21 mishandles an explicit signature
+    except pygit2.GitError as err:
+        # Another process holds the .lock file: the same as losing the race.
+        raise RefMoved(f"{name}: {err}")
+
+
+def retry_on_conflict(attempt: Callable[[], T], what: str, attempts: int = 50) -> T:
+    """Run ``attempt`` until it does not raise RefMoved, with jittered backoff."""
+    delay = 0.002
+    for _ in range(attempts):
+        try:
+            return attempt()
+        except RefMoved:
+            time.sleep(delay * (0.5 + random.random()))
+            delay = min(delay * 2, 0.2)
+    raise ConcurrentUpdate(f"could not update {what}: other writers kept moving it", hint="try again")

@@ -1,0 +1,186 @@
+"""Runs as refs, commits and notes: create, update, list, resolve, delete.
+
+Layout (docs/format.md has the full contract):
+- ``refs/experiments/<id>`` points at the run's *result commit*; its first parent is the
+  *snapshot commit* (the code as it was on disk), whose first parent is the HEAD the run started on.
+- The metadata note (TOML) is attached to the snapshot commit in ``refs/notes/gitrun``; the snapshot
+  commit never changes, so the note's key is stable while the result commit is replaced as the
+  run writes logs, series and outputs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import pygit2
+
+from gitrun.errors import AmbiguousRun, RunNotFound, StorageError
+from gitrun.model.ids import is_run_id
+from gitrun.model.run import Run
+from gitrun.store import codec
+from gitrun.store.git import RepoPaths, default_signature
+from gitrun.store.notes import iter_note_entries, modify_notes, notes_tree, read_note, write_notes
+from gitrun.store.refs import EXPERIMENTS_PREFIX, compare_and_swap, read_ref, retry_on_conflict, run_ref
+from gitrun.store.trees import TreeContent, build_tree
+
+DocModifier = Callable[[dict[str, Any]], dict[str, Any] | None]
+
+
+class RunStore:
+    """Reads and writes runs in one repository."""
+
+    def __init__(self, repo: pygit2.Repository, paths: RepoPaths) -> None:
+        self.repo = repo
+        self.paths = paths
+
+    # --- writing -----------------------------------------------------------------------------
+
+    def create(self, run_id: str, tree: pygit2.Oid, base_commit: pygit2.Oid | None, message: str,
+               doc: dict[str, Any]) -> Run:
+        """Write the snapshot commit, an empty result commit, the ref and the first note."""
+        signature = default_signature(self.repo)
+        parents = [base_commit] if base_commit is not None else []
+        trailer = f"\n\nGitrun-Run: {run_id}\nGitrun-Name: {doc.get('name', '')}\n"
+        snapshot = self.repo.create_commit(None, signature, signature, message.rstrip() + trailer, tree, parents)
+        doc["snapshot_commit"] = str(snapshot)
+        result = self._result_commit(run_id, snapshot, {})
+        ref = run_ref(run_id)
+        # The note first: a ref whose note is missing would list as a broken run.
+        write_notes(self.repo, {str(snapshot): codec.encode(doc)}, f"gitrun: start {run_id}")
+        compare_and_swap(self.repo, ref, result, None, signature, f"gitrun: start {run_id}")
+        return Run(run_id, ref, str(result), str(snapshot), doc)
+
+    def save_result(self, run: Run, files: Mapping[str, TreeContent]) -> Run:
+        """Replace the run's result tree (logs, series, outputs) by a new result commit."""
+        snapshot = pygit2.Oid(hex=run.snapshot_commit)
+        signature = default_signature(self.repo)
+        new_result = self._result_commit(run.id, snapshot, files)
+
+        def attempt() -> None:
+            current = read_ref(self.repo, run.ref)
+            if current is None:
+                raise StorageError(f"run {run.id} was deleted while it was being written")
+            compare_and_swap(self.repo, run.ref, new_result, current, signature, f"gitrun: result {run.id}")
+
+        retry_on_conflict(attempt, run.ref)
+        run.result_commit = str(new_result)
+        return run
+
+    def _result_commit(self, run_id: str, snapshot: pygit2.Oid, files: Mapping[str, TreeContent]) -> pygit2.Oid:
+        signature = default_signature(self.repo)
+        tree = build_tree(self.repo, files)
+        message = f"gitrun result {run_id}\n\nGitrun-Run: {run_id}\n"
+        return self.repo.create_commit(None, signature, signature, message, tree, [snapshot])
+
+    def write_doc(self, run: Run, doc: dict[str, Any], message: str) -> None:
+        write_notes(self.repo, {run.snapshot_commit: codec.encode(doc)}, message)
+        run.doc = doc
+
+    def update_doc(self, run: Run, modifier: DocModifier, message: str) -> Run:
+        """Read-modify-write the run's metadata atomically (concurrent writers are retried)."""
+        key = run.snapshot_commit
+
+        def change(current: dict[str, bytes | None]) -> dict[str, bytes | None]:
+            text = current.get(key)
+            doc = codec.decode(text, f"metadata of run {run.id}") if text else dict(run.doc)
+            new_doc = modifier(doc)
+            if new_doc is None:
+                return {}
+            run.doc = new_doc
+            return {key: codec.encode(new_doc)}
+
+        modify_notes(self.repo, [key], change, message)
+        return run
+
+    def delete(self, run: Run) -> None:
+        signature = default_signature(self.repo)
+        current = read_ref(self.repo, run.ref)
+        if current is not None:
+            retry_on_conflict(
+                lambda: compare_and_swap(self.repo, run.ref, None, read_ref(self.repo, run.ref), signature,
+                                         f"gitrun: delete {run.id}"),
+                run.ref,
+            )
+        write_notes(self.repo, {run.snapshot_commit: None}, f"gitrun: delete {run.id}")
+
+    # --- reading -----------------------------------------------------------------------------
+
+    def run_ids(self) -> list[str]:
+        return sorted(
+            (name[len(EXPERIMENTS_PREFIX):] for name in self.repo.listall_references()
+             if name.startswith(EXPERIMENTS_PREFIX)),
+            reverse=True,
+        )
+
+    def iter_runs(self) -> Iterator[Run]:
+        """Every run, newest first (run ids sort by start time)."""
+        tree = notes_tree(self.repo)
+        for run_id in self.run_ids():
+            run = self._load(run_id, tree)
+            if run is not None:
+                yield run
+
+    def list_runs(self) -> list[Run]:
+        return list(self.iter_runs())
+
+    def get(self, run_id: str) -> Run:
+        run = self._load(run_id, notes_tree(self.repo))
+        if run is None:
+            raise RunNotFound(f"no run {run_id}", hint="see `git run list`")
+        return run
+
+    def _load(self, run_id: str, tree: pygit2.Tree | None) -> Run | None:
+        ref = run_ref(run_id)
+        target = read_ref(self.repo, ref)
+        if target is None:
+            return None
+        commit = self.repo.get(target)
+        if not isinstance(commit, pygit2.Commit) or not commit.parent_ids:
+            return None
+        snapshot = str(commit.parent_ids[0])
+        text = read_note(self.repo, snapshot, tree)
+        doc = codec.decode(text, f"metadata of run {run_id}") if text else {
+            "id": run_id, "status": "unknown", "missing": {"metadata": "no note found for this run"}}
+        return Run(run_id, ref, str(target), snapshot, doc)
+
+    def note_entries(self) -> Iterator[tuple[str, pygit2.Oid]]:
+        return iter_note_entries(self.repo, notes_tree(self.repo))
+
+    def name_taken(self, name: str) -> bool:
+        return any(run.name == name for run in self.iter_runs())
+
+    def resolve(self, text: str) -> Run:
+        """A run by id, unique id prefix, name, or unique prefix of its snapshot or result commit."""
+        text = text.strip()
+        if not text:
+            raise RunNotFound("empty run reference", hint="give a run id, a prefix of one, or a run name")
+        if text.startswith(EXPERIMENTS_PREFIX):
+            text = text[len(EXPERIMENTS_PREFIX):]
+        if is_run_id(text.lower()) and read_ref(self.repo, run_ref(text.lower())) is not None:
+            return self.get(text.lower())
+        runs = self.list_runs()
+        for matcher in (_by_name, _by_id_prefix, _by_commit_prefix):
+            found = [run for run in runs if matcher(run, text)]
+            if len(found) == 1:
+                return found[0]
+            if len(found) > 1:
+                listing = ", ".join(f"{run.id} ({run.name})" for run in found[:5])
+                more = f" and {len(found) - 5} more" if len(found) > 5 else ""
+                raise AmbiguousRun(f"'{text}' matches {len(found)} runs: {listing}{more}",
+                                   hint="give more characters of the id")
+        raise RunNotFound(f"no run matches '{text}'", hint="see `git run list` for ids and names")
+
+
+def _by_name(run: Run, text: str) -> bool:
+    return run.name == text
+
+
+def _by_id_prefix(run: Run, text: str) -> bool:
+    return len(text) >= 4 and run.id.startswith(text.lower())
+
+
+def _by_commit_prefix(run: Run, text: str) -> bool:
+    lowered = text.lower()
+    return len(lowered) >= 7 and all(c in "0123456789abcdef" for c in lowered) and (
+        run.snapshot_commit.startswith(lowered) or run.result_commit.startswith(lowered))

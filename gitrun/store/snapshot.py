@@ -1,0 +1,271 @@
+"""Snapshot the working tree as it is on disk into a git tree, leaving the user's state untouched.
+
+How: copy ``.git/index`` (keeping its mtime, so git's racy-file check stays valid) to a temporary
+index, open a fresh Repository bound to it, ask libgit2 for the status against that copy (its stat
+cache means only changed files are read), then add, update or remove exactly the changed paths in
+the copy and write its tree. The user's index, HEAD, branches, stash and files are never written.
+
+What goes in is decided by a policy callback from the capture layer (secrets, size limits,
+``.gitrunignore``) *before* a file is hashed, so an excluded file never becomes a loose blob.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pygit2
+from pygit2.enums import FileStatus
+
+from gitrun.store.git import RepoPaths
+
+_WT_NEW = FileStatus.WT_NEW
+_WT_CHANGED = FileStatus.WT_MODIFIED | FileStatus.WT_TYPECHANGE | FileStatus.WT_RENAMED
+_WT_DELETED = FileStatus.WT_DELETED
+_INDEX_CHANGED = FileStatus.INDEX_NEW | FileStatus.INDEX_MODIFIED | FileStatus.INDEX_TYPECHANGE | \
+    FileStatus.INDEX_RENAMED
+_INDEX_DELETED = FileStatus.INDEX_DELETED
+_CONFLICTED = FileStatus.CONFLICTED
+
+LFS_POINTER_PREFIX = b"version https://git-lfs.github.com/spec/"
+
+
+@dataclass
+class Candidate:
+    """A path whose snapshot content differs from HEAD, offered to the policy before hashing."""
+
+    path: str  # repo-relative, "/"-separated (non-UTF-8 bytes kept as surrogate escapes)
+    absolute: Path
+    untracked: bool  # not in the user's index at all
+    staged_only: bool  # differs from HEAD only through what the user staged
+
+
+@dataclass
+class Exclusion:
+    path: str
+    reason: str
+    size: int | None = None
+    hash: str | None = None
+
+
+Policy = Callable[[Candidate], Exclusion | None]
+
+
+@dataclass
+class SnapshotResult:
+    tree: pygit2.Oid
+    base_commit: pygit2.Oid | None
+    modified: list[str] = field(default_factory=list)  # tracked, changed (staged or not)
+    untracked: list[str] = field(default_factory=list)
+    added: list[str] = field(default_factory=list)  # staged by the user, new since HEAD
+    deleted: list[str] = field(default_factory=list)
+    excluded: list[Exclusion] = field(default_factory=list)
+    submodules: list[dict[str, object]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def dirty(self) -> bool:
+        return bool(self.modified or self.untracked or self.added or self.deleted)
+
+
+@contextmanager
+def _temporary_index_repository(paths: RepoPaths) -> Iterator[pygit2.Repository]:
+    tmp_dir = paths.gitrun_dir / "tmp"
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    temp_index = tmp_dir / f"index-{uuid.uuid4().hex}"
+    real_index = paths.gitdir / "index"
+    if real_index.exists():
+        shutil.copy2(real_index, temp_index)
+    saved = {key: os.environ.get(key) for key in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE")}
+    os.environ.update(GIT_DIR=str(paths.gitdir), GIT_WORK_TREE=str(paths.workdir),
+                      GIT_INDEX_FILE=str(temp_index))
+    try:
+        repo = pygit2.Repository(str(paths.gitdir), flags=pygit2.enums.RepositoryOpenFlag.FROM_ENV)
+        repo.index  # noqa: B018 - load the index while GIT_INDEX_FILE points at the copy
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    try:
+        yield repo
+    finally:
+        repo.free()
+        temp_index.unlink(missing_ok=True)
+
+
+def _head_commit(repo: pygit2.Repository) -> pygit2.Commit | None:
+    if repo.head_is_unborn:
+        return None
+    commit = repo.head.peel(pygit2.Commit)
+    return commit
+
+
+def take_snapshot(paths: RepoPaths, policy: Policy) -> SnapshotResult:
+    """Write the tree of the working tree as it is on disk; return it with what changed and why."""
+    with _temporary_index_repository(paths) as repo:
+        head = _head_commit(repo)
+        head_tree = head.tree if head is not None else None
+        index = repo.index
+        status = repo.status(untracked_files="all", ignored=False)
+        submodule_paths = set(_submodule_paths(repo))
+        result = SnapshotResult(tree=pygit2.Oid(hex="0" * 40), base_commit=head.id if head else None)
+        for path in sorted(status):
+            flags = status[path]
+            if path.endswith("/"):
+                result.warnings.append(f"{path} is a nested git repository that is not a submodule: not captured")
+                continue
+            if path in submodule_paths:
+                continue  # recorded below, with the commit its HEAD is at
+            _apply_path(repo, index, head_tree, paths, path, flags, policy, result)
+        for sub in _submodules(repo, paths, submodule_paths):
+            result.submodules.append(sub)
+            if sub.get("commit"):
+                _set_gitlink(index, str(sub["path"]), str(sub["commit"]))
+                if sub["commit"] != _tree_entry_hex(head_tree, str(sub["path"])):
+                    result.modified.append(str(sub["path"]))
+        result.tree = index.write_tree()
+        return result
+
+
+def _apply_path(repo: pygit2.Repository, index: pygit2.Index, head_tree: pygit2.Tree | None,
+                paths: RepoPaths, path: str, flags: int, policy: Policy, result: SnapshotResult) -> None:
+    absolute = paths.workdir / path
+    in_head = head_tree is not None and _tree_entry_hex(head_tree, path) is not None
+    if flags & (_WT_DELETED | _INDEX_DELETED) and not os.path.lexists(absolute):
+        _remove(index, path)
+        result.deleted.append(path)
+        return
+    untracked = bool(flags & _WT_NEW)
+    candidate = Candidate(path, absolute, untracked=untracked,
+                          staged_only=not (flags & (_WT_NEW | _WT_CHANGED | _CONFLICTED)))
+    exclusion = policy(candidate)
+    if exclusion is not None:
+        result.excluded.append(exclusion)
+        if not untracked:
+            _restore_from_head(index, head_tree, path)
+        return
+    if not (flags & (_WT_NEW | _WT_CHANGED | _CONFLICTED | _INDEX_CHANGED)):
+        return
+    if flags & (_WT_NEW | _WT_CHANGED | _CONFLICTED):
+        _add_from_disk(repo, index, paths, path, result)
+    bucket = result.untracked if untracked else result.modified if in_head else result.added
+    bucket.append(path)
+
+
+def _add_from_disk(repo: pygit2.Repository, index: pygit2.Index, paths: RepoPaths, path: str,
+                   result: SnapshotResult) -> None:
+    if _is_lfs_path(repo, path):
+        _add_lfs(repo, index, paths, path, result)
+        return
+    try:
+        index.add(path)
+    except (OSError, pygit2.GitError) as err:
+        # An unreadable file: keep what the index had, and say so, rather than abort the run.
+        result.warnings.append(f"{path}: could not be read ({err}); its last staged version was kept")
+        result.excluded.append(Exclusion(path, f"unreadable: {err}"))
+
+
+def _is_lfs_path(repo: pygit2.Repository, path: str) -> bool:
+    try:
+        return repo.get_attr(path, "filter") == "lfs"
+    except (pygit2.GitError, ValueError):
+        return False
+
+
+def _add_lfs(repo: pygit2.Repository, index: pygit2.Index, paths: RepoPaths, path: str,
+             result: SnapshotResult) -> None:
+    """Store an LFS-tracked file as git would: its pointer (libgit2 runs no external filters)."""
+    absolute = paths.workdir / path
+    with open(absolute, "rb") as handle:
+        head = handle.read(len(LFS_POINTER_PREFIX))
+    if head == LFS_POINTER_PREFIX:
+        blob = repo.create_blob_fromworkdir(path)
+    else:
+        proc = subprocess.run(
+            ["git", "hash-object", "-w", f"--path={path}", "--", str(absolute)],
+            cwd=paths.workdir, capture_output=True, env={**os.environ, "GIT_DIR": str(paths.gitdir)},
+            check=False,
+        )
+        oid_text = proc.stdout.decode().strip()
+        pointer = repo.get(oid_text) if proc.returncode == 0 and oid_text else None
+        if not isinstance(pointer, pygit2.Blob) or not pointer.data.startswith(LFS_POINTER_PREFIX):
+            result.excluded.append(Exclusion(path, "Git LFS file but git-lfs is not installed",
+                                             size=absolute.stat().st_size))
+            return
+        blob = pointer.id
+    mode = pygit2.enums.FileMode.BLOB_EXECUTABLE if os.access(absolute, os.X_OK) else pygit2.enums.FileMode.BLOB
+    index.add(pygit2.IndexEntry(path, blob, mode))
+
+
+def _remove(index: pygit2.Index, path: str) -> None:
+    try:
+        index.remove(path)
+    except (OSError, pygit2.GitError):
+        pass
+
+
+def _restore_from_head(index: pygit2.Index, head_tree: pygit2.Tree | None, path: str) -> None:
+    """Put HEAD's version of an excluded tracked file back (or drop a staged-only new one)."""
+    if head_tree is not None:
+        try:
+            entry = head_tree[path]
+        except KeyError:
+            _remove(index, path)
+            return
+        index.add(pygit2.IndexEntry(path, entry.id, entry.filemode))
+    else:
+        _remove(index, path)
+
+
+def _tree_entry_hex(tree: pygit2.Tree | None, path: str) -> str | None:
+    if tree is None:
+        return None
+    try:
+        return str(tree[path].id)
+    except KeyError:
+        return None
+
+
+def _submodule_paths(repo: pygit2.Repository) -> list[str]:
+    try:
+        return list(repo.listall_submodules())
+    except pygit2.GitError:
+        return []
+
+
+def _submodules(repo: pygit2.Repository, paths: RepoPaths, sub_paths: set[str]) -> Iterator[dict[str, object]]:
+    for path in sorted(sub_paths):
+        info: dict[str, object] = {"path": path}
+        try:
+            sub_repo = pygit2.Repository(str(paths.workdir / path))
+            if not sub_repo.head_is_unborn:
+                info["commit"] = str(sub_repo.head.target)
+            info["dirty"] = bool(sub_repo.status(untracked_files="no"))
+            remote = sub_repo.remotes["origin"] if "origin" in [r.name for r in sub_repo.remotes] else None
+            if remote is not None and remote.url:
+                info["url"] = remote.url
+        except (pygit2.GitError, KeyError, OSError):
+            info["checked_out"] = False
+            entry = _index_entry(repo.index, path)
+            if entry is not None:
+                info["commit"] = entry
+        yield info
+
+
+def _index_entry(index: pygit2.Index, path: str) -> str | None:
+    try:
+        return str(index[path].id)
+    except (KeyError, ValueError):
+        return None
+
+
+def _set_gitlink(index: pygit2.Index, path: str, commit_hex: str) -> None:
+    index.add(pygit2.IndexEntry(path, pygit2.Oid(hex=commit_hex), pygit2.enums.FileMode.COMMIT))

@@ -1,0 +1,88 @@
+"""The live spool of a running run: ``<common git dir>/gitrun/live/<run-id>/``.
+
+While the child runs, output and logged points are appended to plain files here (cheap, no git
+write per line) so that ``git run show`` can read them within seconds and so that, if gitrun is
+killed, the next gitrun command can finalise the run as ``crashed`` with everything kept so far.
+The spool is deleted once its content is in the run's result commit.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gitrun.store import codec
+from gitrun.store.git import RepoPaths
+
+LIVE_FILE = "live.toml"
+OUTPUT_LOG = "output.log"
+
+
+@dataclass
+class Spool:
+    path: Path
+
+    @property
+    def run_id(self) -> str:
+        return self.path.name
+
+    def file(self, name: str) -> Path:
+        return self.path / name
+
+    def write_live(self, info: dict[str, Any]) -> None:
+        tmp = self.path / (LIVE_FILE + ".tmp")
+        tmp.write_bytes(codec.encode(info))
+        os.replace(tmp, self.path / LIVE_FILE)
+
+    def read_live(self) -> dict[str, Any]:
+        try:
+            return codec.decode((self.path / LIVE_FILE).read_bytes(), "live run state")
+        except (OSError, Exception):
+            return {}
+
+    def remove(self) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)
+
+
+def live_root(paths: RepoPaths) -> Path:
+    return paths.gitrun_dir / "live"
+
+
+def create_spool(paths: RepoPaths, run_id: str) -> Spool:
+    path = live_root(paths) / run_id
+    path.mkdir(parents=True, exist_ok=True)
+    return Spool(path)
+
+
+def find_spool(paths: RepoPaths, run_id: str) -> Spool | None:
+    path = live_root(paths) / run_id
+    return Spool(path) if path.is_dir() else None
+
+
+def all_spools(paths: RepoPaths) -> list[Spool]:
+    root = live_root(paths)
+    if not root.is_dir():
+        return []
+    return [Spool(path) for path in sorted(root.iterdir()) if path.is_dir()]
+
+
+def owner_is_alive(info: dict[str, Any]) -> bool:
+    """Is the gitrun process that owns a spool still running? Unknown hosts count as alive."""
+    if info.get("host") != socket.gethostname():
+        return True
+    pid = info.get("pid")
+    if not isinstance(pid, int):
+        return False
+    try:
+        import psutil
+
+        process = psutil.Process(pid)
+        created = info.get("pid_create_time")
+        # A recycled pid belongs to a process created later than ours.
+        return not (isinstance(created, float) and abs(process.create_time() - created) > 1.0)
+    except Exception:
+        return False

@@ -1,0 +1,59 @@
+"""Build nested git trees from a flat ``{path: content}`` mapping."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pygit2
+
+_TREE = pygit2.enums.FileMode.TREE
+_BLOB = pygit2.enums.FileMode.BLOB
+
+TreeContent = bytes | pygit2.Oid  # bytes: a new blob; Oid: an existing blob
+
+
+def build_tree(repo: pygit2.Repository, files: Mapping[str, TreeContent],
+               base: pygit2.Tree | None = None) -> pygit2.Oid:
+    """Write a tree holding ``files`` (``a/b/c`` paths) on top of ``base``'s entries."""
+    nested: dict[str, dict[str, TreeContent]] = {}
+    leaves: dict[str, TreeContent] = {}
+    for path, content in files.items():
+        head, _, rest = path.partition("/")
+        if rest:
+            nested.setdefault(head, {})[rest] = content
+        else:
+            leaves[head] = content
+    builder = repo.TreeBuilder(base) if base is not None else repo.TreeBuilder()
+    for name, content in leaves.items():
+        blob = repo.create_blob(content) if isinstance(content, bytes) else content
+        builder.insert(name, blob, _BLOB)
+    for name, children in nested.items():
+        sub_base = None
+        if base is not None and name in base and base[name].filemode == _TREE:
+            candidate = repo.get(base[name].id)
+            sub_base = candidate if isinstance(candidate, pygit2.Tree) else None
+        builder.insert(name, build_tree(repo, children, sub_base), _TREE)
+    return builder.write()
+
+
+def read_tree_files(repo: pygit2.Repository, tree: pygit2.Tree, prefix: str = "") -> dict[str, pygit2.Oid]:
+    """Every blob below ``tree`` as ``{path: blob id}``."""
+    out: dict[str, pygit2.Oid] = {}
+    for entry in tree:
+        path = prefix + (entry.name or "")
+        if entry.filemode == _TREE:
+            sub = repo.get(entry.id)
+            if isinstance(sub, pygit2.Tree):
+                out.update(read_tree_files(repo, sub, path + "/"))
+        else:
+            out[path] = entry.id
+    return out
+
+
+def read_blob_at(repo: pygit2.Repository, tree: pygit2.Tree, path: str) -> bytes | None:
+    try:
+        entry = tree[path]
+    except KeyError:
+        return None
+    blob = repo.get(entry.id)
+    return blob.data if isinstance(blob, pygit2.Blob) else None

@@ -1,0 +1,86 @@
+"""Real git repositories in temporary folders, with an isolated, fixed git identity.
+
+Every test gets a fresh HOME and no system config, so the user's own git configuration can
+neither help nor break a test.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+IDENTITY = {
+    "GIT_AUTHOR_NAME": "Ada Tester",
+    "GIT_AUTHOR_EMAIL": "ada@example.com",
+    "GIT_COMMITTER_NAME": "Ada Tester",
+    "GIT_COMMITTER_EMAIL": "ada@example.com",
+    "GIT_CONFIG_NOSYSTEM": "1",
+}
+
+
+@pytest.fixture(autouse=True)
+def isolated_git(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    for key, value in IDENTITY.items():
+        monkeypatch.setenv(key, value)
+    for key in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GITRUN_RUN_ID", "GITRUN_SPOOL"):
+        monkeypatch.delenv(key, raising=False)
+    (home / ".gitconfig").write_text("[init]\n\tdefaultBranch = main\n[user]\n\tname = Ada Tester\n"
+                                     "\temail = ada@example.com\n")
+
+
+def git(cwd: Path, *args: str, check: bool = True) -> str:
+    proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"git {' '.join(args)} failed: {proc.stderr}")
+    return proc.stdout
+
+
+def gitrun(cwd: Path, *args: str, check: bool = True, env: dict[str, str] | None = None,
+           timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run the real command line in a subprocess, as a user would."""
+    full_env = {**os.environ, **(env or {})}
+    proc = subprocess.run([sys.executable, "-m", "gitrun", *args], cwd=cwd, capture_output=True, text=True,
+                          env=full_env, timeout=timeout, check=False)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"git run {' '.join(args)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Iterator[Path]:
+    """A repository with one commit on main."""
+    path = tmp_path / "repo"
+    path.mkdir()
+    git(path, "init", "-q", "-b", "main")
+    (path / "train.py").write_text("print('loss: 0.5')\n")
+    (path / "README.md").write_text("demo\n")
+    git(path, "add", ".")
+    git(path, "commit", "-q", "-m", "initial")
+    yield path
+
+
+def user_state(path: Path) -> dict[str, object]:
+    """Everything gitrun must leave byte-identical: index, HEAD, refs, stash, status, files."""
+    gitdir = path / ".git"
+    index = gitdir / "index"
+    files = {}
+    for file in sorted(path.rglob("*")):
+        if ".git" in file.relative_to(path).parts or not file.is_file() or file.is_symlink():
+            continue
+        files[str(file.relative_to(path))] = file.read_bytes()
+    return {
+        "index": index.read_bytes() if index.exists() else None,
+        "HEAD": (gitdir / "HEAD").read_text(),
+        "refs": git(path, "for-each-ref", "--format=%(refname) %(objectname)", "refs/heads", "refs/tags",
+                    "refs/stash"),
+        "status": git(path, "--no-optional-locks", "status", "--porcelain=v1", "-uall"),
+        "files": files,
+    }
