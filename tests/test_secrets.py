@@ -64,7 +64,7 @@ def test_a_token_inside_a_longer_identifier_does_not_count(kind: str, token: str
 
 def test_gcp_service_account_needs_a_private_key_field() -> None:
     kind = '"type": "service' + '_account"'
-    account = '{\n  ' + kind + ',\n  "project_id": "demo",\n  "private_key": "elided"\n}'
+    account = "{\n  " + kind + ',\n  "project_id": "demo",\n  "private_key": "elided"\n}'
     assert find_secret_kind(account) == "gcp-service-account"
     assert find_secrets(account) == [(2, "gcp-service-account")]
     assert find_secret_kind("{" + kind + ', "project_id": "demo"}') is None
@@ -145,7 +145,16 @@ def test_secret_env_names(name: str) -> None:
 
 @pytest.mark.parametrize(
     "name",
-    ["PATH", "HOME", "GIT_AUTHOR_NAME", "AUTHORS", "TOKENIZERS_PARALLELISM", "KEYBOARD_LAYOUT", "XKB_KEYMAP", "PWD"],
+    [
+        "PATH",
+        "HOME",
+        "GIT_AUTHOR_NAME",
+        "AUTHORS",
+        "TOKENIZERS_PARALLELISM",
+        "KEYBOARD_LAYOUT",
+        "XKB_KEYMAP",
+        "PWD",
+    ],
 )
 def test_harmless_env_names(name: str) -> None:
     assert not is_secret_env_name(name)

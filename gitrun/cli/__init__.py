@@ -44,6 +44,20 @@ class RunGroup(click.Group):
 @click.option("--name", default=None, help="A unique human name for the run (default: generated).")
 @click.option("--tag", "tags", multiple=True, help="Tag the run (repeatable).")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing of gitrun's own while recording.")
+@click.option("--params", "params_files", multiple=True, metavar="FILE",
+              help="Record FILE's content (YAML, JSON, TOML) as parameters (repeatable).")
+@click.option("--metrics", "metrics_files", multiple=True, metavar="FILE",
+              help="Read metrics from FILE (JSON, YAML, CSV with a step column) when the run ends (repeatable).")
+@click.option("--outputs", "outputs_paths", multiple=True, metavar="PATH",
+              help="Watch PATH for outputs instead of the whole working tree (repeatable).")
+@click.option("--no-autolog", is_flag=True, help="Do not inject the Python startup hook into the command.")
+@click.option("--no-console-metrics", is_flag=True, help="Do not read metrics from console output.")
+@click.option("--sample-interval", type=click.FloatRange(min=0.1), default=None, metavar="SECONDS",
+              help="System monitoring interval (default 5 s).")
+@click.option("--data", "data_specs", multiple=True, metavar="[NAME[:VERSION]=]PATH",
+              help="Record a dataset's content hash (repeatable).")
+@click.option("--expect", "expect", default=None, metavar="EXPR",
+              help='A condition checked when the run ends, e.g. "metrics.acc > 0.9".')
 @click.version_option(__version__, "--version", prog_name="git-run")
 @click.pass_context
 def cli(ctx: click.Context, message: str, name: str | None, tags: tuple[str, ...], quiet: bool,
