@@ -8,7 +8,6 @@ directories that ``pip install`` changes; a cached capture costs a few milliseco
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import platform
@@ -17,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import time
+import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -345,8 +345,9 @@ def _is_script(path: str) -> bool:
 
 
 def _cache_file(cache_dir: Path, key: Mapping[str, str]) -> Path:
-    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:24]
-    return cache_dir / f"python-{digest}.json"
+    # The key is stored in the file and compared on load, so a checksum collision only costs a miss.
+    digest = zlib.crc32(json.dumps(key, sort_keys=True).encode())
+    return cache_dir / f"python-{digest:08x}.json"
 
 
 def _stamps(paths: Iterable[str]) -> dict[str, int]:
@@ -470,7 +471,7 @@ def _distro(system: str) -> str:
 
 def _vars_section(result: Captured, child_env: Mapping[str, str]) -> None:
     kept = {
-        name: _printable(value)
+        _printable(name): _printable(value)
         for name, value in child_env.items()
         if name not in _NOISY_VARS and not name.startswith(_NOISY_PREFIXES)
     }

@@ -127,8 +127,12 @@ def _system_versions(result: Captured) -> tuple[str, str]:
 
 def _gpu(pynvml: Any, index: int, driver: str, cuda: str, result: Captured) -> dict[str, Any]:
     """One device; a field it cannot report is left out and its reason recorded."""
-    handle = pynvml.nvmlDeviceGetHandleByIndex(index)
     gpu: dict[str, Any] = {"index": index}
+    try:
+        handle = pynvml.nvmlDeviceGetHandleByIndex(index)
+    except pynvml.NVMLError as exc:  # e.g. a GPU fallen off the bus: keep the others
+        result.missing[f"gpus.{index}"] = _reason(exc)
+        return gpu
     fields: dict[str, Callable[[], Any]] = {
         "name": lambda: _text(pynvml.nvmlDeviceGetName(handle)),
         "uuid": lambda: _text(pynvml.nvmlDeviceGetUUID(handle)),

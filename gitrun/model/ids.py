@@ -13,23 +13,27 @@ import time
 
 _CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
 RUN_ID_LENGTH = 26
-RUN_ID_PATTERN = re.compile(r"^[0-9a-hjkmnp-tv-z]{26}$")
+RUN_ID_PATTERN = re.compile(r"^[0-9a-hjkmnp-tv-z]{26}$")  # lower-case Crockford base32
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 _ADJECTIVES = (
-    "able amber ancient azure bold brave breezy bright brisk calm clever cosmic crimson curious "
-    "daring dusty eager early fancy fast fierce gentle giant glad golden grand happy hidden humble "
-    "icy jolly keen kind lively lucky mellow merry mighty misty modest noble odd olive pale plucky "
-    "polite proud quick quiet rapid rosy royal rusty shiny silent silver sleek smart snowy solar "
-    "spicy steady stormy sunny swift tidy tiny vivid warm wild wise witty young zesty"
-).split()
+    "able", "amber", "ancient", "azure", "bold", "brave", "breezy", "bright", "brisk", "calm", "clever",
+    "cosmic", "crimson", "curious", "daring", "dusty", "eager", "early", "fancy", "fast", "fierce", "gentle",
+    "giant", "glad", "golden", "grand", "happy", "hidden", "humble", "icy", "jolly", "keen", "kind", "lively",
+    "lucky", "mellow", "merry", "mighty", "misty", "modest", "noble", "odd", "olive", "pale", "plucky",
+    "polite", "proud", "quick", "quiet", "rapid", "rosy", "royal", "rusty", "shiny", "silent", "silver",
+    "sleek", "smart", "snowy", "solar", "spicy", "steady", "stormy", "sunny", "swift", "tidy", "tiny",
+    "vivid", "warm", "wild", "wise", "witty", "young", "zesty",
+)
 _NOUNS = (
-    "acorn badger beacon bison canyon cedar comet condor coral crane delta dingo eagle ember falcon "
-    "fern fjord gecko glacier heron hornet ibis iris jaguar kestrel koala lagoon lark lemur lynx "
-    "maple marlin meadow mole moose nebula newt orbit otter owl panda pebble pine plover prairie "
-    "puffin quail quartz raven reef robin salmon sparrow spruce stork summit tapir tern thistle "
-    "tiger toucan tundra vole walrus willow wombat yak zebra"
-).split()
+    "acorn", "badger", "beacon", "bison", "canyon", "cedar", "comet", "condor", "coral", "crane", "delta",
+    "dingo", "eagle", "ember", "falcon", "fern", "fjord", "gecko", "glacier", "heron", "hornet", "ibis",
+    "iris", "jaguar", "kestrel", "koala", "lagoon", "lark", "lemur", "lynx", "maple", "marlin", "meadow",
+    "mole", "moose", "nebula", "newt", "orbit", "otter", "owl", "panda", "pebble", "pine", "plover",
+    "prairie", "puffin", "quail", "quartz", "raven", "reef", "robin", "salmon", "sparrow", "spruce", "stork",
+    "summit", "tapir", "tern", "thistle", "tiger", "toucan", "tundra", "vole", "walrus", "willow", "wombat",
+    "yak", "zebra",
+)
 
 
 def _encode(value: int, length: int) -> str:

@@ -11,6 +11,7 @@ test would fire on every git sha.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import re
 from collections.abc import Mapping
 
@@ -62,7 +63,14 @@ _PATTERNS: tuple[tuple[str, str, str], ...] = (
     ("gcp", "gcp-service-account", r'"type"\s*:\s*"service_account"'),
 )
 _KIND_BY_GROUP = {group: kind for group, kind, _ in _PATTERNS}
-_SECRET_TOKEN = re.compile("|".join(f"(?P<{group}>{pattern})" for group, _, pattern in _PATTERNS))
+
+
+@functools.cache
+def _secret_token() -> re.Pattern[str]:
+    """The combined pattern, compiled on first use: compiling costs milliseconds at every start-up,
+    and most texts never get past the prefilter."""
+    return re.compile("|".join(f"(?P<{group}>{pattern})" for group, _, pattern in _PATTERNS))
+
 
 # Python's regex engine has no fast scan for an alternation of groups, but it has one for an
 # alternation of plain literals: this cheap search finds candidate positions in large texts.
@@ -86,7 +94,7 @@ def _matches(text: str) -> list[tuple[int, str]]:
     has_private_key: bool | None = None  # computed once, and only if a service-account type shows up
     pos = 0
     while (hint := _PREFILTER.search(text, pos)) is not None:
-        match = _SECRET_TOKEN.match(text, hint.start())
+        match = _secret_token().match(text, hint.start())
         group = match.lastgroup if match is not None else None
         if group == "gcp" and has_private_key is None:
             has_private_key = '"private_key"' in text

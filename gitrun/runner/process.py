@@ -145,8 +145,8 @@ class _Forwarder:
 
 
 def run_child(argv: Sequence[str], cwd: Path, env: Mapping[str, str], consumers: Sequence[OutputConsumer],
-              on_started: Callable[[int], None] | None = None,
-              on_tick: Callable[[], None] | None = None, tick_seconds: float = 1.0) -> ChildOutcome:
+              on_started: Callable[[int], object] | None = None,
+              on_tick: Callable[[], object] | None = None, tick_seconds: float = 1.0) -> ChildOutcome:
     """Run ``argv``; copy its output to the terminal and ``consumers``; return how it ended."""
     executable = resolve_executable(argv[0], env, cwd)
     if executable is None:
@@ -194,7 +194,7 @@ def run_child(argv: Sequence[str], cwd: Path, env: Mapping[str, str], consumers:
 
 
 def _pump(proc: subprocess.Popen[bytes], streams: _Streams, consumers: Sequence[OutputConsumer],
-          on_tick: Callable[[], None] | None, tick_seconds: float) -> None:
+          on_tick: Callable[[], object] | None, tick_seconds: float) -> None:
     selector = selectors.DefaultSelector()
     for fd in streams.readers:
         os.set_blocking(fd, False)
@@ -215,8 +215,8 @@ def _pump(proc: subprocess.Popen[bytes], streams: _Streams, consumers: Sequence[
         # A background grandchild may hold the output open forever: stop shortly after the child exits.
         if exited_at is not None and now - exited_at > 0.5:
             break
-    for fd in list(selector.get_map()):
-        selector.unregister(fd)
+    for key in list(selector.get_map().values()):
+        selector.unregister(key.fileobj)
     for fd in streams.readers:
         with contextlib.suppress(OSError):
             os.close(fd)

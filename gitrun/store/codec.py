@@ -10,10 +10,19 @@ import tomli_w
 from gitrun.errors import StorageError
 
 
+def _text(value: str) -> str:
+    """TOML is UTF-8: write each byte of a non-UTF-8 file name (a lone surrogate) as ``\\xNN``."""
+    if not any("\udc80" <= char <= "\udcff" for char in value):
+        return value
+    return "".join(f"\\x{ord(char) - 0xDC00:02x}" if "\udc80" <= char <= "\udcff" else char for char in value)
+
+
 def _clean(value: Any) -> Any:
-    """Drop None (TOML has no null) and turn tuples into lists, recursively."""
+    """Drop None (TOML has no null), turn tuples into lists, make text valid UTF-8, recursively."""
+    if isinstance(value, str):
+        return _text(value)
     if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items() if v is not None}
+        return {_text(str(k)): _clean(v) for k, v in value.items() if v is not None}
     if isinstance(value, list | tuple):
         return [_clean(v) for v in value if v is not None]
     return value
