@@ -295,3 +295,29 @@ def test_ten_concurrent_runs_are_all_recorded(repo: Path) -> None:
     assert len(runs) == 10
     assert sorted(run["tags"][0] for run in runs) == sorted(f"n{i}" for i in range(10))
     assert all(run["status"] == "succeeded" for run in runs)
+
+
+def test_child_sees_a_terminal_when_gitrun_runs_in_one(repo: Path) -> None:
+    """Colours and progress bars: the child writes to a pty when gitrun's stdout is a terminal."""
+    import pty
+
+    master, slave = pty.openpty()
+    script = "import sys; print('tty' if sys.stdout.isatty() else 'pipe', flush=True)"
+    proc = subprocess.Popen([sys.executable, "-m", "gitrun", "-q", "--", sys.executable, "-c", script],
+                            cwd=repo, stdout=slave, stderr=slave, stdin=subprocess.DEVNULL)
+    os.close(slave)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        output += chunk
+    proc.wait(timeout=60)
+    os.close(master)
+    assert proc.returncode == 0
+    assert b"tty" in output and b"pipe" not in output
+    run = only_run(repo)
+    assert "tty" in gitrun(repo, "show", run["id"], "--log").stdout
