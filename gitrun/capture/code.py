@@ -88,9 +88,9 @@ def git_context(repo: pygit2.Repository, snapshot: SnapshotResult) -> Captured:
     upstream, remote_name = _upstream(repo, data["branch"])
     if upstream:
         data["upstream"] = upstream
-    url = _remote_url(repo, remote_name)
+    chosen, url = _remote_url(repo, remote_name)
     if url:
-        data["remote"] = remote_name or "origin"
+        data["remote"] = chosen
         data["remote_url"] = url
     data["dirty"] = snapshot.dirty
     data["modified"] = snapshot.modified
@@ -131,10 +131,10 @@ def _upstream(repo: pygit2.Repository, branch: str) -> tuple[str, str | None]:
     return name, remote
 
 
-def _remote_url(repo: pygit2.Repository, remote_name: str | None) -> str:
-    names = [remote.name for remote in repo.remotes]
-    chosen = remote_name if remote_name in names else ("origin" if "origin" in names else (names[0] if names else None))
-    if chosen is None:
-        return ""
-    url = repo.remotes[chosen].url or ""
-    return strip_url_credentials(url)
+def _remote_url(repo: pygit2.Repository, remote_name: str | None) -> tuple[str, str]:
+    """The remote the branch tracks, else ``origin``, else the first one; its URL without credentials."""
+    names = [str(remote.name) for remote in repo.remotes]
+    chosen = remote_name if remote_name in names else ("origin" if "origin" in names else (names[0] if names else ""))
+    if not chosen:
+        return "", ""
+    return chosen, strip_url_credentials(repo.remotes[chosen].url or "")

@@ -12,13 +12,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from gitrun.errors import GitrunError, RunNotFound
 from gitrun.model import status as statuses
 from gitrun.model.run import Run
 from gitrun.model.timefmt import from_iso, to_iso, utc_now
 from gitrun.runner.logs import capped_log
 from gitrun.store.config import Settings
 from gitrun.store.runs import RunStore
-from gitrun.store.spool import OUTPUT_LOG, Spool, all_spools, owner_is_alive
+from gitrun.store.spool import OUTPUT_LOG, Spool, all_spools, claimer_is_alive, owner_is_alive
 from gitrun.store.trees import TreeContent
 
 LOG_PATH = "logs/output.log"
@@ -92,16 +93,24 @@ def finalise(store: RunStore, run: Run, spool: Spool, ending: Ending, settings: 
 def recover_orphans(store: RunStore, settings: Settings) -> list[Run]:
     """Finalise as ``crashed`` every spooled run of this host whose gitrun process is gone."""
     recovered: list[Run] = []
-    for spool in all_spools(store.paths):
-        info = spool.read_live()
-        if owner_is_alive(info):
+    for found in all_spools(store.paths):
+        if found.claimed_by is not None and claimer_is_alive(found):
             continue
-        with contextlib.suppress(Exception):
+        if found.claimed_by is None and owner_is_alive(found.read_live()):
+            continue
+        spool = found.claim()
+        if spool is None:
+            continue  # another command is finalising it
+        try:
             run = store.get(spool.run_id)
-            if run.status != statuses.RUNNING:
-                spool.remove()
-                continue
-            ending = Ending(status=statuses.CRASHED, exit_code=None,
-                            error="gitrun stopped before the run ended (killed or machine restarted)")
+        except RunNotFound:
+            spool.remove()  # gitrun died before the run was created: nothing was recorded yet
+            continue
+        if run.status != statuses.RUNNING:
+            spool.remove()
+            continue
+        ending = Ending(status=statuses.CRASHED, exit_code=None,
+                        error="gitrun stopped before the run ended (killed or machine restarted)")
+        with contextlib.suppress(GitrunError):  # another process may be finalising it right now
             recovered.append(finalise(store, run, spool, ending, settings))
     return recovered

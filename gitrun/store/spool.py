@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gitrun.errors import StorageError
 from gitrun.store import codec
 from gitrun.store.git import RepoPaths
 
@@ -28,7 +29,26 @@ class Spool:
 
     @property
     def run_id(self) -> str:
-        return self.path.name
+        return self.path.name.split(".", 1)[0]
+
+    @property
+    def claimed_by(self) -> int | None:
+        """The pid of the process finalising this spool for a crashed run, if one claimed it."""
+        _, _, suffix = self.path.name.partition(".claimed-")
+        return int(suffix) if suffix.isdigit() else None
+
+    def claim(self) -> Spool | None:
+        """Take this spool for finalisation; None when another process took it first.
+
+        A rename is atomic: of several gitrun commands finding the same orphan, one wins, so a
+        late one can never store an empty log over the finished result.
+        """
+        target = self.path.with_name(f"{self.run_id}.claimed-{os.getpid()}")
+        try:
+            os.rename(self.path, target)
+        except OSError:
+            return None
+        return Spool(target)
 
     def file(self, name: str) -> Path:
         return self.path / name
@@ -41,8 +61,8 @@ class Spool:
     def read_live(self) -> dict[str, Any]:
         try:
             return codec.decode((self.path / LIVE_FILE).read_bytes(), "live run state")
-        except (OSError, Exception):
-            return {}
+        except (OSError, StorageError):
+            return {}  # not written yet (the owner is starting) or torn: treated as alive
 
     def remove(self) -> None:
         shutil.rmtree(self.path, ignore_errors=True)
@@ -68,6 +88,19 @@ def all_spools(paths: RepoPaths) -> list[Spool]:
     if not root.is_dir():
         return []
     return [Spool(path) for path in sorted(root.iterdir()) if path.is_dir()]
+
+
+def claimer_is_alive(spool: Spool) -> bool:
+    pid = spool.claimed_by
+    if pid is None:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def owner_is_alive(info: dict[str, Any]) -> bool:
