@@ -1,0 +1,213 @@
+"""gitrun startup hook: record the values ``argparse`` and ``click`` actually parsed.
+
+Runs INSIDE THE USER'S INTERPRETER, loaded by gitrun's ``sitecustomize``: standard library only,
+never imports gitrun, never prints, never raises into the user's program. Python 3.7+ syntax
+(the user's interpreter may be older than gitrun's).
+
+Neither library is imported here (the script's start-up stays as it was): an import hook waits for
+``argparse`` / ``click.core`` to be imported by the script, then wraps
+``ArgumentParser.parse_known_args`` (which ``parse_args`` calls) and click's
+``Command.make_context``. After a successful top-level parse, the parsed values (defaults
+included) are appended as one line ``{"source": "argparse"|"click", "params": {...}}`` to
+``$GITRUN_SPOOL/params.jsonl``. The wrapped functions return exactly what the originals return.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+from typing import Any
+
+FILE_NAME = "params.jsonl"
+_MAX_STRING = 1000
+_state = threading.local()
+_patched: set[str] = set()
+
+
+def _safe(value: Any) -> Any:
+    if value is None or (callable(value) and not isinstance(value, type)):
+        return None
+    if isinstance(value, (bool, int, str)):
+        return value if not isinstance(value, str) or len(value) <= _MAX_STRING else value[:_MAX_STRING]
+    if isinstance(value, float):
+        return value if value == value and value not in (float("inf"), float("-inf")) else str(value)
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = [_safe(item) for item in value]
+        return [item for item in items if item is not None and not isinstance(item, dict)]
+    if isinstance(value, dict):
+        return value
+    name = getattr(value, "name", None)  # open files (argparse.FileType, click.File)
+    if isinstance(name, str) and hasattr(value, "read" if "r" in str(getattr(value, "mode", "r")) else "write"):
+        return name
+    import enum
+
+    if isinstance(value, enum.Enum):
+        return _safe(value.value)
+    text = str(value)
+    return text[:_MAX_STRING]
+
+
+def _flatten(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        name = prefix + str(key)
+        if isinstance(value, dict):
+            out.update(_flatten(value, name + "."))
+            continue
+        if hasattr(value, "__dict__") and type(value).__name__ == "Namespace":
+            out.update(_flatten(vars(value), name + "."))
+            continue
+        safe = _safe(value)
+        if safe is not None:
+            out[name] = safe
+    return out
+
+
+def _write(source: str, values: dict[str, Any]) -> None:
+    spool = os.environ.get("GITRUN_SPOOL")
+    if not spool:
+        return
+    params = _flatten(values)
+    if not params:
+        return
+    argv0 = sys.argv[0] if sys.argv else ""
+    line = json.dumps({"source": source, "params": params, "pid": os.getpid(), "argv0": argv0}, default=str) + "\n"
+    fd = os.open(os.path.join(spool, FILE_NAME), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, line.encode("utf-8"))
+    finally:
+        os.close(fd)
+
+
+def _quietly(source: str, values: Any) -> None:
+    try:
+        _write(source, dict(values))
+    except Exception as err:
+        if os.environ.get("GITRUN_DEBUG"):
+            sys.stderr.write(f"gitrun startup hook: recording {source} values failed: {err}\n")
+
+
+def _patch_argparse(module: Any) -> None:
+    parser_class = module.ArgumentParser
+    original = parser_class.parse_known_args
+    if getattr(original, "_gitrun_wrapped", False):
+        return
+
+    def parse_known_args(self: Any, *args: Any, **kwargs: Any) -> Any:
+        depth = getattr(_state, "argparse_depth", 0)
+        _state.argparse_depth = depth + 1
+        try:
+            result = original(self, *args, **kwargs)
+        finally:
+            _state.argparse_depth = depth
+        if depth == 0:
+            try:
+                values = vars(result[0])
+                # Hydra's own command line (its overrides are recorded from argv already).
+                if not ("overrides" in values and "hydra_help" in values):
+                    _quietly("argparse", values)
+            except Exception:
+                pass
+        return result
+
+    parse_known_args._gitrun_wrapped = True  # type: ignore[attr-defined]
+    parse_known_args.__wrapped__ = original  # type: ignore[attr-defined]
+    parse_known_args.__doc__ = original.__doc__
+    parse_known_args.__name__ = original.__name__
+    parse_known_args.__qualname__ = original.__qualname__
+    parser_class.parse_known_args = parse_known_args
+
+
+def _patch_click(module: Any) -> None:
+    command = getattr(module, "Command", None)
+    if command is None:
+        return
+    owner = next((cls for cls in command.__mro__ if "make_context" in cls.__dict__), None)
+    if owner is None:
+        return
+    original = owner.__dict__["make_context"]
+    if getattr(original, "_gitrun_wrapped", False):
+        return
+
+    def make_context(self: Any, *args: Any, **kwargs: Any) -> Any:
+        ctx = original(self, *args, **kwargs)
+        try:
+            _quietly("click", ctx.params)
+        except Exception:
+            pass
+        return ctx
+
+    make_context._gitrun_wrapped = True  # type: ignore[attr-defined]
+    make_context.__wrapped__ = original  # type: ignore[attr-defined]
+    make_context.__doc__ = original.__doc__
+    make_context.__name__ = original.__name__
+    make_context.__qualname__ = original.__qualname__
+    owner.make_context = make_context
+
+
+_PATCHERS = {"argparse": _patch_argparse, "click.core": _patch_click}
+
+
+def _patch(name: str, module: Any) -> None:
+    try:
+        _PATCHERS[name](module)
+        _patched.add(name)
+    except Exception as err:
+        if os.environ.get("GITRUN_DEBUG"):
+            sys.stderr.write(f"gitrun startup hook: patching {name} failed: {err}\n")
+    if _patched >= set(_PATCHERS):
+        try:
+            sys.meta_path.remove(_FINDER)
+        except ValueError:
+            pass
+
+
+class _Finder:
+    """Sees the first import of argparse / click.core and patches the module right after it runs."""
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
+        if fullname not in _PATCHERS or fullname in _patched:
+            return None
+        for finder in sys.meta_path:
+            if finder is self:
+                continue
+            find = getattr(finder, "find_spec", None)
+            if find is None:
+                continue
+            spec = find(fullname, path, target)
+            if spec is not None:
+                break
+        else:
+            return None
+        loader = spec.loader
+        original = getattr(loader, "exec_module", None)
+        if original is None:
+            return spec
+
+        def exec_module(module: Any) -> None:
+            original(module)
+            _patch(fullname, module)
+
+        try:
+            loader.exec_module = exec_module  # per-spec loader instance
+        except Exception:
+            return spec
+        return spec
+
+
+_FINDER = _Finder()
+
+
+def _install() -> None:
+    for name in _PATCHERS:
+        module = sys.modules.get(name)
+        if module is not None:
+            _patch(name, module)
+    if not _patched >= set(_PATCHERS):
+        sys.meta_path.insert(0, _FINDER)
+
+
+if os.environ.get("GITRUN_SPOOL") and not os.environ.get("GITRUN_NO_AUTOLOG"):
+    _install()

@@ -1,0 +1,198 @@
+"""A run recorded from inside the user's script (``gitrun.init()``), without ``git run``.
+
+The same building blocks as ``git run -- CMD`` (snapshot, note, spool, the feature extensions,
+finalise), with this process as the "child": the sampler watches this process, console output
+written through ``sys.stdout``/``sys.stderr`` is copied to the run's log (and parsed for metrics),
+the startup-hook modules are loaded in-process, and the run is finalised when the interpreter
+exits: ``failed`` after an uncaught exception, ``interrupted`` after Ctrl-C, else ``succeeded``.
+If the process is killed, the next gitrun command finalises the run as ``crashed``.
+"""
+
+from __future__ import annotations
+
+import atexit
+import importlib.util
+import os
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from gitrun.capture.code import snapshot_code
+from gitrun.commands.context import open_context
+from gitrun.commands.record import (
+    RecordOptions,
+    _Background,
+    _call_all,
+    _check_options,
+    _report_exclusions,
+    build_document,
+    child_environment,
+    say,
+)
+from gitrun.model import status as statuses
+from gitrun.model.ids import new_run_id, new_run_name
+from gitrun.runner import features  # noqa: F401 - registers every feature's extensions
+from gitrun.runner.extensions import EXTENSIONS, Recording
+from gitrun.runner.finalise import Ending, finalise
+from gitrun.runner.logs import LogWriter
+from gitrun.runner.process import OutputConsumer
+from gitrun.runner.startup_hook import STARTUP_DIR
+from gitrun.store.spool import OUTPUT_LOG, Spool, create_spool
+
+
+class _Tee:
+    """A text stream that also hands what is written to the run's output consumers."""
+
+    def __init__(self, stream: Any, name: str, consumers: list[OutputConsumer]) -> None:
+        self._gitrun_stream = stream
+        self._gitrun_name = name
+        self._gitrun_consumers = consumers
+
+    def write(self, text: str) -> int:
+        written: int = self._gitrun_stream.write(text)
+        try:
+            data = text.encode("utf-8", "replace")
+            for consumer in self._gitrun_consumers:
+                consumer(self._gitrun_name, data)
+        except Exception:
+            pass
+        return written
+
+    def writelines(self, lines: Any) -> None:
+        for line in lines:
+            self.write(line)
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(self._gitrun_stream, attr)
+
+
+def _load_hook_modules() -> None:
+    for path in sorted(STARTUP_DIR.glob("_gitrun_*.py")):
+        if path.stem in sys.modules:
+            continue
+        try:
+            spec = importlib.util.spec_from_file_location(path.stem, path)
+            if spec is None or spec.loader is None:
+                continue
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[path.stem] = module
+            spec.loader.exec_module(module)
+        except Exception:
+            sys.modules.pop(path.stem, None)
+
+
+class LocalRun:
+    def __init__(self, run_id: str, name: str, spool: Spool, workdir: Path) -> None:
+        self.run_id = run_id
+        self.name = name
+        self.spool = spool
+        self.workdir = workdir
+        self.before_finish: list[Callable[[], None]] = []
+        self.failure: BaseException | None = None
+        self._finish: Callable[[str | None], None] | None = None
+        self._done = False
+        self._lock = threading.Lock()
+
+    def finish(self, status: str | None = None) -> None:
+        with self._lock:
+            if self._done or self._finish is None:
+                return
+            self._done = True
+        for hook in self.before_finish:
+            try:
+                hook()
+            except Exception:
+                pass
+        self._finish(status)
+
+
+def start_local_run(name: str | None = None, message: str = "", tags: list[str] | None = None,
+                    autolog: bool = True, capture_output: bool = True) -> LocalRun:
+    ctx = open_context()
+    command = [sys.executable, *sys.argv]
+    options = RecordOptions(command=command, message=message, name=name, tags=list(tags or []))
+    _check_options(ctx, options)
+    background = _Background(ctx, command, dict(os.environ), ctx.cwd)
+    snapshot = snapshot_code(ctx.paths, ctx.settings)
+    _report_exclusions(options, snapshot)
+    run_id = new_run_id()
+    name = options.name or new_run_name()
+    doc = build_document(ctx, options, run_id, name, snapshot, background)
+    doc["launched_by"] = "gitrun.init"
+    spool = create_spool(ctx.paths, run_id)
+    rec = Recording(run_id, command, ctx.cwd, ctx.paths, ctx.settings, spool, doc,
+                    {"no_autolog": not autolog})
+    extensions = [cls(rec) for cls in EXTENSIONS]
+    _call_all(extensions, "prepare")
+    spool.write_live({"run_id": run_id, "pid": doc["pid"], "pid_create_time": doc["pid_create_time"],
+                      "host": doc["host"], "started": doc["started"]})
+    run = ctx.store.create(run_id, snapshot.tree, snapshot.base_commit,
+                           message or "gitrun: " + " ".join(command), doc)
+    say(options, f"run {run_id} ({name}) started in-process; snapshot {run.snapshot_commit[:10]}")
+    env = child_environment(ctx, run, spool)
+    _call_all(extensions, "child_env", env)
+    for key, value in env.items():  # Python processes this script starts join the run too
+        if os.environ.get(key) != value:
+            os.environ[key] = value
+    if autolog:
+        _load_hook_modules()
+    log = LogWriter(spool.file(OUTPUT_LOG))
+    consumers: list[OutputConsumer] = [log]
+    for more in _call_all(extensions, "consumers"):
+        consumers.extend(more or [])
+    saved_streams = (sys.stdout, sys.stderr)
+    if capture_output:
+        sys.stdout = _Tee(sys.stdout, "stdout", consumers)  # type: ignore[assignment]
+        sys.stderr = _Tee(sys.stderr, "stderr", consumers)  # type: ignore[assignment]
+    _call_all(extensions, "on_started", os.getpid())
+    local = LocalRun(run_id, name, spool, ctx.paths.workdir)
+    stop_ticks = threading.Event()
+
+    def tick() -> None:
+        while not stop_ticks.wait(1.0):
+            _call_all(extensions, "on_tick")
+
+    threading.Thread(target=tick, name="gitrun-tick", daemon=True).start()
+    previous_hook = sys.excepthook
+
+    def excepthook(kind: type[BaseException], value: BaseException, trace: Any) -> None:
+        local.failure = value
+        previous_hook(kind, value, trace)
+
+    sys.excepthook = excepthook
+
+    def finish(status: str | None) -> None:
+        stop_ticks.set()
+        if sys.stdout is not saved_streams[0] and isinstance(sys.stdout, _Tee):
+            sys.stdout = saved_streams[0]
+        if sys.stderr is not saved_streams[1] and isinstance(sys.stderr, _Tee):
+            sys.stderr = saved_streams[1]
+        _call_all(extensions, "stop")
+        log.close()
+        failure = local.failure
+        if status is None:
+            if isinstance(failure, KeyboardInterrupt):
+                status = statuses.INTERRUPTED
+            elif failure is not None:
+                status = statuses.FAILED
+            else:
+                status = statuses.SUCCEEDED
+        exit_code = 0 if status == statuses.SUCCEEDED else (130 if status == statuses.INTERRUPTED else 1)
+        error = f"{type(failure).__name__}: {failure}" if failure is not None else None
+        finalise(ctx.store, run, spool, Ending(status=status, exit_code=exit_code, error=error), ctx.settings)
+        for key in ("GITRUN_SPOOL", "GITRUN_RUN_ID", "GITRUN_RUN_NAME"):
+            os.environ.pop(key, None)
+        say(options, f"run {run_id} ({name}) {status}")
+
+    local._finish = finish
+
+    def at_exit() -> None:
+        try:
+            local.finish()
+        except Exception as err:
+            print(f"gitrun: warning: could not finalise run {run_id}: {err}", file=sys.stderr)
+
+    atexit.register(at_exit)
+    return local

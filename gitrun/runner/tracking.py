@@ -1,0 +1,293 @@
+"""Parameters and metrics of a recording: the record extension and the result contributor.
+
+Sources, each spooled as soon as it is known (so a crashed run keeps it):
+
+- parameters (``params.jsonl``): the command line (``argv``), ``--params FILE`` and parameter files
+  named on the command line (``file:<path>``), the startup hook's ``argparse`` / ``click`` values,
+  ``gitrun.log_params`` (``api``). Later records win for the same key.
+- metric points (``metrics.jsonl``): ``gitrun.log``, the console parser (``"src": "console"``),
+  the system sampler (``system/...``); ``--metrics FILE`` is read when the run is stored.
+  A metric logged through the API drops console points of the same name (no double counting).
+
+The contributor turns the spool into ``metrics/<name>.tsv`` series, the note's ``[params]``,
+``[params_source]``, ``[metrics]`` (last values, ``system/`` excluded) and ``[summary]``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from gitrun.capture.console_metrics import ConsoleConfig, LineSplitter, config_from_settings, parse_line
+from gitrun.capture.metric_files import read_metric_file
+from gitrun.capture.params import load_param_file, looks_like_param_file, param_files_in_argv, params_from_argv
+from gitrun.model.series import build_series, last_values, series_path, series_tsv, summarise
+from gitrun.runner.extensions import EXTENSIONS, RecordExtension, Recording
+from gitrun.runner.finalise import CONTRIBUTORS, Ending
+from gitrun.runner.process import OutputConsumer
+from gitrun.runner.startup_hook import add_startup_hook
+from gitrun.store.jsonl import METRIC_FILES_FILE, METRICS_FILE, PARAMS_FILE, append_records, read_records
+from gitrun.store.spool import Spool
+from gitrun.store.trees import TreeContent
+
+CONTEXT_FILE = "tracking.json"  # {"root", "started", "given"}: for parameter files the run reads
+OPENED_FILE = "opened.jsonl"  # written by the data feature's startup hook: {"path": absolute} per file read
+CONSOLE_SOURCE = "console"
+FILE_SOURCE = "file"
+
+
+def _warn(text: str) -> None:
+    print(f"gitrun: warning: {text}", file=sys.stderr, flush=True)
+
+
+def _relative(path: Path, rec: Recording) -> str:
+    try:
+        return path.resolve().relative_to(rec.paths.workdir.resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+class ConsoleMetrics:
+    """An output consumer: complete lines -> metric points appended to the spool at once."""
+
+    def __init__(self, spool: Spool, config: ConsoleConfig) -> None:
+        self.path = spool.file(METRICS_FILE)
+        self.config = config
+        self.splitter = LineSplitter()
+
+    def __call__(self, stream: str, data: bytes) -> None:
+        self._emit(self.splitter.feed(stream, data))
+
+    def flush(self) -> None:
+        self._emit(self.splitter.flush())
+
+    def _emit(self, lines: list[str]) -> None:
+        import time
+
+        now = round(time.time(), 3)
+        records = [
+            {"name": point.name, "step": point.step, "time": now, "value": point.value, "src": CONSOLE_SOURCE}
+            for line in lines for point in parse_line(line, self.config)
+        ]
+        if records:
+            append_records(self.path, records)
+
+
+class ParamsMetricsExtension(RecordExtension):
+    def __init__(self, rec: Recording) -> None:
+        super().__init__(rec)
+        self.console: ConsoleMetrics | None = None
+
+    def prepare(self) -> None:
+        records: list[dict[str, Any]] = []
+        files = [Path(p) if os.path.isabs(p) else self.rec.cwd / p for p in self.rec.options.get("params_files") or ()]
+        for path in files:
+            try:
+                records.append({"source": f"file:{_relative(path, self.rec)}", "params": load_param_file(path)})
+            except (OSError, ValueError) as err:
+                _warn(f"--params {path}: not recorded: {getattr(err, 'strerror', None) or err}")
+        for path in param_files_in_argv(self.rec.command, self.rec.cwd):
+            if any(path.resolve() == f.resolve() for f in files):
+                continue
+            try:
+                records.append({"source": f"file:{_relative(path, self.rec)}", "params": load_param_file(path)})
+            except (OSError, ValueError):
+                continue  # a file on the command line that is not a parameter file
+        overrides: set[str] = set()
+        argv_params = params_from_argv(self.rec.command, overrides)
+        options = {key: value for key, value in argv_params.items() if key not in overrides}
+        if options:
+            records.append({"source": "argv", "kind": "options", "params": options})
+        if overrides:
+            records.append({"source": "argv", "kind": "overrides",
+                            "params": {key: argv_params[key] for key in argv_params if key in overrides}})
+        context = {"root": str(self.rec.paths.workdir), "started": time.time(),
+                   "program": main_program(self.rec.command),
+                   "given": [str(path.resolve()) for path in files]
+                   + [str(path.resolve()) for path in param_files_in_argv(self.rec.command, self.rec.cwd)]}
+        self.rec.spool.file(CONTEXT_FILE).write_text(json.dumps(context), encoding="utf-8")
+        if records:
+            # Spooled only: the note gets them when the run is stored (argparse/click may refine them).
+            append_records(self.rec.spool.file(PARAMS_FILE), records)
+        metric_files = list(self.rec.options.get("metrics_files") or ())
+        if metric_files:
+            self.rec.spool.file(METRIC_FILES_FILE).write_text(
+                json.dumps({"cwd": str(self.rec.cwd), "files": metric_files}), encoding="utf-8")
+        if self._console_enabled():
+            try:
+                config = config_from_settings(self.rec.settings.section("console_metrics"))
+            except ValueError as err:
+                _warn(f"{err}; console metrics use the built-in patterns only")
+                config = ConsoleConfig()
+            if config.enabled:
+                self.console = ConsoleMetrics(self.rec.spool, config)
+
+    def _console_enabled(self) -> bool:
+        return not self.rec.options.get("no_console_metrics")
+
+    def child_env(self, env: dict[str, str]) -> None:
+        if self.rec.options.get("no_autolog"):
+            env["GITRUN_NO_AUTOLOG"] = "1"
+            return
+        add_startup_hook(env)
+
+    def consumers(self) -> list[OutputConsumer]:
+        return [self.console] if self.console is not None else []
+
+    def stop(self) -> None:
+        if self.console is not None:
+            self.console.flush()
+
+
+LIBRARY_SOURCES = ("argparse", "click")
+
+
+def main_program(command: list[str]) -> str | None:
+    """The file name of the Python program a command runs (``train.py``), when it names one: the
+    last ``.py`` argument, so that launchers (``python -m torch.distributed.run train.py``,
+    ``accelerate launch train.py``) are not taken for it; else the module of ``-m``."""
+    scripts = [arg for arg in command if arg.endswith(".py") and not arg.startswith("-")]
+    if scripts:
+        return os.path.basename(scripts[-1])
+    for index, arg in enumerate(command[:-1]):
+        if arg == "-m":
+            return command[index + 1].rsplit(".", 1)[-1] + ".py"
+    return None
+
+
+def _library_records(records: list[dict[str, Any]], program: str | None) -> set[int]:
+    """Which argparse/click records to keep: those of the command's own program (not of a launcher
+    such as torchrun, nor of tools the program runs), else those of the first process reporting."""
+    library = [(index, r) for index, r in enumerate(records) if r.get("source") in LIBRARY_SOURCES]
+    if not library:
+        return set()
+    if program:
+        mine = {index for index, record in library if _runs_program(str(record.get("argv0", "")), program)}
+        if mine:
+            return mine
+    first_pid = library[0][1].get("pid")
+    return {index for index, r in library if r.get("pid") == first_pid}
+
+
+def _runs_program(argv0: str, program: str) -> bool:
+    name = os.path.basename(argv0)
+    # python -m pkg runs pkg/__main__.py
+    return name == program or (name == "__main__.py" and os.path.basename(os.path.dirname(argv0)) == program[:-3])
+
+
+def merge_params(records: list[dict[str, Any]], program: str | None = None) -> tuple[dict[str, Any], dict[str, str]]:
+    """Flat params and their sources; later records win. Once argparse or click reported what they
+    parsed, the command line's ``--option`` guesses are dropped (the parsers know the real names and
+    types); ``key=value`` overrides stay. Of the parser records, only the main program's count."""
+    params: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    keep = _library_records(records, program)
+    parsed = bool(keep)
+    for index, record in enumerate(records):
+        if record.get("source") in LIBRARY_SOURCES and index not in keep:
+            continue
+        values = record.get("params")
+        source = str(record.get("source", "unknown"))
+        if not isinstance(values, dict) or (parsed and source == "argv" and record.get("kind") == "options"):
+            continue
+        for key, value in values.items():
+            if value is None:
+                continue
+            params[str(key)] = value
+            sources[str(key)] = source
+    return params, sources
+
+
+def read_param_files(spool: Spool) -> list[dict[str, Any]]:
+    """Parameter files a Python run opened (seen by the startup hook): ``params.yaml``,
+    ``conf/model.yaml`` ... inside the working tree, unchanged since the run started."""
+    try:
+        context = json.loads(spool.file(CONTEXT_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    root = Path(str(context.get("root", "")))
+    given = set(context.get("given", []))
+    started = float(context.get("started", 0))
+    records: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for record in read_records(spool.file(OPENED_FILE)):
+        text = record.get("path")
+        if not isinstance(text, str) or text in seen or text in given:
+            continue
+        seen.add(text)
+        path = Path(text)
+        try:
+            relative = path.relative_to(root)
+        except ValueError:
+            continue
+        if ".git" in relative.parts or not looks_like_param_file(relative):
+            continue
+        try:
+            if path.stat().st_mtime > started:
+                continue  # written by the run itself: an output, not its configuration
+            records.append({"source": f"file:{relative.as_posix()}", "params": load_param_file(path)})
+        except (OSError, ValueError):
+            continue
+    return records
+
+
+def spooled_points(spool: Spool, with_files: bool = False) -> list[dict[str, Any]]:
+    """Every point in the spool (and in ``--metrics`` files), console duplicates of API metrics dropped."""
+    points = list(read_records(spool.file(METRICS_FILE)))
+    if with_files:
+        points.extend(metric_file_points(spool))
+    api_names = {p.get("name") for p in points if p.get("src") is None}
+    return [p for p in points if p.get("src") != CONSOLE_SOURCE or p.get("name") not in api_names]
+
+
+def metric_file_points(spool: Spool) -> list[dict[str, Any]]:
+    try:
+        spec = json.loads(spool.file(METRIC_FILES_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    points: list[dict[str, Any]] = []
+    cwd = Path(str(spec.get("cwd", ".")))
+    for name in spec.get("files", []):
+        path = Path(name) if os.path.isabs(name) else cwd / name
+        try:
+            found = read_metric_file(path)
+        except (OSError, ValueError) as err:
+            _warn(f"--metrics {name}: not read: {err}")
+            continue
+        points.extend({**point, "src": FILE_SOURCE} for point in found)
+    return points
+
+
+def tracking_updates(spool: Spool, with_files: bool = False) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(series by name, note updates) from the spool: params, params_source, metrics, summary."""
+    updates: dict[str, Any] = {}
+    try:
+        program = json.loads(spool.file(CONTEXT_FILE).read_text(encoding="utf-8")).get("program")
+    except (OSError, ValueError, AttributeError):
+        program = None
+    records = read_param_files(spool) + list(read_records(spool.file(PARAMS_FILE)))
+    params, sources = merge_params(records, program if isinstance(program, str) else None)
+    if params:
+        updates["params"] = params
+        updates["params_source"] = sources
+    series = build_series(spooled_points(spool, with_files))
+    if series:
+        updates["metrics"] = last_values(series)
+        updates["summary"] = {name: summarise(points) for name, points in series.items() if points}
+    return series, updates
+
+
+def tracking_result(spool: Spool, ending: Ending) -> tuple[dict[str, TreeContent], dict[str, Any]]:
+    series, updates = tracking_updates(spool, with_files=True)
+    files: dict[str, TreeContent] = {series_path(name): series_tsv(points) for name, points in series.items()}
+    if not updates.get("metrics"):
+        updates.pop("metrics", None)
+    return files, updates
+
+
+EXTENSIONS.append(ParamsMetricsExtension)
+CONTRIBUTORS.append(tracking_result)
