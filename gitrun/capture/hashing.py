@@ -12,12 +12,13 @@ ALGORITHM = "blake3"
 
 def hash_file(path: Path | str) -> str:
     """``blake3:<hex>`` of a file's bytes."""
-    hasher = blake3.blake3()
     size = Path(path).stat().st_size
     if size >= 64 * 1024 * 1024:
-        # blake3 hashes a mapped file with several threads: disk speed on large files.
+        # blake3 hashes a mapped file with several threads (max_threads=AUTO): disk speed on large files.
+        hasher = blake3.blake3(max_threads=blake3.blake3.AUTO)
         hasher.update_mmap(str(path))
     else:
+        hasher = blake3.blake3()
         with open(path, "rb", buffering=0) as handle:
             while chunk := handle.read(BLOCK):
                 hasher.update(chunk)
