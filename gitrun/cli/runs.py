@@ -11,12 +11,23 @@ from gitrun.cli import cli
 
 @cli.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array (a stable contract).")
+@click.option("--csv", "as_csv", is_flag=True, help="Print the chosen columns as CSV.")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Show at most N runs.")
-def list_cmd(as_json: bool, limit: int | None) -> None:
-    """List runs, newest first."""
+@click.option("--columns", default=None, metavar="COLS",
+              help="Comma-separated columns, e.g. id,name,params.lr,metrics.acc (see docs/query.md).")
+@click.option("--where", default=None, metavar="EXPR",
+              help='Only runs matching EXPR, e.g. "metrics.acc > 0.9 and since 3d" (see docs/query.md).')
+@click.option("--sort", default=None, metavar="FIELD",
+              help="Sort by FIELD (ascending); -FIELD or FIELD:desc for descending. Default: newest first.")
+@click.option("--all-branches", is_flag=True,
+              help="Include runs whose base commit is not reachable from HEAD.")
+def list_cmd(as_json: bool, as_csv: bool, limit: int | None, columns: str | None, where: str | None,
+             sort: str | None, all_branches: bool) -> None:
+    """List runs, newest first (those on commits reachable from HEAD unless --all-branches)."""
     from gitrun.commands.list_runs import list_command
 
-    sys.exit(list_command(as_json=as_json, limit=limit))
+    sys.exit(list_command(as_json=as_json, limit=limit, columns=columns, where=where, sort=sort,
+                          all_branches=all_branches, as_csv=as_csv))
 
 
 @cli.command("show")

@@ -1,0 +1,151 @@
+"""``git run apply RUN``: put the run's code (its snapshot tree) into the working tree.
+
+The one gitrun command whose purpose is to change the working tree. It leaves HEAD, the branch and
+the index alone: afterwards ``git status``/``git diff`` show the run's code as unstaged changes
+against HEAD, ``git add -A && git commit`` keeps them, and ``git restore .`` (plus removing new
+files) undoes them. Files the run had are written; files HEAD tracks that the run did not have are
+deleted; untracked files the run did not have are left alone.
+
+It refuses, naming the files, when a file with uncommitted changes (or an untracked file) would be
+overwritten or deleted with different content, unless ``--force``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pygit2
+
+from gitrun.commands.context import open_context
+from gitrun.errors import GitrunError
+
+_TREE = pygit2.enums.FileMode.TREE
+_LINK = pygit2.enums.FileMode.LINK
+_EXEC = pygit2.enums.FileMode.BLOB_EXECUTABLE
+_COMMIT = pygit2.enums.FileMode.COMMIT
+
+
+class WouldOverwrite(GitrunError):
+    exit_code = 1
+
+
+@dataclass(frozen=True)
+class Entry:
+    oid: str
+    mode: int
+
+
+def tree_entries(repo: pygit2.Repository, tree: pygit2.Tree | None, prefix: str = "") -> dict[str, Entry]:
+    out: dict[str, Entry] = {}
+    if tree is None:
+        return out
+    for item in tree:
+        path = prefix + (item.name or "")
+        if item.filemode == _TREE:
+            sub = repo.get(item.id)
+            if isinstance(sub, pygit2.Tree):
+                out.update(tree_entries(repo, sub, path + "/"))
+        elif item.filemode != _COMMIT:  # submodules: their own repositories, not restored here
+            out[path] = Entry(str(item.id), int(item.filemode))
+    return out
+
+
+def disk_entry(path: Path) -> Entry | None:
+    if os.path.islink(path):
+        return Entry(str(pygit2.hash(os.readlink(path).encode("utf-8", "surrogateescape"))), int(_LINK))
+    if not path.is_file():
+        return None
+    mode = _EXEC if os.access(path, os.X_OK) else pygit2.enums.FileMode.BLOB
+    return Entry(str(pygit2.hashfile(str(path))), int(mode))
+
+
+def _same(one: Entry | None, two: Entry | None) -> bool:
+    if one is None or two is None:
+        return one is two
+    return one.oid == two.oid and one.mode == two.mode
+
+
+def apply_command(reference: str, force: bool = False, dry_run: bool = False) -> int:
+    ctx = open_context()
+    repo = ctx.repo
+    run = ctx.store.resolve(reference)
+    snapshot = repo.get(run.snapshot_commit)
+    assert isinstance(snapshot, pygit2.Commit)
+    target = tree_entries(repo, snapshot.tree)
+    head_tree = None if repo.head_is_unborn else repo.head.peel(pygit2.Commit).tree
+    head = tree_entries(repo, head_tree)
+    dirty = set(repo.status(untracked_files="all", ignored=False))
+    workdir = ctx.paths.workdir
+    writes: list[str] = []
+    deletes: list[str] = []
+    conflicts: list[str] = []
+    for path in sorted(set(target) | set(head)):
+        want = target.get(path)
+        absolute = workdir / path
+        if path not in dirty and path in head:
+            if _same(want, head[path]):
+                continue  # on disk as in HEAD, and the run had the same
+            (writes if want is not None else deletes).append(path)
+            continue
+        on_disk = disk_entry(absolute)
+        if _same(on_disk, want):
+            continue
+        if want is None and on_disk is None:
+            continue
+        if on_disk is not None and not force:
+            conflicts.append(path)
+            continue
+        (writes if want is not None else deletes).append(path)
+    if conflicts:
+        listing = ", ".join(conflicts[:8]) + (f" and {len(conflicts) - 8} more" if len(conflicts) > 8 else "")
+        raise WouldOverwrite(f"applying run {run.id[:10]} would overwrite uncommitted changes in: {listing}",
+                             hint="commit or stash them first, or add --force to overwrite")
+    if dry_run:
+        for path in writes:
+            print(f"would write   {path}")
+        for path in deletes:
+            print(f"would delete  {path}")
+        print(f"{len(writes)} to write, {len(deletes)} to delete (dry run: nothing changed)")
+        return 0
+    # Deletions first: a file the run lacks may stand where the run has a folder, or the reverse.
+    for path in deletes:
+        _delete(workdir, workdir / path)
+    for path in writes:
+        try:
+            _write(repo, workdir / path, target[path])
+        except OSError as err:
+            raise GitrunError(f"could not write {path}: {err.strerror or err}",
+                              hint="a folder or file with untracked content is in the way; move it and retry")
+    if not writes and not deletes:
+        print(f"the working tree already has the code of run {run.id[:10]} ({run.name})")
+        return 0
+    print(f"applied the code of run {run.id[:10]} ({run.name}): {len(writes)} file"
+          f"{'s' if len(writes) != 1 else ''} written, {len(deletes)} deleted")
+    print("HEAD, your branch and the index are unchanged: review with `git status` and `git diff`")
+    return 0
+
+
+def _write(repo: pygit2.Repository, path: Path, entry: Entry) -> None:
+    blob = repo.get(entry.oid)
+    assert isinstance(blob, pygit2.Blob)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if os.path.lexists(path) and (os.path.islink(path) or entry.mode == _LINK):
+        path.unlink()
+    if entry.mode == _LINK:
+        os.symlink(blob.data.decode("utf-8", "surrogateescape"), path)
+        return
+    temp = path.with_name(f".{path.name}.gitrun-apply")
+    temp.write_bytes(blob.data)
+    os.chmod(temp, 0o755 if entry.mode == _EXEC else 0o644)
+    os.replace(temp, path)
+
+
+def _delete(workdir: Path, path: Path) -> None:
+    if os.path.lexists(path):
+        path.unlink()
+    parent = path.parent
+    while parent != workdir and parent.is_dir() and not any(parent.iterdir()):
+        parent.rmdir()
+        parent = parent.parent
