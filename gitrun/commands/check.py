@@ -1,0 +1,224 @@
+"""``git run check [RUN...]``: can someone else reproduce these runs? Also ``--accept``.
+
+Six checks per run (``gitrun.model.checks`` has five of them as pure functions of the metadata;
+the secrets scan reads git objects and lives here):
+
+1. code: nothing left out of the snapshot without being accounted for;
+2. data: every data input reachable by others;
+3. environment: no package from a local path or editable outside the repo, none without a version;
+4. env_vars: the variables the run read but whose values are not recorded are declared;
+5. secrets: the snapshot's changes against its base, and the stored logs, hold no keys or tokens;
+6. outcome: the run is not ``running`` or ``crashed``.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+from typing import Any
+
+import pygit2
+
+from gitrun.commands.context import Context, open_context
+from gitrun.errors import UsageError
+from gitrun.model import checks as C
+from gitrun.model.checks import Finding
+from gitrun.model.run import Run
+from gitrun.model.secrets import find_secrets
+from gitrun.model.timefmt import to_iso, utc_now
+from gitrun.store.git import default_signature
+
+MAX_SCAN_BYTES = 8 * 1024 * 1024  # per file: larger blobs are data, not code or logs
+
+
+def check_config(ctx: Context) -> dict[str, Any]:
+    return ctx.settings.section("check")
+
+
+def run_checks(ctx: Context, run: Run, config: dict[str, Any] | None = None,
+               only: str | None = None) -> list[Finding]:
+    """Every finding of every enabled check (or just ``only``), except the checks accepted for this run."""
+    config = check_config(ctx) if config is None else config
+    doc = run.doc
+    accepted = C.accepted_checks(doc)
+    label = run.name or run.id[:10]
+    results: list[tuple[str, list[tuple[str, str]]]] = []
+    enabled = [check for check in C.CHECKS if C.severity_for(config, check) != C.OFF and check not in accepted
+               and (only is None or check == only)]
+    for check in enabled:
+        if check == C.CODE:
+            problems = C.check_code(label, doc)
+        elif check == C.DATA:
+            problems = C.check_data(label, doc)
+        elif check == C.ENVIRONMENT:
+            problems = C.check_environment(label, doc, str(ctx.paths.workdir))
+        elif check == C.ENV_VARS:
+            problems = C.check_env_vars(label, doc)
+        elif check == C.SECRETS:
+            problems = check_secrets(ctx.repo, run, label)
+        else:
+            problems = C.check_outcome(label, doc)
+        results.append((check, problems))
+    return [Finding(run.id, check, C.severity_for(config, check), problem, fix)
+            for check, problems in results for problem, fix in problems]
+
+
+# --- check 5: secrets ------------------------------------------------------------------------------
+
+def check_secrets(repo: pygit2.Repository, run: Run, label: str) -> list[tuple[str, str]]:
+    fix_tail = f"or, if it is a false alarm: git run check --accept {label} \"REASON\" --only {C.SECRETS}"
+    problems: list[tuple[str, str]] = []
+    for path, line, kind in scan_snapshot_changes(repo, run.snapshot_commit):
+        problems.append((
+            f"{path} line {line} holds what looks like a {kind} (in the run's code changes)",
+            "remove it from the file (read it from an environment variable), revoke it, re-record the run "
+            f"and delete this one (git run rm {label}); {fix_tail}",
+        ))
+    for path, line, kind in scan_result_logs(repo, run):
+        problems.append((
+            f"the stored log {path} line {line} holds what looks like a {kind}",
+            f"stop printing it, revoke it, and delete this run (git run rm {label}); {fix_tail}",
+        ))
+    return problems
+
+
+def scan_snapshot_changes(repo: pygit2.Repository, snapshot_hex: str) -> list[tuple[str, int, str]]:
+    """(path, line, kind) of secrets on lines the snapshot adds to its base commit."""
+    snapshot = repo.get(snapshot_hex)
+    if not isinstance(snapshot, pygit2.Commit):
+        return []
+    if snapshot.parents:
+        diff = repo.diff(snapshot.parents[0].tree, snapshot.tree)
+    else:
+        diff = snapshot.tree.diff_to_tree(swap=True)
+    found: list[tuple[str, int, str]] = []
+    for patch in diff:
+        if patch is None or patch.delta.is_binary:
+            continue
+        numbers: list[int] = []
+        texts: list[str] = []
+        size = 0
+        for hunk in patch.hunks:
+            for line in hunk.lines:
+                if line.origin != "+":
+                    continue
+                numbers.append(line.new_lineno)
+                content = line.content.rstrip("\n")
+                texts.append(content)
+                size += len(content)
+            if size > MAX_SCAN_BYTES:
+                break
+        if not texts:
+            continue
+        path = patch.delta.new_file.path
+        for index, kind in find_secrets("\n".join(texts)):
+            found.append((path, numbers[index - 1] if index - 1 < len(numbers) else index, kind))
+    return found
+
+
+def scan_result_logs(repo: pygit2.Repository, run: Run) -> list[tuple[str, int, str]]:
+    """(path, line, kind) of secrets in the logs stored in the run's result commit."""
+    result = repo.get(run.result_commit)
+    if not isinstance(result, pygit2.Commit):
+        return []
+    found: list[tuple[str, int, str]] = []
+    tree = result.tree
+    if "logs" not in tree:
+        return []
+    logs = repo.get(tree["logs"].id)
+    if not isinstance(logs, pygit2.Tree):
+        return []
+    for entry in logs:
+        blob = repo.get(entry.id)
+        if not isinstance(blob, pygit2.Blob) or blob.size > MAX_SCAN_BYTES * 4:
+            continue
+        text = blob.data.decode("utf-8", "replace")
+        for line, kind in find_secrets(text):
+            found.append((f"logs/{entry.name}", line, kind))
+    return found
+
+
+# --- reporting -----------------------------------------------------------------------------------
+
+def render_findings(ctx: Context, findings: list[Finding], runs: Iterable[Run]) -> str:
+    names = {run.id: run.name for run in runs}
+    lines: list[str] = []
+    by_run: dict[str, list[Finding]] = {}
+    for finding in findings:
+        by_run.setdefault(finding.run_id, []).append(finding)
+    for run_id, items in by_run.items():
+        name = f" ({names[run_id]})" if names.get(run_id) else ""
+        lines.append(f"run {run_id}{name}:")
+        for finding in items:
+            lines.append(f"  {finding.severity:<5}  {finding.check:<11}  {finding.problem}")
+            lines.append(f"  {'':<5}  {'':<11}  fix: {finding.fix}")
+    return "\n".join(lines)
+
+
+def report(ctx: Context, runs: list[Run], out: Any = None, context: str = "check", only: str | None = None) -> int:
+    """Check ``runs``, print the findings; 1 when any is an error."""
+    out = out or sys.stdout
+    config = check_config(ctx)
+    findings: list[Finding] = []
+    for run in runs:
+        findings.extend(run_checks(ctx, run, config, only))
+    errors = [f for f in findings if f.severity == C.ERROR]
+    if findings:
+        print(render_findings(ctx, findings, runs), file=out)
+    if errors:
+        blocked = len({f.run_id for f in errors})
+        if context == "pre-push":
+            print(f"gitrun: push blocked: {blocked} run(s) could not be reproduced by others "
+                  f"({len(errors)} problem(s) above). Fix them, accept them per run with "
+                  "`git run check --accept RUN \"REASON\" [--only CHECK]`, or push anyway with "
+                  "`git push --no-verify`.", file=out)
+        else:
+            print(f"gitrun: {blocked} of {len(runs)} run(s) failed the checks ({len(errors)} problem(s)).",
+                  file=out)
+        return 1
+    if context != "pre-push" or findings:
+        print(f"gitrun: {len(runs)} run(s) checked: " +
+              ("reproducible by others." if not findings else f"{len(findings)} warning(s), nothing blocking."),
+              file=out)
+    return 0
+
+
+# --- the command ---------------------------------------------------------------------------------
+
+def accept_run(ctx: Context, run: Run, reason: str, only: str | None) -> None:
+    if not reason.strip():
+        raise UsageError("an accept needs a reason", hint='git run check --accept RUN "why this is fine"')
+    check = only or "all"
+    signature = default_signature(ctx.repo)
+    entry = {"check": check, "reason": reason, "by": f"{signature.name} <{signature.email}>",
+             "at": to_iso(utc_now())}
+
+    def change(doc: dict[str, Any]) -> dict[str, Any]:
+        accepted = doc.get("accepted")
+        doc["accepted"] = [*(accepted if isinstance(accepted, list) else []), entry]
+        if check in (C.ENV_VARS, "all"):
+            names = C.required_env_vars(doc)
+            if names:
+                env = doc.setdefault("env", {})
+                if isinstance(env, dict):
+                    env["required_secrets"] = sorted(set(env.get("required_secrets", []) or []) | set(names))
+        return doc
+
+    ctx.store.update_doc(run, change, f"gitrun: accept {check} for {run.id}")
+
+
+def check_command(references: list[str], accept: tuple[str, str] | None = None, only: str | None = None) -> int:
+    ctx = open_context()
+    if only is not None and only not in C.CHECKS:
+        raise UsageError(f"unknown check '{only}'", hint="one of " + ", ".join(C.CHECKS))
+    if accept is not None:
+        reference, reason = accept
+        run = ctx.store.resolve(reference)
+        accept_run(ctx, run, reason, only)
+        print(f"gitrun: accepted {only or 'every check'} for run {run.id} ({run.name}): {reason}")
+        return 0
+    runs = [ctx.store.resolve(reference) for reference in references] if references else ctx.store.list_runs()
+    if not runs:
+        print("gitrun: no runs to check")
+        return 0
+    return report(ctx, runs, only=only)

@@ -1,0 +1,221 @@
+"""Reproducibility checks on a run's metadata: can someone else rerun what is about to be shared?
+
+Pure functions of the metadata document (the secrets scan, which reads git objects, lives in
+``gitrun.commands.check``). Each returns findings; a finding names the run, the check, what is
+wrong and how to fix it. Severity comes from ``[tool.gitrun.check]`` (``error``, ``warn``, ``off``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import Any
+
+from gitrun.model.secrets import is_secret_env_name
+
+CODE = "code"
+DATA = "data"
+ENVIRONMENT = "environment"
+ENV_VARS = "env_vars"
+SECRETS = "secrets"
+OUTCOME = "outcome"
+CHECKS = (CODE, DATA, ENVIRONMENT, ENV_VARS, SECRETS, OUTCOME)
+
+ERROR = "error"
+WARN = "warn"
+OFF = "off"
+SEVERITIES = (ERROR, WARN, OFF)
+
+# Data locations others can reach (set by the data capture in each ``data`` entry).
+SHARED_DATA_LOCATIONS = frozenset({"snapshot", "shared", "lfs", "dvc"})
+
+
+@dataclass(frozen=True)
+class Finding:
+    run_id: str
+    check: str
+    severity: str  # error | warn
+    problem: str
+    fix: str
+
+
+def accepted_checks(doc: dict[str, Any]) -> set[str]:
+    """The checks accepted for this run (``[[accepted]]`` entries; ``check = "all"`` covers every one)."""
+    accepted: set[str] = set()
+    for entry in doc.get("accepted", []) or []:
+        if isinstance(entry, dict):
+            check = str(entry.get("check", "all"))
+            accepted.update(CHECKS if check == "all" else (check,))
+    return accepted
+
+
+def _accept_hint(run: str, check: str) -> str:
+    return f"or, if it is fine: git run check --accept {run} \"REASON\" --only {check}"
+
+
+def check_code(run: str, doc: dict[str, Any]) -> list[tuple[str, str]]:
+    """Files left out of the snapshot (size, secrecy, unreadable) that nobody accounted for."""
+    problems: list[tuple[str, str]] = []
+    snapshot = doc.get("snapshot", {})
+    excluded = snapshot.get("excluded", []) if isinstance(snapshot, dict) else []
+    for item in excluded or []:
+        if not isinstance(item, dict):
+            continue
+        reason = str(item.get("reason", ""))
+        path = str(item.get("path", "?"))
+        if ".gitrunignore" in reason or item.get("accepted"):
+            continue  # the user chose to leave it out
+        problems.append((
+            f"{path} was left out of the snapshot ({reason})",
+            f"if the run needs it, commit it (Git LFS for large files) and re-record; if not, add it to "
+            f".gitrunignore; {_accept_hint(run, CODE)}",
+        ))
+    git = doc.get("git", {})
+    for sub in (git.get("submodules", []) if isinstance(git, dict) else []) or []:
+        if isinstance(sub, dict) and sub.get("dirty"):
+            problems.append((
+                f"submodule {sub.get('path')} had uncommitted changes, which the snapshot does not hold",
+                f"commit (and push) the submodule's changes, then re-record; {_accept_hint(run, CODE)}",
+            ))
+    return problems
+
+
+def _data_entries(data: Any) -> list[tuple[str, dict[str, Any]]]:
+    """(name, entry) of every data input, whatever the section's shape (table of tables or list)."""
+    found: list[tuple[str, dict[str, Any]]] = []
+    if isinstance(data, list):
+        for index, entry in enumerate(data):
+            if isinstance(entry, dict):
+                found.append((str(entry.get("name") or entry.get("path") or index), entry))
+    elif isinstance(data, dict):
+        if "location" in data:
+            return [(str(data.get("name") or data.get("path") or "data"), data)]
+        for key, value in data.items():
+            if isinstance(value, dict) and "location" in value:
+                found.append((str(value.get("name") or key), value))
+            elif isinstance(value, list | dict):
+                found.extend(_data_entries(value))
+    return found
+
+
+def check_data(run: str, doc: dict[str, Any]) -> list[tuple[str, str]]:
+    """Every data input must be in the snapshot, in Git LFS or DVC, under a shared location, or marked."""
+    problems: list[tuple[str, str]] = []
+    for name, entry in _data_entries(doc.get("data")):
+        if entry.get("role") == "output":
+            continue
+        location = str(entry.get("location", ""))
+        if location in SHARED_DATA_LOCATIONS or entry.get("accepted") or entry.get("marked"):
+            continue
+        path = entry.get("path") or name
+        where = {"ignored": "ignored by git", "outside": "outside the repository"}.get(location, location or "unknown")
+        problems.append((
+            f"data input {path} is {where}: others cannot get it",
+            "put it in the repository (Git LFS for large files) or DVC, or under a shared folder listed in "
+            f"[tool.gitrun] data_remotes, then re-record; {_accept_hint(run, DATA)}",
+        ))
+    return problems
+
+
+def _inside(location: str, root: str) -> bool:
+    if not location or not root:
+        return False
+    try:
+        PurePosixPath(location).relative_to(PurePosixPath(root))
+        return True
+    except ValueError:
+        return False
+
+
+def check_environment(run: str, doc: dict[str, Any], repo_root: str = "") -> list[tuple[str, str]]:
+    """Packages installed from a local path or in editable mode outside the repo, or without a version."""
+    problems: list[tuple[str, str]] = []
+    env = doc.get("env", {})
+    packages = env.get("packages", []) if isinstance(env, dict) else []
+    for package in packages or []:
+        if not isinstance(package, dict):
+            continue
+        name = str(package.get("name", "?"))
+        installer = str(package.get("installer", ""))
+        location = str(package.get("location", ""))
+        if installer in ("editable", "local") and not _inside(location, repo_root):
+            how = "in editable mode" if installer == "editable" else "from a local path"
+            problems.append((
+                f"package {name} was installed {how} ({location or 'unknown path'}), outside the repository",
+                f"publish {name} (package index, or a git URL: pip install git+https://...) and reinstall it "
+                f"from there, or vendor it into the repository; {_accept_hint(run, ENVIRONMENT)}",
+            ))
+        if not str(package.get("version", "")).strip():
+            problems.append((
+                f"package {name} has no version",
+                f"install a released version of {name} (or give the package a version); "
+                f"{_accept_hint(run, ENVIRONMENT)}",
+            ))
+    return problems
+
+
+def required_env_vars(doc: dict[str, Any]) -> list[str]:
+    """Variables the run read whose values are not recorded: redacted, or secret-named and unset."""
+    env = doc.get("env", {})
+    if not isinstance(env, dict):
+        return []
+    reads = env.get("read", []) or []
+    recorded = env.get("vars", {}) if isinstance(env.get("vars"), dict) else {}
+    redacted = {str(name) for name in env.get("redacted", []) or []}
+    names: list[str] = []
+    for name in sorted({str(item) for item in reads}):
+        if name in redacted or (name not in recorded and is_secret_env_name(name)):
+            names.append(name)
+    return names
+
+
+def check_env_vars(run: str, doc: dict[str, Any]) -> list[tuple[str, str]]:
+    names = required_env_vars(doc)
+    env = doc.get("env", {})
+    declared = {str(n) for n in (env.get("required_secrets", []) if isinstance(env, dict) else []) or []}
+    missing = [name for name in names if name not in declared]
+    if not missing:
+        return []
+    return [(
+        f"the run read {', '.join(missing)}, whose value is not recorded (secret or unset): "
+        "whoever reruns it must set them",
+        f"declare them as required secrets: git run check --accept {run} \"needs {' '.join(missing)}\" "
+        f"--only {ENV_VARS} (they are then listed in the run's env.required_secrets)",
+    )]
+
+
+def check_outcome(run: str, doc: dict[str, Any]) -> list[tuple[str, str]]:
+    status = str(doc.get("status", "unknown"))
+    if status == "running":
+        return [(
+            "the run is still running: its outcome, logs and metrics are not final",
+            f"wait for it to end (git run list), then push; {_accept_hint(run, OUTCOME)}",
+        )]
+    if status in ("crashed", "unknown"):
+        return [(
+            f"the run's outcome is unknown (status {status}): gitrun stopped before the run ended",
+            f"re-record the run, or remove it (git run rm {run}); {_accept_hint(run, OUTCOME)}",
+        )]
+    return []
+
+
+def severity_for(config: dict[str, Any], check: str) -> str:
+    value = str(config.get(check, ERROR)).lower()
+    return value if value in SEVERITIES else ERROR
+
+
+def sharing_summary(doc: dict[str, Any]) -> dict[str, str]:
+    """Lines for ``git run show``: accepted checks, secrets a rerun needs, merge conflicts kept."""
+    values: dict[str, str] = {}
+    for entry in doc.get("accepted", []) or []:
+        if isinstance(entry, dict):
+            values[f"accepted {entry.get('check', 'all')}"] = f"{entry.get('reason', '')} ({entry.get('by', '?')})"
+    env = doc.get("env", {})
+    required = env.get("required_secrets") if isinstance(env, dict) else None
+    if required:
+        values["needs secrets"] = ", ".join(str(name) for name in required)
+    conflicts = doc.get("conflicts")
+    if isinstance(conflicts, list) and conflicts:
+        keys = ", ".join(str(c.get("key")) for c in conflicts if isinstance(c, dict))
+        values["merge conflicts"] = f"{len(conflicts)} kept in [conflicts]: {keys}"
+    return values
