@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import platform
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -86,7 +87,21 @@ def _text(value: Any) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
+# What an NVIDIA driver leaves on Linux (host, container or WSL2). Without any of them NVML cannot
+# work, so the ~20 ms import of pynvml (and its failing dlopen) is skipped on every run.
+_NVIDIA_MARKERS = ("/proc/driver/nvidia", "/dev/nvidiactl", "/dev/nvidia0", "/dev/dxg", "/usr/lib/wsl/lib")
+
+
+def nvidia_driver_possible() -> bool:
+    """False only where NVML surely cannot work (Linux without any NVIDIA driver files)."""
+    return not sys.platform.startswith("linux") or any(os.path.exists(path) for path in _NVIDIA_MARKERS)
+
+
 def _gpus(result: Captured) -> None:
+    if not nvidia_driver_possible():
+        result.data["gpus"] = []  # no NVIDIA driver: a normal machine, not a failure
+        result.data["gpu_count"] = 0
+        return
     import pynvml
 
     try:

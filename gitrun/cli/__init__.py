@@ -7,6 +7,7 @@ Errors from any layer arrive here as GitrunError and leave as one line and an ex
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from typing import Any
@@ -69,7 +70,9 @@ def cli(ctx: click.Context, message: str, name: str | None, tags: tuple[str, ...
     git run list
     git run show RUN
     """
+    _import_pygit2()
     if ctx.invoked_subcommand is not None:
+        gc.enable()
         return
     command = ctx.meta.get(COMMAND_KEY)
     if command is None:
@@ -77,13 +80,71 @@ def cli(ctx: click.Context, message: str, name: str | None, tags: tuple[str, ...
         ctx.exit(0)
     from gitrun.commands.record import RecordOptions, record
 
+    gc.freeze()  # what the imports made lives as long as the process: keep it out of later collections
+    gc.enable()  # main() turned it off for the imports
     options = RecordOptions(command=list(command), message=message, name=name, tags=list(tags), quiet=quiet,
                             extra=feature_options)
-    ctx.exit(record(options))
+    code = record(options)
+    _RECORDED.append(code)  # the run is stored: main() may skip the interpreter's teardown
+    ctx.exit(code)
+
+
+_RECORDED: list[int] = []
+
+
+def _import_pygit2() -> None:
+    """Import pygit2 without loading the system's CA bundle, which it does at import (10-15 ms).
+
+    gitrun never uses pygit2's TLS (the git CLI does every network operation), so the bundle file
+    is hidden while pygit2 starts, when a CA directory is there to take its place (pygit2 fails
+    to import when it has neither); certificates would still verify through that directory.
+    """
+    if "pygit2" in sys.modules:
+        return
+    saved = os.environ.get("SSL_CERT_FILE")
+    try:
+        import ssl
+
+        os.environ["SSL_CERT_FILE"] = ""
+        if ssl.get_default_verify_paths().capath is not None:
+            import pygit2  # noqa: F401
+    except Exception:
+        pass  # the plain import below says what is wrong
+    finally:
+        if saved is None:
+            os.environ.pop("SSL_CERT_FILE", None)
+        else:
+            os.environ["SSL_CERT_FILE"] = saved
+
+
+def _exit_now(code: int) -> None:
+    """Leave after a recording without the interpreter's teardown.
+
+    Freeing every module and libgit2's caches costs 60-80 ms of CPU after the run is already stored
+    (docs/benchmarks.md). What a normal exit does that matters is done first: wait for non-daemon
+    threads (and run threading's exit hooks, e.g. to stop idle executors), run ``atexit``
+    callbacks, flush the standard streams.
+    """
+    import atexit
+    import threading
+
+    shutdown = getattr(threading, "_shutdown", None)
+    if shutdown is not None:
+        shutdown()
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:  # a closed pipe: nothing more can be said on it
+            pass
+    os._exit(code)
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of ``git-run``, ``gitrun`` and ``python -m gitrun``."""
+    # Imports allocate many objects and leave no garbage cycles: collecting while they run is ~10 ms
+    # of wasted CPU on every command. ``cli`` turns collection back on before any real work.
+    gc.disable()
     try:
         code = cli.main(args=argv, prog_name="git run", standalone_mode=False)
     except GitrunError as err:
@@ -108,8 +169,18 @@ def main(argv: list[str] | None = None) -> None:
         click.echo(f"git-run: internal error: {type(err).__name__}: {err} (set GITRUN_DEBUG=1 for details)",
                    err=True)
         sys.exit(70)
-    sys.exit(code if isinstance(code, int) else 0)
+    code = code if isinstance(code, int) else 0
+    if _RECORDED:
+        _exit_now(code)
+    sys.exit(code)
 
 
 # Subcommands, one module per area; importing registers them on ``cli``.
-from gitrun.cli import runs  # noqa: E402, F401
+from gitrun.cli import (  # noqa: E402
+    compare,  # noqa: F401
+    data,  # noqa: F401
+    metrics,  # noqa: F401
+    organise,  # noqa: F401
+    runs,  # noqa: F401
+    share,  # noqa: F401
+)

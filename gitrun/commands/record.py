@@ -53,6 +53,11 @@ def _check_options(ctx: Context, options: RecordOptions) -> None:
                              hint="use letters, digits, '.', '_' and '-', at most 64 characters")
         if ctx.store.name_taken(options.name):
             raise UsageError(f"a run named '{options.name}' already exists", hint="choose another --name")
+    expectation = options.extra.get("expect")
+    if expectation:
+        from gitrun.model import query  # only runs with --expect pay for the parser
+
+        query.parse(str(expectation), "--expect expression")  # refuse a typo before a long job starts
     for tag in options.tags:
         if not tag.strip() or any(c.isspace() for c in tag):
             raise UsageError(f"invalid tag '{tag}'", hint="tags are single words, e.g. baseline or imagenet:v3")

@@ -5,7 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from gitrun.commands.context import open_context
+from gitrun.commands.data import data_summary
+from gitrun.commands.organise_view import organise_lines
 from gitrun.commands.output import print_json
+from gitrun.commands.tracking_view import apply_live, tracking_lines
+from gitrun.model.checks import sharing_summary
 from gitrun.model.run import Run, run_summary_json
 from gitrun.model.timefmt import human_duration
 from gitrun.store.spool import OUTPUT_LOG, find_spool
@@ -17,6 +21,7 @@ LOG_TAIL_LINES = 20
 def show_command(reference: str, as_json: bool = False, log: bool = False) -> int:
     ctx = open_context()
     run = ctx.store.resolve(reference)
+    apply_live(ctx, run)  # params/metrics spooled so far by a run still going
     if log:
         data = run_log(ctx, run)
         import sys
@@ -61,6 +66,10 @@ def render(run: Run, log: bytes) -> str:
     lines += _section_lines("snapshot", _snapshot_summary(run))
     lines += _section_lines("environment", _env_summary(run))
     lines += _section_lines("hardware", _hardware_summary(run))
+    lines += _section_lines("data", data_summary(run))
+    lines += tracking_lines(run)
+    lines += organise_lines(run)
+    lines += _section_lines("sharing", sharing_summary(run.doc))
     missing = run.section("missing")
     if missing:
         lines += _section_lines("not captured", {key: str(value) for key, value in missing.items()})

@@ -106,7 +106,9 @@ def run_summary_json(run: Run) -> dict[str, Any]:
         "log": run.section("log"),
         "missing": run.section("missing"),
     }
-    for extra in ("params", "metrics", "summary", "outputs", "data", "expect", "note", "accepted", "parent"):
+    for extra in ("params", "params_source", "metrics", "summary", "outputs", "system", "data", "expect", "note",
+                  "accepted", "parent",
+                  "baseline_of"):
         if extra in doc:
             summary[extra] = doc[extra]
     return summary

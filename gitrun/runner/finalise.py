@@ -28,6 +28,9 @@ LOG_PATH = "logs/output.log"
 # each takes the spool and returns (tree files, metadata updates).
 ResultContributor = Callable[[Spool, "Ending"], tuple[dict[str, TreeContent], dict[str, Any]]]
 CONTRIBUTORS: list[ResultContributor] = []
+# Called last on the final metadata (after every contributor's update), e.g. to check --expect.
+DocFinaliser = Callable[[dict[str, Any]], None]
+DOC_FINALISERS: list[DocFinaliser] = []
 
 
 @dataclass
@@ -83,6 +86,9 @@ def finalise(store: RunStore, run: Run, spool: Spool, ending: Ending, settings: 
         doc.pop("pid", None)
         _deep_update(doc, ending.extra)
         _deep_update(doc, updates)
+        for finaliser in DOC_FINALISERS:
+            with contextlib.suppress(Exception):  # a failing finaliser must not lose the run
+                finaliser(doc)
         return doc
 
     store.update_doc(run, apply, f"gitrun: {ending.status} {run.id}")
@@ -109,6 +115,8 @@ def recover_orphans(store: RunStore, settings: Settings) -> list[Run]:
         if run.status != statuses.RUNNING:
             spool.remove()
             continue
+        from gitrun.runner import features  # noqa: F401 - every feature's contributor, for crashed runs too
+
         ending = Ending(status=statuses.CRASHED, exit_code=None,
                         error="gitrun stopped before the run ended (killed or machine restarted)")
         with contextlib.suppress(GitrunError):  # another process may be finalising it right now

@@ -12,6 +12,11 @@ from gitrun.errors import StorageError
 
 def _text(value: str) -> str:
     """TOML is UTF-8: write each byte of a non-UTF-8 file name (a lone surrogate) as ``\\xNN``."""
+    try:
+        value.encode("utf-8")  # the common case, in C: no lone surrogate at all
+        return value
+    except UnicodeEncodeError:
+        pass
     if not any("\udc80" <= char <= "\udcff" for char in value):
         return value
     return "".join(f"\\x{ord(char) - 0xDC00:02x}" if "\udc80" <= char <= "\udcff" else char for char in value)

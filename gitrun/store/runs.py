@@ -18,6 +18,7 @@ import pygit2
 from gitrun.errors import AmbiguousRun, RunNotFound, StorageError
 from gitrun.model.ids import is_run_id
 from gitrun.model.run import Run
+from gitrun.model.timefmt import to_iso, utc_now
 from gitrun.store import codec
 from gitrun.store.git import RepoPaths, default_signature
 from gitrun.store.notes import iter_note_entries, modify_notes, notes_tree, read_note, write_notes
@@ -87,6 +88,7 @@ class RunStore:
             new_doc = modifier(doc)
             if new_doc is None:
                 return {}
+            new_doc["updated"] = to_iso(utc_now())  # orders concurrent edits in the notes merge
             run.doc = new_doc
             return {key: codec.encode(new_doc)}
 
