@@ -16,4 +16,7 @@ echo "# tweak the script without committing: the snapshot keeps the edit"
 sed -i 's/default=5/default=8/' train.py
 git run -m "more epochs, higher lr" --tag sweep -- python train.py --lr 0.3
 git run list
-git run show "$(git run list --json | python -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')"
+newest="$(git run list --json | python -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')"
+git run show "$newest"
+echo "# what changed between the two runs"
+git run diff "$(git run list --json | python -c 'import json,sys; print(json.load(sys.stdin)[1]["id"])')" "$newest"
