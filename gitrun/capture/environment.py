@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from gitrun.capture import pyinfo
-from gitrun.model.captured import Captured
+from gitrun.model.captured import Captured, failure_reason
 from gitrun.model.secrets import redact_env, strip_url_credentials
 
 PYINFO_TIMEOUT_S = 20.0
@@ -62,17 +62,8 @@ def capture_environment(
         ("locale", lambda: result.data.update(locale=_locale(child_env))),
         ("timezone", lambda: result.data.update(timezone=_timezone(child_env))),
     ]
-    for field, step in steps:
-        try:
-            step()
-        except Exception as exc:  # one field's failure must never abort a run
-            result.missing[field] = _reason(exc)
-    return result
+    return result.run_steps(steps)
 
-
-def _reason(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return f"{type(exc).__name__}: {text}"[:200] if text else type(exc).__name__
 
 
 # --- which Python runs the command ----------------------------------------------------------------
@@ -201,7 +192,7 @@ def _python_section(
     try:
         report = _interpreter_report(exe, child_env, cwd, cache_dir)
     except Exception as exc:
-        reason = str(exc) if isinstance(exc, _ReportFailed) else _reason(exc)
+        reason = str(exc) if isinstance(exc, _ReportFailed) else failure_reason(exc)
         result.data["python"] = {"executable": exe, "source": source}
         for field in ("python.version", "python.implementation", "packages"):
             result.missing[field] = reason

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from gitrun.model.captured import Captured
+from gitrun.model.captured import Captured, failure_reason
 
 
 def capture_hardware() -> Captured:
@@ -24,18 +24,8 @@ def capture_hardware() -> Captured:
         ("memory_bytes", lambda: result.data.update(memory_bytes=_memory_bytes())),
         ("gpus", lambda: _gpus(result)),
     ]
-    for field, step in steps:
-        try:
-            step()
-        except Exception as exc:  # one field's failure must never abort a run
-            result.missing[field] = _reason(exc)
-    return result
+    return result.run_steps(steps)
 
-
-def _reason(exc: BaseException) -> str:
-    text = str(exc).strip()
-    first = text.splitlines()[0] if text else ""
-    return f"{type(exc).__name__}: {first}"[:200] if first else type(exc).__name__
 
 
 def _cpu(result: Captured) -> None:
@@ -131,12 +121,12 @@ def _system_versions(result: Captured) -> tuple[str, str]:
     try:
         driver = _text(pynvml.nvmlSystemGetDriverVersion())
     except pynvml.NVMLError as exc:
-        result.missing["gpus.driver"] = _reason(exc)
+        result.missing["gpus.driver"] = failure_reason(exc)
     try:
         version = int(pynvml.nvmlSystemGetCudaDriverVersion_v2())
         cuda = f"{version // 1000}.{(version % 1000) // 10}"  # 12040 -> "12.4"
     except pynvml.NVMLError as exc:
-        result.missing["gpus.cuda"] = _reason(exc)
+        result.missing["gpus.cuda"] = failure_reason(exc)
     return driver, cuda
 
 
@@ -146,7 +136,7 @@ def _gpu(pynvml: Any, index: int, driver: str, cuda: str, result: Captured) -> d
     try:
         handle = pynvml.nvmlDeviceGetHandleByIndex(index)
     except pynvml.NVMLError as exc:  # e.g. a GPU fallen off the bus: keep the others
-        result.missing[f"gpus.{index}"] = _reason(exc)
+        result.missing[f"gpus.{index}"] = failure_reason(exc)
         return gpu
     fields: dict[str, Callable[[], Any]] = {
         "name": lambda: _text(pynvml.nvmlDeviceGetName(handle)),
@@ -158,7 +148,7 @@ def _gpu(pynvml: Any, index: int, driver: str, cuda: str, result: Captured) -> d
         try:
             gpu[field] = read()
         except pynvml.NVMLError as exc:
-            result.missing[f"gpus.{index}.{field}"] = _reason(exc)
+            result.missing[f"gpus.{index}.{field}"] = failure_reason(exc)
     if driver:
         gpu["driver"] = driver
     if cuda:

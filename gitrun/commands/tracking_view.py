@@ -11,19 +11,12 @@ import math
 from typing import Any
 
 from gitrun.model import status as statuses
+from gitrun.model.captured import deep_update
 from gitrun.model.run import Run
 from gitrun.model.series import SYSTEM_PREFIX, SeriesPoint, name_from_path, parse_tsv
 from gitrun.runner.tracking import tracking_updates
 from gitrun.store.spool import find_spool
 from gitrun.store.trees import read_tree_files
-
-
-def _deep_update(target: dict[str, Any], source: dict[str, Any]) -> None:
-    for key, value in source.items():
-        if isinstance(value, dict) and isinstance(target.get(key), dict):
-            _deep_update(target[key], value)
-        else:
-            target[key] = value
 
 
 def apply_live(ctx: Any, run: Run) -> dict[str, list[SeriesPoint]] | None:
@@ -34,7 +27,7 @@ def apply_live(ctx: Any, run: Run) -> dict[str, list[SeriesPoint]] | None:
     if spool is None:
         return None
     series, updates = tracking_updates(spool)
-    _deep_update(run.doc, updates)
+    deep_update(run.doc, updates)
     return series
 
 

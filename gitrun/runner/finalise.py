@@ -14,6 +14,7 @@ from typing import Any
 
 from gitrun.errors import GitrunError, RunNotFound
 from gitrun.model import status as statuses
+from gitrun.model.captured import deep_update
 from gitrun.model.run import Run
 from gitrun.model.timefmt import from_iso, to_iso, utc_now
 from gitrun.runner.logs import capped_log
@@ -54,16 +55,9 @@ def collect_result(spool: Spool, ending: Ending, settings: Settings) -> tuple[di
             updates.setdefault("missing", {})[getattr(contributor, "__name__", "result")] = str(err)
             continue
         files.update(more_files)
-        _deep_update(updates, more_updates)
+        deep_update(updates, more_updates)
     return files, updates
 
-
-def _deep_update(target: dict[str, Any], source: dict[str, Any]) -> None:
-    for key, value in source.items():
-        if isinstance(value, dict) and isinstance(target.get(key), dict):
-            _deep_update(target[key], value)
-        else:
-            target[key] = value
 
 
 def finalise(store: RunStore, run: Run, spool: Spool, ending: Ending, settings: Settings) -> Run:
@@ -84,8 +78,8 @@ def finalise(store: RunStore, run: Run, spool: Spool, ending: Ending, settings: 
             doc["duration_s"] = round((ending.ended - from_iso(started)).total_seconds(), 3)
         doc["result_commit"] = run.result_commit
         doc.pop("pid", None)
-        _deep_update(doc, ending.extra)
-        _deep_update(doc, updates)
+        deep_update(doc, ending.extra)
+        deep_update(doc, updates)
         for finaliser in DOC_FINALISERS:
             with contextlib.suppress(Exception):  # a failing finaliser must not lose the run
                 finaliser(doc)
