@@ -1,7 +1,8 @@
-"""The command line: a thin click layer over ``gitrun.commands``.
+"""The command line's entry point: ``git-run``, ``gitrun`` and ``python -m gitrun``.
 
-``git run [OPTIONS] -- COMMAND...`` records a run; ``git run SUBCOMMAND`` does everything else.
-Subcommands live in the modules of this package, one per area, registered at the bottom.
+The common recording (``git run [-m MSG] [--name N] [--tag T]... [-q] -- COMMAND...``) is parsed
+by ``gitrun.cli.fastpath`` without importing click, since a recording's start-up time is part of
+what every run costs; everything else goes to the click application in ``gitrun.cli.app``.
 Errors from any layer arrive here as GitrunError and leave as one line and an exit code.
 """
 
@@ -10,111 +11,58 @@ from __future__ import annotations
 import gc
 import os
 import sys
-from typing import Any
 
-import click
-
-from gitrun import __version__
 from gitrun.errors import GitrunError
 
-COMMAND_KEY = "gitrun_command"
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of ``git-run``, ``gitrun`` and ``python -m gitrun``."""
+    # Imports allocate many objects and leave no garbage cycles: collecting while they run is ~10 ms
+    # of wasted CPU on every command. Collection is turned back on before any real work.
+    gc.disable()
+    args = sys.argv[1:] if argv is None else list(argv)
+    recorded = False
+    try:
+        from gitrun.cli.fastpath import parse_record_args
+
+        options = parse_record_args(args)
+        if options is not None:
+            code = _record(options)
+            recorded = True
+        else:
+            from gitrun.cli import app
+
+            code = app.run_click(args)
+            recorded = bool(app.RECORDED)
+    except GitrunError as err:
+        print(f"git-run: error: {err.one_line()}", file=sys.stderr)
+        sys.exit(err.exit_code)
+    except KeyboardInterrupt:
+        print("git-run: interrupted", file=sys.stderr)
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.exit(141)
+    except Exception as err:  # a bug: one line by default, the traceback on request
+        if os.environ.get("GITRUN_DEBUG"):
+            raise
+        print(f"git-run: internal error: {type(err).__name__}: {err} (set GITRUN_DEBUG=1 for details)",
+              file=sys.stderr)
+        sys.exit(70)
+    if recorded:
+        _exit_now(code)  # the run is stored: skip the interpreter's teardown
+    sys.exit(code)
 
 
-class RunGroup(click.Group):
-    """A group whose arguments after ``--`` are the command to record."""
+def _record(options: object) -> int:
+    from gitrun.cli.fastpath import import_pygit2
 
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if "--" in args:
-            split = args.index("--")
-            ctx.meta[COMMAND_KEY] = args[split + 1:]
-            args = args[:split]
-        return super().parse_args(ctx, args)
-
-    def resolve_command(self, ctx: click.Context, args: list[str]) -> Any:
-        name = args[0] if args else ""
-        if name and self.get_command(ctx, name) is None and not name.startswith("-"):
-            raise click.UsageError(
-                f"unknown command '{name}'. To record a run, put the command after '--': "
-                f"git run -- {' '.join(args)}")
-        return super().resolve_command(ctx, args)
-
-
-@click.group(cls=RunGroup, invoke_without_command=True,
-             context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("-m", "--message", default="", help="Why this run: the question it answers.")
-@click.option("--name", default=None, help="A unique human name for the run (default: generated).")
-@click.option("--tag", "tags", multiple=True, help="Tag the run (repeatable).")
-@click.option("-q", "--quiet", is_flag=True, help="Print nothing of gitrun's own while recording.")
-@click.option("--params", "params_files", multiple=True, metavar="FILE",
-              help="Record FILE's content (YAML, JSON, TOML) as parameters (repeatable).")
-@click.option("--metrics", "metrics_files", multiple=True, metavar="FILE",
-              help="Read metrics from FILE (JSON, YAML, CSV with a step column) when the run ends (repeatable).")
-@click.option("--outputs", "outputs_paths", multiple=True, metavar="PATH",
-              help="Watch PATH for outputs instead of the whole working tree (repeatable).")
-@click.option("--no-autolog", is_flag=True, help="Do not inject the Python startup hook into the command.")
-@click.option("--no-console-metrics", is_flag=True, help="Do not read metrics from console output.")
-@click.option("--sample-interval", type=click.FloatRange(min=0.1), default=None, metavar="SECONDS",
-              help="System monitoring interval (default 5 s).")
-@click.option("--data", "data_specs", multiple=True, metavar="[NAME[:VERSION]=]PATH",
-              help="Record a dataset's content hash (repeatable).")
-@click.option("--expect", "expect", default=None, metavar="EXPR",
-              help='A condition checked when the run ends, e.g. "metrics.acc > 0.9".')
-@click.version_option(__version__, "--version", prog_name="git-run")
-@click.pass_context
-def cli(ctx: click.Context, message: str, name: str | None, tags: tuple[str, ...], quiet: bool,
-        **feature_options: Any) -> None:
-    """Record and explore experiment runs, stored in git.
-
-    \b
-    git run -m "smaller lr" -- python train.py --lr 0.01
-    git run list
-    git run show RUN
-    """
-    _import_pygit2()
-    if ctx.invoked_subcommand is not None:
-        gc.enable()
-        return
-    command = ctx.meta.get(COMMAND_KEY)
-    if command is None:
-        click.echo(ctx.get_help())
-        ctx.exit(0)
+    import_pygit2()
     from gitrun.commands.record import RecordOptions, record
 
     gc.freeze()  # what the imports made lives as long as the process: keep it out of later collections
-    gc.enable()  # main() turned it off for the imports
-    options = RecordOptions(command=list(command), message=message, name=name, tags=list(tags), quiet=quiet,
-                            extra=feature_options)
-    code = record(options)
-    _RECORDED.append(code)  # the run is stored: main() may skip the interpreter's teardown
-    ctx.exit(code)
-
-
-_RECORDED: list[int] = []
-
-
-def _import_pygit2() -> None:
-    """Import pygit2 without loading the system's CA bundle, which it does at import (10-15 ms).
-
-    gitrun never uses pygit2's TLS (the git CLI does every network operation), so the bundle file
-    is hidden while pygit2 starts, when a CA directory is there to take its place (pygit2 fails
-    to import when it has neither); certificates would still verify through that directory.
-    """
-    if "pygit2" in sys.modules:
-        return
-    saved = os.environ.get("SSL_CERT_FILE")
-    try:
-        import ssl
-
-        os.environ["SSL_CERT_FILE"] = ""
-        if ssl.get_default_verify_paths().capath is not None:
-            import pygit2  # noqa: F401
-    except Exception:
-        pass  # the plain import below says what is wrong
-    finally:
-        if saved is None:
-            os.environ.pop("SSL_CERT_FILE", None)
-        else:
-            os.environ["SSL_CERT_FILE"] = saved
+    gc.enable()
+    assert isinstance(options, RecordOptions)
+    return record(options)
 
 
 def _exit_now(code: int) -> None:
@@ -138,49 +86,3 @@ def _exit_now(code: int) -> None:
         except Exception:  # a closed pipe: nothing more can be said on it
             pass
     os._exit(code)
-
-
-def main(argv: list[str] | None = None) -> None:
-    """Entry point of ``git-run``, ``gitrun`` and ``python -m gitrun``."""
-    # Imports allocate many objects and leave no garbage cycles: collecting while they run is ~10 ms
-    # of wasted CPU on every command. ``cli`` turns collection back on before any real work.
-    gc.disable()
-    try:
-        code = cli.main(args=argv, prog_name="git run", standalone_mode=False)
-    except GitrunError as err:
-        click.echo(f"git-run: error: {err.one_line()}", err=True)
-        sys.exit(err.exit_code)
-    except click.exceptions.Exit as exit_:
-        sys.exit(exit_.exit_code)
-    except click.ClickException as err:
-        err.show()
-        sys.exit(err.exit_code)
-    except click.exceptions.Abort:
-        click.echo("git-run: aborted", err=True)
-        sys.exit(130)
-    except KeyboardInterrupt:
-        click.echo("git-run: interrupted", err=True)
-        sys.exit(130)
-    except BrokenPipeError:
-        sys.exit(141)
-    except Exception as err:  # a bug: one line by default, the traceback on request
-        if os.environ.get("GITRUN_DEBUG"):
-            raise
-        click.echo(f"git-run: internal error: {type(err).__name__}: {err} (set GITRUN_DEBUG=1 for details)",
-                   err=True)
-        sys.exit(70)
-    code = code if isinstance(code, int) else 0
-    if _RECORDED:
-        _exit_now(code)
-    sys.exit(code)
-
-
-# Subcommands, one module per area; importing registers them on ``cli``.
-from gitrun.cli import (  # noqa: E402
-    compare,  # noqa: F401
-    data,  # noqa: F401
-    metrics,  # noqa: F401
-    organise,  # noqa: F401
-    runs,  # noqa: F401
-    share,  # noqa: F401
-)

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from gitrun.cli import cli
+from gitrun.cli.app import cli
 
 
 @cli.command("diff")

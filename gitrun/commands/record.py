@@ -26,7 +26,20 @@ from gitrun.runner.finalise import Ending, finalise
 from gitrun.runner.logs import LogWriter
 from gitrun.runner.process import ChildOutcome, OutputConsumer, run_child
 from gitrun.store.snapshot import SnapshotResult
-from gitrun.store.spool import OUTPUT_LOG, Spool, create_spool
+from gitrun.store.spool import OUTPUT_LOG, Spool, create_spool, process_start_time
+
+# The feature options of a recording and their values when not given (``RecordOptions.extra``);
+# the click application declares the same options with these defaults (a test keeps them equal).
+FEATURE_DEFAULTS: dict[str, Any] = {
+    "params_files": (),
+    "metrics_files": (),
+    "outputs_paths": (),
+    "no_autolog": False,
+    "no_console_metrics": False,
+    "sample_interval": None,
+    "data_specs": (),
+    "expect": None,
+}
 
 
 @dataclass
@@ -100,8 +113,6 @@ def _relative_cwd(ctx: Context) -> str:
 
 def build_document(ctx: Context, options: RecordOptions, run_id: str, name: str, snapshot: SnapshotResult,
                    background: _Background) -> dict[str, Any]:
-    import psutil
-
     started = _now()
     doc: dict[str, Any] = {
         "schema": SCHEMA_VERSION,
@@ -116,7 +127,7 @@ def build_document(ctx: Context, options: RecordOptions, run_id: str, name: str,
         "user": _user(),
         "host": socket.gethostname(),
         "pid": os.getpid(),
-        "pid_create_time": psutil.Process().create_time(),
+        "pid_create_time": process_start_time(os.getpid()),
     }
     git_context(ctx.repo, snapshot).merge_into(doc, "git")
     doc["snapshot"] = {

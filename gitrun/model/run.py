@@ -22,6 +22,9 @@ class Run:
     result_commit: str  # what the ref points at: the commit whose tree holds logs, series, outputs
     snapshot_commit: str  # the code as it was on disk; the note is attached to this commit
     doc: dict[str, Any] = field(default_factory=dict)
+    # The exact note text ``doc`` was read from or written as: a read-modify-write that finds the
+    # note unchanged reuses ``doc`` instead of parsing the TOML again.
+    note_bytes: bytes | None = field(default=None, repr=False, compare=False)
 
     @property
     def name(self) -> str:

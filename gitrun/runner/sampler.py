@@ -20,12 +20,13 @@ import contextlib
 import threading
 import time
 from pathlib import Path
-from typing import Any
-
-import psutil
+from typing import TYPE_CHECKING, Any
 
 from gitrun.capture.hardware import nvidia_driver_possible
 from gitrun.store.jsonl import append_records
+
+if TYPE_CHECKING:
+    import psutil  # imported by the sampler thread itself, beside the child, not on gitrun's start-up
 
 DEFAULT_INTERVAL = 5.0
 
@@ -124,6 +125,8 @@ class Sampler:
             self.cpu_seconds += time.thread_time() - before
 
     def _tree(self) -> list[psutil.Process]:
+        import psutil
+
         try:
             root = self._procs.get(self.pid) or psutil.Process(self.pid)
             found = [root, *root.children(recursive=True)]
@@ -135,6 +138,8 @@ class Sampler:
         return list(procs.values())
 
     def sample_once(self) -> None:
+        import psutil
+
         now = time.time()
         values: dict[str, float] = {}
         procs = self._tree()

@@ -10,6 +10,7 @@ Layout (docs/format.md has the full contract):
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -48,9 +49,10 @@ class RunStore:
         result = self._result_commit(run_id, snapshot, {})
         ref = run_ref(run_id)
         # The note first: a ref whose note is missing would list as a broken run.
-        write_notes(self.repo, {str(snapshot): codec.encode(doc)}, f"gitrun: start {run_id}")
+        note = codec.encode(doc)
+        write_notes(self.repo, {str(snapshot): note}, f"gitrun: start {run_id}")
         compare_and_swap(self.repo, ref, result, None, signature, f"gitrun: start {run_id}")
-        return Run(run_id, ref, str(result), str(snapshot), doc)
+        return Run(run_id, ref, str(result), str(snapshot), doc, note)
 
     def save_result(self, run: Run, files: Mapping[str, TreeContent]) -> Run:
         """Replace the run's result tree (logs, series, outputs) by a new result commit."""
@@ -74,23 +76,23 @@ class RunStore:
         message = f"gitrun result {run_id}\n\nGitrun-Run: {run_id}\n"
         return self.repo.create_commit(None, signature, signature, message, tree, [snapshot])
 
-    def write_doc(self, run: Run, doc: dict[str, Any], message: str) -> None:
-        write_notes(self.repo, {run.snapshot_commit: codec.encode(doc)}, message)
-        run.doc = doc
-
     def update_doc(self, run: Run, modifier: DocModifier, message: str) -> Run:
         """Read-modify-write the run's metadata atomically (concurrent writers are retried)."""
         key = run.snapshot_commit
 
         def change(current: dict[str, bytes | None]) -> dict[str, bytes | None]:
             text = current.get(key)
-            doc = codec.decode(text, f"metadata of run {run.id}") if text else dict(run.doc)
+            if text is not None and text == run.note_bytes:
+                doc = copy.deepcopy(run.doc)  # unchanged since we read or wrote it: no need to parse
+            else:
+                doc = codec.decode(text, f"metadata of run {run.id}") if text else copy.deepcopy(run.doc)
             new_doc = modifier(doc)
             if new_doc is None:
                 return {}
             new_doc["updated"] = to_iso(utc_now())  # orders concurrent edits in the notes merge
-            run.doc = new_doc
-            return {key: codec.encode(new_doc)}
+            note = codec.encode(new_doc)
+            run.doc, run.note_bytes = new_doc, note
+            return {key: note}
 
         modify_notes(self.repo, [key], change, message)
         return run
@@ -144,7 +146,7 @@ class RunStore:
         text = read_note(self.repo, snapshot, tree)
         doc = codec.decode(text, f"metadata of run {run_id}") if text else {
             "id": run_id, "status": "unknown", "missing": {"metadata": "no note found for this run"}}
-        return Run(run_id, ref, str(target), snapshot, doc)
+        return Run(run_id, ref, str(target), snapshot, doc, text)
 
     def note_entries(self) -> Iterator[tuple[str, pygit2.Oid]]:
         return iter_note_entries(self.repo, notes_tree(self.repo))

@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -25,13 +24,14 @@ from pygit2.enums import FileStatus
 
 from gitrun.store.git import RepoPaths
 
-_WT_NEW = FileStatus.WT_NEW
-_WT_CHANGED = FileStatus.WT_MODIFIED | FileStatus.WT_TYPECHANGE | FileStatus.WT_RENAMED
-_WT_DELETED = FileStatus.WT_DELETED
-_INDEX_CHANGED = FileStatus.INDEX_NEW | FileStatus.INDEX_MODIFIED | FileStatus.INDEX_TYPECHANGE | \
-    FileStatus.INDEX_RENAMED
-_INDEX_DELETED = FileStatus.INDEX_DELETED
-_CONFLICTED = FileStatus.CONFLICTED
+# Plain ints: status flags are tested for every changed path, and Flag-enum arithmetic is slow.
+_WT_NEW = int(FileStatus.WT_NEW)
+_WT_CHANGED = int(FileStatus.WT_MODIFIED | FileStatus.WT_TYPECHANGE | FileStatus.WT_RENAMED)
+_WT_DELETED = int(FileStatus.WT_DELETED)
+_INDEX_CHANGED = int(FileStatus.INDEX_NEW | FileStatus.INDEX_MODIFIED | FileStatus.INDEX_TYPECHANGE |
+                     FileStatus.INDEX_RENAMED)
+_INDEX_DELETED = int(FileStatus.INDEX_DELETED)
+_CONFLICTED = int(FileStatus.CONFLICTED)
 
 LFS_POINTER_PREFIX = b"version https://git-lfs.github.com/spec/"
 
@@ -78,7 +78,7 @@ class SnapshotResult:
 def _temporary_index_repository(paths: RepoPaths) -> Iterator[pygit2.Repository]:
     tmp_dir = paths.gitrun_dir / "tmp"
     tmp_dir.mkdir(parents=True, exist_ok=True)
-    temp_index = tmp_dir / f"index-{uuid.uuid4().hex}"
+    temp_index = tmp_dir / f"index-{os.getpid()}-{os.urandom(8).hex()}"
     real_index = paths.gitdir / "index"
     if real_index.exists():
         shutil.copy2(real_index, temp_index)
@@ -118,7 +118,7 @@ def take_snapshot(paths: RepoPaths, policy: Policy) -> SnapshotResult:
         submodule_paths = set(_submodule_paths(repo))
         result = SnapshotResult(tree=pygit2.Oid(hex="0" * 40), base_commit=head.id if head else None)
         for path in sorted(status):
-            flags = status[path]
+            flags = int(status[path])
             if path.endswith("/"):
                 result.warnings.append(f"{path} is a nested git repository that is not a submodule: not captured")
                 continue

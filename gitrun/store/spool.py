@@ -103,6 +103,26 @@ def claimer_is_alive(spool: Spool) -> bool:
     return True
 
 
+def process_start_time(pid: int) -> float | None:
+    """When ``pid`` started, in seconds since boot (Linux: /proc, no psutil import on the record path).
+
+    Only ever compared with another value from this function, to tell our process from a later one
+    that reused its pid.
+    """
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            fields = handle.read().rsplit(b")", 1)[1].split()
+        return int(fields[19]) / os.sysconf("SC_CLK_TCK")  # field 22 of stat: starttime in ticks
+    except (OSError, IndexError, ValueError):
+        pass
+    try:
+        import psutil
+
+        return float(psutil.Process(pid).create_time())
+    except Exception:
+        return None
+
+
 def owner_is_alive(info: dict[str, Any]) -> bool:
     """Is the gitrun process that owns a spool still running? Unknown hosts count as alive."""
     if info.get("host") != socket.gethostname():
@@ -110,12 +130,9 @@ def owner_is_alive(info: dict[str, Any]) -> bool:
     pid = info.get("pid")
     if not isinstance(pid, int):
         return False
-    try:
-        import psutil
-
-        process = psutil.Process(pid)
-        created = info.get("pid_create_time")
-        # A recycled pid belongs to a process created later than ours.
-        return not (isinstance(created, float) and abs(process.create_time() - created) > 1.0)
-    except Exception:
-        return False
+    started = process_start_time(pid)
+    if started is None:
+        return False  # no such process
+    recorded = info.get("pid_create_time")
+    # A recycled pid belongs to a process started later than ours.
+    return not (isinstance(recorded, float) and abs(started - recorded) > 1.0)
