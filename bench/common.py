@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import platform
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -18,6 +19,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,13 +47,18 @@ noisy; the ratios are what the targets are about).
 """
 
 
+# PYTHONDONTWRITEBYTECODE (set in some sandboxes) would make every process recompile gitrun's
+# sources: users' installs have bytecode, so the benchmarks run with it.
+_DROPPED = ("VIRTUAL_ENV", "PYTHONPATH", "PYTHONDONTWRITEBYTECODE", "PYTHONHOME")
+
+
 def isolated_env(home: Path, extra_path: Sequence[Path] = ()) -> dict[str, str]:
     """An environment with a fresh HOME, a fixed git identity and no system git config."""
     home.mkdir(parents=True, exist_ok=True)
     (home / ".gitconfig").write_text("[init]\n\tdefaultBranch = main\n[user]\n\tname = Ada Tester\n"
                                      "\temail = ada@example.com\n")
     env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("GIT_", "GITRUN_")) and key not in ("VIRTUAL_ENV", "PYTHONPATH")}
+           if not key.startswith(("GIT_", "GITRUN_")) and key not in _DROPPED}
     env.update(IDENTITY)
     env["HOME"] = str(home)
     env["XDG_CONFIG_HOME"] = str(home / ".config")
@@ -96,27 +103,63 @@ def remove(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
 
 
+def cpu_seconds() -> float:
+    """CPU time (user + system) of this process and of its children that have been waited for."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def timed(action: Callable[[], object]) -> float:
+    """Wall seconds of one call."""
     start = time.perf_counter()
     action()
     return time.perf_counter() - start
 
 
+def measure(action: Callable[[], object]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of one call."""
+    cpu = cpu_seconds()
+    start = time.perf_counter()
+    action()
+    return time.perf_counter() - start, cpu_seconds() - cpu
+
+
+@dataclass
+class Timings:
+    wall: dict[str, list[float]]
+    cpu: dict[str, list[float]]
+
+
 def interleaved(cases: Mapping[str, Callable[[], object]], runs: int, warmup: int = 1,
                 after_each: Callable[[str], None] | None = None) -> dict[str, list[float]]:
-    """Time every case ``runs`` times, alternating between cases, after ``warmup`` untimed rounds."""
-    times: dict[str, list[float]] = {name: [] for name in cases}
+    """Wall seconds of each case, measured as ``interleaved_timings`` does."""
+    return interleaved_timings(cases, runs, warmup, after_each).wall
+
+
+def interleaved_timings(cases: Mapping[str, Callable[[], object]], runs: int, warmup: int = 1,
+                        after_each: Callable[[str], None] | None = None) -> Timings:
+    """Time every case ``runs`` times, alternating between cases, after ``warmup`` untimed rounds.
+
+    The order rotates every round, so no case always runs right after the same other one (a big
+    process evicts caches that the next one has to refill). Wall time is what the targets are
+    about; CPU time is recorded too because it is far less disturbed by other load on the machine.
+    """
+    result = Timings({name: [] for name in cases}, {name: [] for name in cases})
+    names = list(cases)
     for round_ in range(warmup + runs):
-        for name, action in cases.items():
-            seconds = timed(action)
+        shift = round_ % len(names)
+        for name in names[shift:] + names[:shift]:
+            wall, cpu = measure(cases[name])
             if after_each is not None:
                 after_each(name)
             if round_ >= warmup:
-                times[name].append(seconds)
+                result.wall[name].append(wall)
+                result.cpu[name].append(cpu)
         print(f"  round {round_ + 1}/{warmup + runs}: "
-              + ", ".join(f"{name} {times[name][-1] * 1000:.0f} ms" if times[name] else name
+              + ", ".join(f"{name} {result.wall[name][-1] * 1000:.0f} ms" if result.wall[name] else name
                           for name in cases), file=sys.stderr, flush=True)
-    return times
+    return result
 
 
 def median_ms(samples: Sequence[float]) -> float:
