@@ -105,7 +105,7 @@ def _run(args: argparse.Namespace, tmp: Path, dvc: Path) -> int:
         "git-run -- true": lambda: shell("git-run -- true", ours),
         "dvc exp run": lambda: shell(f"{dvc} exp run", theirs),
     }
-    floor_cmd = f"SSL_CERT_FILE= {common.VENV_BIN / 'python'} -c 'import pygit2'"  # the interpreter and pygit2: what any recording needs
+    floor_cmd = f"SSL_CERT_FILE= {common.VENV_BIN / 'python'} -c 'import pygit2'"  # what any recording needs
     cases["floor"] = lambda: shell(floor_cmd, ours)
     # os.sync after each command (untimed): dvc writes many files, and their write-back would
     # otherwise slow down whichever command comes next.
