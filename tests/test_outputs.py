@@ -86,3 +86,23 @@ def test_checkout_output_restores_stored_files(repo: Path, tmp_path: Path) -> No
 def test_a_run_without_outputs_has_an_empty_list(repo: Path) -> None:
     gitrun(repo, "-q", "--", "true")
     assert last_run(repo)["outputs"] == []
+
+
+def test_files_given_old_times_or_rewritten_in_place_still_count(repo: Path) -> None:
+    """`cp -p`, `tar x` and `os.utime` set old mtimes; a same-size rewrite keeps size and maybe mtime."""
+    setup(repo)
+    (repo / "data.csv").write_text("a,b\n1,2\n")
+    old = (repo / "untouched.txt").stat()
+    script = textwrap.dedent("""\
+        import os, shutil
+        shutil.copy2("untouched.txt", "copied_with_old_times.txt")
+        with open("data.csv", "r+") as f:
+            f.write("x")  # same size, new content
+        os.utime("data.csv", ns=(0, 0))
+    """)
+    (repo / "touch.py").write_text(script)
+    gitrun(repo, "-q", "--no-console-metrics", "--", PY, "touch.py")
+    outputs = {item["path"] for item in last_run(repo)["outputs"]}
+    assert {"copied_with_old_times.txt", "data.csv"} <= outputs
+    assert "untouched.txt" not in outputs and "make.py" not in outputs
+    assert (repo / "copied_with_old_times.txt").stat().st_mtime_ns == old.st_mtime_ns

@@ -1,9 +1,12 @@
-"""Outputs of a run: the files it created or changed, found by comparing stat listings.
+"""Outputs of a run: the files it created or changed, found from stat data alone.
 
-At the start, the watched paths (the whole working tree by default, ignored folders included,
-because models usually live there) are listed with size and modification time only: no file is
-read. At the end they are listed again; a file that is new, or whose size or mtime changed, is an
-output, and only those are read (hashed, and stored when small).
+The watched paths (the whole working tree by default, ignored folders included, because models
+usually live there) are listed with stat data only: no file is read. A file is an output when its
+change time (ctime, which every write, create, rename or copy sets and no program can set back) is
+not older than a marker file gitrun writes just before the child starts: one listing at the end
+suffices. Where that clock cannot be trusted (a watched path on another filesystem, e.g. a network
+mount whose server sets the times) the path is listed at the start too and compared by size and
+mtime. Only outputs are read (hashed, and stored when small).
 
 Never listed: ``.git`` folders, virtual environments (folders holding ``pyvenv.cfg``), caches
 (``__pycache__``, ``.mypy_cache``, ``.pytest_cache``, ``.ruff_cache``, ``.tox``, ``.nox``,
@@ -49,9 +52,13 @@ def _excluded(relative: str, name: str, patterns: Sequence[str]) -> bool:
 
 
 def scan(root: Path, watch: Iterable[Path] | None = None, exclude: Sequence[str] = (),
-         limit: int = MAX_ENTRIES) -> Listing:
-    """Size and mtime of every regular file below the watched paths (default: ``root``)."""
+         limit: int = MAX_ENTRIES, changed_since_ns: int | None = None) -> Listing:
+    """Size and mtime of every regular file below the watched paths (default: ``root``).
+
+    With ``changed_since_ns``, only files whose ctime is at or after it are kept.
+    """
     listing = Listing()
+    seen = 0
     root_text = os.path.abspath(root)
     stack: list[str] = []
     for path in (watch or [root]):
@@ -59,7 +66,8 @@ def scan(root: Path, watch: Iterable[Path] | None = None, exclude: Sequence[str]
         try:
             if os.path.isfile(text) and not os.path.islink(text):
                 info = os.stat(text)
-                listing.files[_key(text, root_text)] = (info.st_size, info.st_mtime_ns)
+                if changed_since_ns is None or info.st_ctime_ns >= changed_since_ns:
+                    listing.files[_key(text, root_text)] = (info.st_size, info.st_mtime_ns)
             elif os.path.isdir(text):
                 stack.append(text)
         except OSError:
@@ -85,8 +93,10 @@ def scan(root: Path, watch: Iterable[Path] | None = None, exclude: Sequence[str]
                     if exclude and _excluded(relative, entry.name, exclude):
                         continue
                     info = entry.stat(follow_symlinks=False)
-                    listing.files[relative] = (info.st_size, info.st_mtime_ns)
-                    if len(listing.files) >= limit:
+                    seen += 1
+                    if changed_since_ns is None or info.st_ctime_ns >= changed_since_ns:
+                        listing.files[relative] = (info.st_size, info.st_mtime_ns)
+                    if seen >= limit:
                         listing.truncated = True
                         return listing
             except OSError:
@@ -97,3 +107,19 @@ def scan(root: Path, watch: Iterable[Path] | None = None, exclude: Sequence[str]
 def changed_files(before: Mapping[str, Sequence[int]], after: Mapping[str, Sequence[int]]) -> list[str]:
     """Paths new in ``after`` or whose size or mtime differ, sorted."""
     return sorted(path for path, stat in after.items() if tuple(before.get(path) or ()) != tuple(stat))
+
+
+def same_device(paths: Iterable[str], reference: Path) -> tuple[list[str], list[str]]:
+    """Split ``paths`` into those on ``reference``'s filesystem and the others."""
+    try:
+        device = reference.stat().st_dev
+    except OSError:
+        return [], list(paths)
+    same: list[str] = []
+    other: list[str] = []
+    for path in paths:
+        try:
+            (same if os.stat(path).st_dev == device else other).append(path)
+        except OSError:
+            same.append(path)  # not there yet: whatever creates it writes with this machine's clock
+    return same, other

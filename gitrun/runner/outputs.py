@@ -1,8 +1,9 @@
 """Outputs of a recording: the start listing, and the result contributor that finds and stores them.
 
-``prepare`` lists the watched paths (stat data only) into the spool's ``outputs-start.json``. When
-the run is stored (normally right after the child ends; for a crashed run, when the next gitrun
-command recovers it) the paths are listed again; new and changed files are hashed, and those up
+``prepare`` writes the spool's ``outputs-start.json``: the watched paths, and the marker whose
+change time starts the run's clock (see ``gitrun.capture.outputs``); paths on another filesystem are
+listed there too. When the run is stored (normally right after the child ends; for a crashed run,
+when the next gitrun command recovers it) the paths are listed; new and changed files are hashed, and those up
 to ``output_store_limit`` (default 1 MiB; at most ``outputs_store_total``, default 64 MiB, per run)
 are stored at ``outputs/<path>`` in the result tree. Files logged with ``gitrun.log_artifact``
 are added (their copy was taken when they were logged).
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from gitrun.capture.hashing import hash_bytes, hash_file
-from gitrun.capture.outputs import changed_files, scan
+from gitrun.capture.outputs import Listing, changed_files, same_device, scan
 from gitrun.model.timefmt import to_iso
 from gitrun.runner.extensions import EXTENSIONS, RecordExtension
 from gitrun.runner.finalise import CONTRIBUTORS, Ending
@@ -74,14 +75,16 @@ class OutputsExtension(RecordExtension):
         watch = [str(Path(p) if os.path.isabs(p) else (base / p)) for p in given] or [str(root)]
         exclude_raw = rec.settings.raw.get("outputs_exclude", [])
         exclude = [str(p) for p in exclude_raw] if isinstance(exclude_raw, list) else []
-        listing = scan(root, [Path(p) for p in watch], exclude)
+        clocked, listed = same_device(watch, rec.spool.path)
+        listing = scan(root, [Path(p) for p in listed], exclude) if listed else None
         limit, total = store_limits(rec.settings)
-        spec = {"root": str(root), "watch": watch, "exclude": exclude, "limit": limit, "total": total,
-                "truncated": listing.truncated, "files": listing.files}
+        spec = {"root": str(root), "watch": clocked, "exclude": exclude, "limit": limit, "total": total,
+                "listed_watch": listed, "truncated": bool(listing and listing.truncated),
+                "listed": listing.files if listing else {}}
         path = rec.spool.file(OUTPUTS_START_FILE)
         tmp = path.with_name(path.name + ".tmp")
         tmp.write_text(json.dumps(spec, separators=(",", ":")), encoding="utf-8")
-        os.replace(tmp, path)
+        os.replace(tmp, path)  # its ctime is now the run's start on the filesystem's own clock
 
     def child_env(self, env: dict[str, str]) -> None:
         limit, _ = store_limits(self.rec.settings)
@@ -100,8 +103,18 @@ def outputs_result(spool: Spool, ending: Ending) -> tuple[dict[str, TreeContent]
     budget = int(spec.get("total", DEFAULT_STORE_TOTAL)) if spec else DEFAULT_STORE_TOTAL
     if spec:
         root = Path(spec["root"])
-        after = scan(root, [Path(p) for p in spec.get("watch", [])], spec.get("exclude", []))
-        for relative in changed_files(spec.get("files", {}), after.files):
+        exclude = spec.get("exclude", [])
+        try:
+            started_ns = spool.file(OUTPUTS_START_FILE).stat().st_ctime_ns
+        except OSError:
+            started_ns = 0
+        clocked = scan(root, [Path(p) for p in spec["watch"]], exclude, changed_since_ns=started_ns) \
+            if spec.get("watch") else Listing()
+        listed = scan(root, [Path(p) for p in spec.get("listed_watch", [])], exclude) \
+            if spec.get("listed_watch") else Listing()
+        changed = set(clocked.files) | set(changed_files(spec.get("listed", {}), listed.files))
+        after = Listing(truncated=clocked.truncated or listed.truncated)
+        for relative in sorted(changed):
             absolute = Path(relative) if os.path.isabs(relative) else root / relative
             entry, content = _describe(absolute, relative, limit, budget)
             if entry is None:
