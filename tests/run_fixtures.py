@@ -83,17 +83,9 @@ def env_section(python: str, packages: dict[str, str], variables: list[str]) -> 
 
 
 def isolated_env(monkeypatch: Any, home: Path) -> None:
-    from tests.conftest import IDENTITY
+    from tests.conftest import isolate
 
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
-    for key, value in IDENTITY.items():
-        monkeypatch.setenv(key, value)
-    for key in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GITRUN_RUN_ID", "GITRUN_SPOOL"):
-        monkeypatch.delenv(key, raising=False)
-    home.mkdir(parents=True, exist_ok=True)
-    (home / ".gitconfig").write_text("[init]\n\tdefaultBranch = main\n[user]\n\tname = Ada Tester\n"
-                                     "\temail = ada@example.com\n")
+    isolate(monkeypatch, home)
 
 
 def build_project(root: Path) -> dict[str, str]:

@@ -20,8 +20,8 @@ import pygit2
 
 from gitrun.commands.context import open_context
 from gitrun.errors import GitrunError
+from gitrun.store.trees import walk_tree
 
-_TREE = pygit2.enums.FileMode.TREE
 _LINK = pygit2.enums.FileMode.LINK
 _EXEC = pygit2.enums.FileMode.BLOB_EXECUTABLE
 _COMMIT = pygit2.enums.FileMode.COMMIT
@@ -37,19 +37,12 @@ class Entry:
     mode: int
 
 
-def tree_entries(repo: pygit2.Repository, tree: pygit2.Tree | None, prefix: str = "") -> dict[str, Entry]:
-    out: dict[str, Entry] = {}
+def tree_entries(repo: pygit2.Repository, tree: pygit2.Tree | None) -> dict[str, Entry]:
     if tree is None:
-        return out
-    for item in tree:
-        path = prefix + (item.name or "")
-        if item.filemode == _TREE:
-            sub = repo.get(item.id)
-            if isinstance(sub, pygit2.Tree):
-                out.update(tree_entries(repo, sub, path + "/"))
-        elif item.filemode != _COMMIT:  # submodules: their own repositories, not restored here
-            out[path] = Entry(str(item.id), int(item.filemode))
-    return out
+        return {}
+    # Submodules (commit entries) are their own repositories: not restored here.
+    return {path: Entry(str(item.id), int(item.filemode)) for path, item in walk_tree(repo, tree)
+            if item.filemode != _COMMIT}
 
 
 def disk_entry(path: Path) -> Entry | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
 import pygit2
 
@@ -36,18 +36,21 @@ def build_tree(repo: pygit2.Repository, files: Mapping[str, TreeContent],
     return builder.write()
 
 
-def read_tree_files(repo: pygit2.Repository, tree: pygit2.Tree, prefix: str = "") -> dict[str, pygit2.Oid]:
-    """Every blob below ``tree`` as ``{path: blob id}``."""
-    out: dict[str, pygit2.Oid] = {}
+def walk_tree(repo: pygit2.Repository, tree: pygit2.Tree, prefix: str = "") -> Iterator[tuple[str, pygit2.Object]]:
+    """Every entry below ``tree`` that is not a tree (blobs, links, submodule commits), with its path."""
     for entry in tree:
         path = prefix + (entry.name or "")
         if entry.filemode == _TREE:
             sub = repo.get(entry.id)
             if isinstance(sub, pygit2.Tree):
-                out.update(read_tree_files(repo, sub, path + "/"))
+                yield from walk_tree(repo, sub, path + "/")
         else:
-            out[path] = entry.id
-    return out
+            yield path, entry
+
+
+def read_tree_files(repo: pygit2.Repository, tree: pygit2.Tree, prefix: str = "") -> dict[str, pygit2.Oid]:
+    """Every blob below ``tree`` as ``{path: blob id}``."""
+    return {path: entry.id for path, entry in walk_tree(repo, tree, prefix)}
 
 
 def read_blob_at(repo: pygit2.Repository, tree: pygit2.Tree, path: str) -> bytes | None:
