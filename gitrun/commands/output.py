@@ -36,5 +36,6 @@ def table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:
 
 
 def truncate(text: str, width: int) -> str:
-    text = text.replace("\n", " ")
+    """One line of at most ``width`` characters: runs of white space (newlines too) become one space."""
+    text = " ".join(text.split())
     return text if len(text) <= width else text[: width - 1] + "…"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from typing import Any
 
 from gitrun.commands.context import open_context
@@ -51,7 +52,7 @@ def render(run: Run, log: bytes) -> str:
         f"run      {run.id}  ({run.name})",
         f"status   {run.status}" + (f"  exit {run.exit_code}" if run.exit_code is not None else "")
         + (f"  signal {doc['signal']}" if doc.get("signal") else ""),
-        f"command  {' '.join(run.command)}   (in {doc.get('cwd', '.')})",
+        f"command  {shlex.join(run.command)}   (in {doc.get('cwd', '.')})",
     ]
     if run.message:
         lines.append(f"message  {run.message}")
