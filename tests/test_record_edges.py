@@ -165,3 +165,18 @@ def test_python_m_gitrun_and_console_scripts_agree(repo: Path) -> None:
     proc = subprocess.run(["git", "run", "-q", "--", "true"], cwd=repo, env=env, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert len(runs_of(repo)) == 1
+
+
+def test_lfs_tracked_file_without_git_lfs_stays_out_of_the_object_store(repo: Path) -> None:
+    if subprocess.run(["git", "lfs", "version"], capture_output=True).returncode == 0:
+        pytest.skip("git-lfs is installed: its clean filter stores the pointer")
+    content = b"\x00weights" * 1000
+    (repo / ".gitattributes").write_text("*.bin filter=lfs diff=lfs merge=lfs -text\n")
+    (repo / "model.bin").write_bytes(content)
+    proc = gitrun(repo, "--", "true")
+    assert "model.bin" in proc.stderr and "git-lfs" in proc.stderr
+    run = runs_of(repo)[0]
+    assert "model.bin" not in git(repo, "ls-tree", "-r", "--name-only", run["commit"])
+    blob = subprocess.run(["git", "hash-object", "--no-filters", "--stdin"], cwd=repo, input=content,
+                          capture_output=True, check=True).stdout.decode().strip()
+    assert subprocess.run(["git", "cat-file", "-e", blob], cwd=repo).returncode != 0

@@ -21,8 +21,7 @@ from gitrun.commands.selection import baseline_of_branch, current_branch
 from gitrun.errors import RunNotFound, StorageError, UsageError
 from gitrun.model import compare
 from gitrun.model.run import Run
-from gitrun.store.git import run_git
-from gitrun.store.git_terminal import run_git_on_terminal
+from gitrun.store.git import run_git, run_git_on_terminal
 
 SECTIONS = ("code", "params", "metrics", "data", "environment", "hardware", "command")
 

@@ -6,8 +6,10 @@ credentials and hooks (push, fetch) or where libgit2 lacks a feature (LFS clean 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,24 +35,30 @@ def run_git(
     cwd: Path | str,
     *,
     input_bytes: bytes | None = None,
+    stdin_path: Path | None = None,
     env: Mapping[str, str] | None = None,
     check: bool = True,
     timeout: float | None = None,
 ) -> GitResult:
-    """Run ``git ARGS`` in ``cwd``; raise GitCommandError with git's own message when it fails."""
+    """Run ``git ARGS`` in ``cwd``; raise GitCommandError with git's own message when it fails.
+
+    ``stdin_path`` streams a file to git's standard input (large files are never read into memory).
+    """
     full_env = dict(os.environ)
     if env:
         full_env.update(env)
     try:
-        proc = subprocess.run(
-            ["git", *args],
-            cwd=str(cwd),
-            input=input_bytes,
-            capture_output=True,
-            env=full_env,
-            timeout=timeout,
-            check=False,
-        )
+        with open(stdin_path, "rb") if stdin_path is not None else contextlib.nullcontext() as stdin:
+            proc = subprocess.run(
+                ["git", *args],
+                cwd=str(cwd),
+                input=input_bytes,
+                stdin=stdin,
+                capture_output=True,
+                env=full_env,
+                timeout=timeout,
+                check=False,
+            )
     except FileNotFoundError:
         raise GitCommandError("git is not installed or not on PATH", hint="install git 2.30 or newer")
     except subprocess.TimeoutExpired:
@@ -60,6 +68,20 @@ def run_git(
         message = _last_meaningful_line(proc.stderr) or f"exit status {proc.returncode}"
         raise GitCommandError(f"git {' '.join(args[:2])} failed: {message}")
     return result
+
+
+def run_git_on_terminal(args: Sequence[str], cwd: Path | str) -> int:
+    """Run ``git ARGS`` on the caller's own terminal (its pager, colours, config); return its status.
+
+    ``run_git`` captures output; ``git run diff --code`` instead lets ``git diff`` own the terminal,
+    so the user's ``core.pager``, ``color.diff`` and diff drivers apply exactly as for ``git diff``.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        return subprocess.call(["git", *args], cwd=str(cwd))
+    except FileNotFoundError:
+        raise GitCommandError("git is not installed or not on PATH", hint="install git 2.30 or newer")
 
 
 def _last_meaningful_line(stderr: bytes) -> str:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -22,7 +21,7 @@ from pathlib import Path
 import pygit2
 from pygit2.enums import FileStatus
 
-from gitrun.store.git import RepoPaths
+from gitrun.store.git import RepoPaths, run_git
 
 # Plain ints: status flags are tested for every changed path, and Flag-enum arithmetic is slow.
 _WT_NEW = int(FileStatus.WT_NEW)
@@ -189,18 +188,16 @@ def _add_lfs(repo: pygit2.Repository, index: pygit2.Index, paths: RepoPaths, pat
     if head == LFS_POINTER_PREFIX:
         blob = repo.create_blob_fromworkdir(path)
     else:
-        proc = subprocess.run(
-            ["git", "hash-object", "-w", f"--path={path}", "--", str(absolute)],
-            cwd=paths.workdir, capture_output=True, env={**os.environ, "GIT_DIR": str(paths.gitdir)},
-            check=False,
-        )
-        oid_text = proc.stdout.decode().strip()
-        pointer = repo.get(oid_text) if proc.returncode == 0 and oid_text else None
-        if not isinstance(pointer, pygit2.Blob) or not pointer.data.startswith(LFS_POINTER_PREFIX):
+        # git-lfs's own clean filter (as `git add` runs it): the content goes to .git/lfs/objects and
+        # only the pointer becomes a blob. Without git-lfs the file stays out rather than entering
+        # the object store whole.
+        cleaned = run_git(["lfs", "clean", "--", path], paths.workdir, stdin_path=absolute, check=False,
+                          env={"GIT_DIR": str(paths.gitdir), "GIT_WORK_TREE": str(paths.workdir)})
+        if cleaned.returncode != 0 or not cleaned.stdout.startswith(LFS_POINTER_PREFIX):
             result.excluded.append(Exclusion(path, "Git LFS file but git-lfs is not installed",
                                              size=absolute.stat().st_size))
             return
-        blob = pointer.id
+        blob = repo.create_blob(cleaned.stdout)
     mode = pygit2.enums.FileMode.BLOB_EXECUTABLE if os.access(absolute, os.X_OK) else pygit2.enums.FileMode.BLOB
     index.add(pygit2.IndexEntry(path, blob, mode))
 
