@@ -69,6 +69,15 @@ def _copy_window_size(source_fd: int, target_fd: int) -> None:
         fcntl.ioctl(target_fd, termios.TIOCSWINSZ, size)
 
 
+def _no_output_translation(fd: int) -> None:
+    """Pass the child's bytes through unchanged: the user's terminal turns "\n" into "\r\n" once,
+    and the stored log keeps the child's own line endings."""
+    with contextlib.suppress(termios.error):
+        attrs = termios.tcgetattr(fd)
+        attrs[1] &= ~termios.OPOST
+        termios.tcsetattr(fd, termios.TCSANOW, attrs)
+
+
 class _Streams:
     """The child's stdout/stderr ends and the fds gitrun reads them from."""
 
@@ -87,6 +96,7 @@ class _Streams:
         if out_tty or err_tty:
             master, slave = os.openpty()
             _copy_window_size(1 if out_tty else 2, slave)
+            _no_output_translation(slave)
             streams.pty_master = master
             streams.to_close_after_spawn.append(slave)
             streams.readers[master] = ("stdout" if out_tty else "stderr", 1 if out_tty else 2)
