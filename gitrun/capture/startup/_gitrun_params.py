@@ -14,6 +14,7 @@ included) are appended as one line ``{"source": "argparse"|"click", "params": {.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
@@ -112,12 +113,14 @@ def _patch_argparse(module: Any) -> None:
                 pass
         return result
 
-    parse_known_args._gitrun_wrapped = True  # type: ignore[attr-defined]
-    parse_known_args.__wrapped__ = original  # type: ignore[attr-defined]
-    parse_known_args.__doc__ = original.__doc__
-    parse_known_args.__name__ = original.__name__
-    parse_known_args.__qualname__ = original.__qualname__
-    parser_class.parse_known_args = parse_known_args
+    parser_class.parse_known_args = _adopt(parse_known_args, original)
+
+
+def _adopt(wrapper: Any, original: Any) -> Any:
+    """Make ``wrapper`` look like ``original`` (name, docs, ``__wrapped__``) and mark it as ours."""
+    functools.update_wrapper(wrapper, original)
+    wrapper._gitrun_wrapped = True
+    return wrapper
 
 
 def _patch_click(module: Any) -> None:
@@ -139,12 +142,7 @@ def _patch_click(module: Any) -> None:
             pass
         return ctx
 
-    make_context._gitrun_wrapped = True  # type: ignore[attr-defined]
-    make_context.__wrapped__ = original  # type: ignore[attr-defined]
-    make_context.__doc__ = original.__doc__
-    make_context.__name__ = original.__name__
-    make_context.__qualname__ = original.__qualname__
-    owner.make_context = make_context
+    owner.make_context = _adopt(make_context, original)
 
 
 _PATCHERS = {"argparse": _patch_argparse, "click.core": _patch_click}
