@@ -19,7 +19,7 @@ from gitrun.model import status as statuses
 from gitrun.model.captured import Captured
 from gitrun.model.ids import is_valid_name, new_run_id, new_run_name
 from gitrun.model.run import SCHEMA_VERSION, Run
-from gitrun.model.timefmt import human_duration, to_iso
+from gitrun.model.timefmt import human_duration, to_iso, utc_now
 from gitrun.runner import features  # noqa: F401 - registers every feature's extensions
 from gitrun.runner.extensions import EXTENSIONS, RecordExtension, Recording
 from gitrun.runner.finalise import Ending, finalise
@@ -113,7 +113,7 @@ def _relative_cwd(ctx: Context) -> str:
 
 def build_document(ctx: Context, options: RecordOptions, run_id: str, name: str, snapshot: SnapshotResult,
                    background: _Background) -> dict[str, Any]:
-    started = _now()
+    started = utc_now()
     doc: dict[str, Any] = {
         "schema": SCHEMA_VERSION,
         "id": run_id,
@@ -141,12 +141,6 @@ def build_document(ctx: Context, options: RecordOptions, run_id: str, name: str,
     background.env.merge_into(doc, "env")
     background.hardware.merge_into(doc, "hardware")
     return doc
-
-
-def _now() -> Any:
-    from gitrun.model.timefmt import utc_now
-
-    return utc_now()
 
 
 def _user() -> str:
@@ -215,13 +209,18 @@ def record(options: RecordOptions, start: Path | None = None) -> int:
     name = options.name or new_run_name()
     doc = build_document(ctx, options, run_id, name, snapshot, background)
     spool = create_spool(ctx.paths, run_id)
-    rec = Recording(run_id, list(options.command), ctx.cwd, ctx.paths, ctx.settings, spool, doc,
-                    dict(options.extra))
-    extensions = [cls(rec) for cls in EXTENSIONS]
-    _call_all(extensions, "prepare")
-    # The spool's owner is written before the run exists, so a crash at any later point is recovered.
+    # The spool's owner is written before the run exists, so a crash at any later point is recovered
+    # (or, before the run is created, the spool is cleaned up).
     spool.write_live({"run_id": run_id, "pid": doc["pid"], "pid_create_time": doc["pid_create_time"],
                       "host": doc["host"], "started": doc["started"]})
+    rec = Recording(run_id, list(options.command), ctx.cwd, ctx.paths, ctx.settings, spool, doc,
+                    dict(options.extra))
+    try:
+        extensions = [cls(rec) for cls in EXTENSIONS]  # they check their options (e.g. --data paths)
+    except BaseException:
+        spool.remove()  # refused before anything was recorded: leave nothing behind
+        raise
+    _call_all(extensions, "prepare")
     message = options.message or "gitrun: " + " ".join(options.command)
     run = ctx.store.create(run_id, snapshot.tree, snapshot.base_commit, message, doc)
     say(options, f"run {run_id} ({name}) started; snapshot {run.snapshot_commit[:10]}")
