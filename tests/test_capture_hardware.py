@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import tomli_w
 
@@ -37,3 +38,19 @@ def test_the_result_is_toml_serialisable() -> None:
     result = capture_hardware()
     tomli_w.dumps(result.data)
     tomli_w.dumps(result.missing)
+
+
+def test_a_complete_capture_is_reused_on_the_same_boot(tmp_path: Path) -> None:
+    first = capture_hardware(tmp_path)
+    assert (tmp_path / "hardware.json").exists()
+    # A cached answer must be the same answer: prove it came from the cache by changing the file.
+    import json
+
+    stored = json.loads((tmp_path / "hardware.json").read_text())
+    stored["data"]["memory_bytes"] = 12345
+    (tmp_path / "hardware.json").write_text(json.dumps(stored))
+    assert capture_hardware(tmp_path).data["memory_bytes"] == 12345
+    assert capture_hardware(tmp_path).data["cpu"] == first.data["cpu"]
+    stored["key"] = "another boot"
+    (tmp_path / "hardware.json").write_text(json.dumps(stored))
+    assert capture_hardware(tmp_path).data["memory_bytes"] == first.data["memory_bytes"]

@@ -6,6 +6,7 @@ driver that is present but fails is worth a reason in ``missing``.
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import sys
@@ -16,15 +17,63 @@ from typing import Any
 from gitrun.model.captured import Captured, failure_reason
 
 
-def capture_hardware() -> Captured:
-    """Capture CPU, memory and GPUs. Never raises; a failed field is recorded in ``missing``."""
+def capture_hardware(cache_dir: Path | None = None) -> Captured:
+    """Capture CPU, memory and GPUs. Never raises; a failed field is recorded in ``missing``.
+
+    With ``cache_dir``, a complete capture is reused until the machine reboots or its NVIDIA driver
+    changes: hardware does not change under a running kernel, and NVML's start-up (tens of
+    milliseconds on GPU machines) then costs nothing on every later run.
+    """
+    key = _machine_key()
+    cache = cache_dir / "hardware.json" if cache_dir is not None and key else None
+    cached = _read_cache(cache, key)
+    if cached is not None:
+        return cached
     result = Captured()
     steps: list[tuple[str, Callable[[], None]]] = [
         ("cpu", lambda: _cpu(result)),
         ("memory_bytes", lambda: result.data.update(memory_bytes=_memory_bytes())),
         ("gpus", lambda: _gpus(result)),
     ]
-    return result.run_steps(steps)
+    result.run_steps(steps)
+    if cache is not None and not result.missing:
+        _write_cache(cache, key, result)
+    return result
+
+
+def _machine_key() -> str:
+    """This boot of this machine, and its NVIDIA driver version (empty where unknown: no caching)."""
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return ""
+    try:
+        driver = Path("/proc/driver/nvidia/version").read_text().strip()
+    except OSError:
+        driver = ""
+    return f"{boot}|{driver}"
+
+
+def _read_cache(cache: Path | None, key: str) -> Captured | None:
+    if cache is None:
+        return None
+    try:
+        stored = json.loads(cache.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(stored, dict) or stored.get("key") != key or not isinstance(stored.get("data"), dict):
+        return None
+    return Captured(data=stored["data"])
+
+
+def _write_cache(cache: Path, key: str, result: Captured) -> None:
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({"key": key, "data": result.data}), encoding="utf-8")
+        os.replace(tmp, cache)
+    except OSError:
+        pass  # a cache that cannot be written only costs time
 
 
 

@@ -57,7 +57,7 @@ def _record(options: object) -> int:
     from gitrun.cli.fastpath import import_pygit2
 
     import_pygit2()
-    from gitrun.commands.record import RecordOptions, record
+    from gitrun.commands.record import RecordOptions, record  # after pygit2: see import_pygit2
 
     gc.freeze()  # what the imports made lives as long as the process: keep it out of later collections
     gc.enable()

@@ -40,7 +40,7 @@ def parse_record_args(args: list[str]) -> Any:
         index += 1
     if not command:
         return None
-    from gitrun.commands.record import FEATURE_DEFAULTS, RecordOptions
+    from gitrun.commands.record_options import FEATURE_DEFAULTS, RecordOptions
 
     return RecordOptions(command=command, message=values["message"], name=values["name"], tags=values["tags"],
                          quiet=values["quiet"], extra=dict(FEATURE_DEFAULTS))

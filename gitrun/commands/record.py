@@ -6,7 +6,6 @@ import os
 import socket
 import sys
 import threading
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ from gitrun.capture.code import git_context, snapshot_code
 from gitrun.capture.environment import capture_environment
 from gitrun.capture.hardware import capture_hardware
 from gitrun.commands.context import Context, open_context
+from gitrun.commands.record_options import FEATURE_DEFAULTS, RecordOptions  # noqa: F401 - re-exported
 from gitrun.errors import UsageError
 from gitrun.model import status as statuses
 from gitrun.model.captured import Captured
@@ -27,29 +27,6 @@ from gitrun.runner.logs import LogWriter
 from gitrun.runner.process import ChildOutcome, OutputConsumer, run_child
 from gitrun.store.snapshot import SnapshotResult
 from gitrun.store.spool import OUTPUT_LOG, Spool, create_spool, process_start_time
-
-# The feature options of a recording and their values when not given (``RecordOptions.extra``);
-# the click application declares the same options with these defaults (a test keeps them equal).
-FEATURE_DEFAULTS: dict[str, Any] = {
-    "params_files": (),
-    "metrics_files": (),
-    "outputs_paths": (),
-    "no_autolog": False,
-    "no_console_metrics": False,
-    "sample_interval": None,
-    "data_specs": (),
-    "expect": None,
-}
-
-
-@dataclass
-class RecordOptions:
-    command: list[str]
-    message: str = ""
-    name: str | None = None
-    tags: list[str] = field(default_factory=list)
-    quiet: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)  # metadata from options of later features
 
 
 def say(options: RecordOptions, text: str) -> None:
@@ -86,7 +63,7 @@ class _Background:
 
         def work() -> None:
             self.env = _guarded(lambda: capture_environment(command, child_env, cwd, cache_dir))
-            self.hardware = _guarded(capture_hardware)
+            self.hardware = _guarded(lambda: capture_hardware(cache_dir))
 
         self._thread = threading.Thread(target=work, name="gitrun-capture", daemon=True)
         self._thread.start()

@@ -85,6 +85,7 @@ class Sampler:
         self.step = 0
         self.cpu_seconds = 0.0  # CPU time this sampler used
         self._stop = threading.Event()
+        self._first_sample = threading.Event()
         self._thread: threading.Thread | None = None
         self._procs: dict[int, psutil.Process] = {}
         self._cpu_last: dict[tuple[int, float], float] = {}
@@ -97,9 +98,16 @@ class Sampler:
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop the thread, then take the final sample."""
+        """Stop the thread, then take the final sample.
+
+        A command that ended before the first sample (the thread was still starting: importing
+        psutil, opening NVML) left no process tree to sample; waiting for the thread would only
+        delay the run's end, so it is left to finish on its own and no sample is taken.
+        """
         self._stop.set()
         if self._thread is not None:
+            if not self._first_sample.is_set():
+                return
             self._thread.join(timeout=10)
         self._timed(self.sample_once)
         if self._gpus is not None:
@@ -108,7 +116,10 @@ class Sampler:
     def _loop(self) -> None:
         if self._want_gpus:
             self._timed(self._init_gpus)
+        if self._stop.is_set():
+            return
         self._timed(self.sample_once)
+        self._first_sample.set()
         while not self._stop.wait(self.interval):
             self._timed(self.sample_once)
 
