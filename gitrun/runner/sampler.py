@@ -74,6 +74,9 @@ class _Gpus:
                 self.nvml.nvmlShutdown()
 
 
+FIRST_SAMPLE_DELAY = 0.05  # seconds after the child started
+
+
 class Sampler:
     """Samples ``pid``'s process tree every ``interval`` seconds into ``metrics_path``."""
 
@@ -114,6 +117,10 @@ class Sampler:
             self._gpus.close()
 
     def _loop(self) -> None:
+        # The first sample comes a moment after the start: a command that is over by then (a quick
+        # `git run -- make`) has no process tree worth sampling and pays nothing for monitoring.
+        if self._stop.wait(FIRST_SAMPLE_DELAY):
+            return
         if self._want_gpus:
             self._timed(self._init_gpus)
         if self._stop.is_set():
