@@ -167,7 +167,9 @@ What keeps it fast (changes made for issue #2): no interpreter teardown after a 
 is stored; `os._exit` after the exit hooks), no garbage collection during start-up imports, pygit2
 imported without loading the CA bundle (gitrun never uses its TLS), no `pynvml` import or NVML probe
 where no NVIDIA driver exists, the `--expect` query language and the data feature's thread pool
-imported only when used, the environment capture cached per interpreter.
+imported only when used, the environment capture cached per interpreter and the hardware capture per
+boot, plain recordings parsed without importing click, the metadata note not parsed again after
+gitrun wrote it, and no monitoring for a command over before the sampler's first sample (50 ms).
 
 Machine: {common.machine()}; measured {common.stamp()}.
 Rerun: `make bench` or `.venv/bin/python bench/bench_record.py` (installs dvc into `bench/.venv` once).
