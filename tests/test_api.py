@@ -112,6 +112,17 @@ def test_standalone_init_marks_exceptions_failed(repo: Path) -> None:
     assert run["metrics"]["loss"] == 1.0 / 3
 
 
+def test_standalone_init_records_the_scripts_exit_status(repo: Path) -> None:
+    script(repo, "quits.py", "import sys, gitrun\ngitrun.init()\nprint('stopping')\nsys.exit(3)\n")
+    result = python(repo, "quits.py")
+    assert result.returncode == 3  # the script's own exit status is untouched
+    run = show(repo, runs(repo)[0]["id"])
+    assert run["status"] == "failed" and run["exit_code"] == 3
+    script(repo, "fine.py", "import sys, gitrun\ngitrun.init()\nsys.exit(0)\n")
+    assert python(repo, "fine.py").returncode == 0
+    assert show(repo, runs(repo)[0]["id"])["status"] == "succeeded"
+
+
 def test_standalone_init_outside_a_repository_never_breaks_the_script(tmp_path: Path) -> None:
     script(tmp_path, "solo.py", STANDALONE)
     result = python(tmp_path, "solo.py")

@@ -4,7 +4,8 @@ The same building blocks as ``git run -- CMD`` (snapshot, note, spool, the featu
 finalise), with this process as the "child": the sampler watches this process, console output
 written through ``sys.stdout``/``sys.stderr`` is copied to the run's log (and parsed for metrics),
 the startup-hook modules are loaded in-process, and the run is finalised when the interpreter
-exits: ``failed`` after an uncaught exception, ``interrupted`` after Ctrl-C, else ``succeeded``.
+exits: ``failed`` after an uncaught exception or ``sys.exit(n)`` with n != 0, ``interrupted`` after
+Ctrl-C, else ``succeeded``.
 If the process is killed, the next gitrun command finalises the run as ``crashed``.
 """
 
@@ -17,7 +18,7 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from gitrun.capture.code import snapshot_code
 from gitrun.commands.context import open_context
@@ -83,6 +84,13 @@ def _load_hook_modules() -> None:
             sys.modules.pop(path.stem, None)
 
 
+def _exit_code(status: object) -> int:
+    """The process exit status ``sys.exit(status)`` gives: None is 0, an int itself, anything else 1."""
+    if status is None:
+        return 0
+    return status if isinstance(status, int) else 1
+
+
 class LocalRun:
     def __init__(self, run_id: str, name: str, spool: Spool, workdir: Path) -> None:
         self.run_id = run_id
@@ -91,6 +99,7 @@ class LocalRun:
         self.workdir = workdir
         self.before_finish: list[Callable[[], None]] = []
         self.failure: BaseException | None = None
+        self.exit_status: object = None  # what the script passed to sys.exit()
         self._finish: Callable[[str | None], None] | None = None
         self._done = False
         self._lock = threading.Lock()
@@ -162,6 +171,14 @@ def start_local_run(name: str | None = None, message: str = "", tags: list[str] 
         previous_hook(kind, value, trace)
 
     sys.excepthook = excepthook
+    original_exit = sys.exit
+
+    def exit_and_remember(status: str | int | None = None) -> NoReturn:
+        # SystemExit never reaches sys.excepthook: without this, sys.exit(2) would count as a success.
+        local.exit_status = status
+        original_exit(status)
+
+    sys.exit = exit_and_remember
 
     def finish(status: str | None) -> None:
         stop_ticks.set()
@@ -172,15 +189,19 @@ def start_local_run(name: str | None = None, message: str = "", tags: list[str] 
         _call_all(extensions, "stop")
         log.close()
         failure = local.failure
+        exit_status = _exit_code(local.exit_status)
         if status is None:
             if isinstance(failure, KeyboardInterrupt):
                 status = statuses.INTERRUPTED
-            elif failure is not None:
+            elif failure is not None or exit_status != 0:
                 status = statuses.FAILED
             else:
                 status = statuses.SUCCEEDED
         exit_code = 0 if status == statuses.SUCCEEDED else (130 if status == statuses.INTERRUPTED else 1)
-        error = f"{type(failure).__name__}: {failure}" if failure is not None else None
+        if failure is None and exit_status != 0:
+            exit_code = exit_status
+        error = f"{type(failure).__name__}: {failure}" if failure is not None else (
+            f"sys.exit({local.exit_status!r})" if exit_status != 0 else None)
         finalise(ctx.store, run, spool, Ending(status=status, exit_code=exit_code, error=error), ctx.settings)
         for key in ("GITRUN_SPOOL", "GITRUN_RUN_ID", "GITRUN_RUN_NAME"):
             os.environ.pop(key, None)
