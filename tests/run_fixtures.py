@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from gitrun.model.captured import deep_update
 from gitrun.store.git import open_repository
 from gitrun.store.runs import RunStore
 from gitrun.store.trees import TreeContent, read_tree_files
@@ -36,13 +37,6 @@ def store(repo: Path) -> RunStore:
     return RunStore(repository, paths)
 
 
-def _merge(target: dict[str, Any], source: dict[str, Any]) -> None:
-    for key, value in source.items():
-        if isinstance(value, dict) and isinstance(target.get(key), dict):
-            _merge(target[key], value)
-        else:
-            target[key] = value
-
 
 def set_doc(repo: Path, run_id: str, **fields: Any) -> None:
     """Merge ``fields`` into the run's metadata (dicts merge, everything else replaces)."""
@@ -50,7 +44,7 @@ def set_doc(repo: Path, run_id: str, **fields: Any) -> None:
     run = runs.get(run_id)
 
     def change(doc: dict[str, Any]) -> dict[str, Any]:
-        _merge(doc, json.loads(json.dumps(fields)))
+        deep_update(doc, json.loads(json.dumps(fields)))
         return doc
 
     runs.update_doc(run, change, "test: set fields")

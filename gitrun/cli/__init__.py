@@ -23,11 +23,11 @@ def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else list(argv)
     recorded = False
     try:
-        from gitrun.cli.fastpath import parse_record_args
+        from gitrun.cli.fastpath import parse_record_args, run_recording
 
         options = parse_record_args(args)
         if options is not None:
-            code = _record(options)
+            code = run_recording(options)
             recorded = True
         else:
             from gitrun.cli import app
@@ -51,18 +51,6 @@ def main(argv: list[str] | None = None) -> None:
     if recorded:
         _exit_now(code)  # the run is stored: skip the interpreter's teardown
     sys.exit(code)
-
-
-def _record(options: object) -> int:
-    from gitrun.cli.fastpath import import_pygit2
-
-    import_pygit2()
-    from gitrun.commands.record import RecordOptions, record  # after pygit2: see import_pygit2
-
-    gc.freeze()  # what the imports made lives as long as the process: keep it out of later collections
-    gc.enable()
-    assert isinstance(options, RecordOptions)
-    return record(options)
 
 
 def _exit_now(code: int) -> None:

@@ -13,7 +13,8 @@ from typing import Any
 import click
 
 from gitrun import __version__
-from gitrun.cli.fastpath import import_pygit2
+from gitrun.cli.fastpath import import_pygit2, run_recording
+from gitrun.commands.record_options import RecordOptions
 
 COMMAND_KEY = "gitrun_command"
 
@@ -76,13 +77,9 @@ def cli(ctx: click.Context, message: str, name: str | None, tags: tuple[str, ...
     if command is None:
         click.echo(ctx.get_help())
         ctx.exit(0)
-    from gitrun.commands.record import RecordOptions, record
-
-    gc.freeze()  # what the imports made lives as long as the process: keep it out of later collections
-    gc.enable()  # main() turned it off for the imports
     options = RecordOptions(command=list(command), message=message, name=name, tags=list(tags), quiet=quiet,
                             extra=feature_options)
-    code = record(options)
+    code = run_recording(options)
     RECORDED.append(code)  # the run is stored: main() may skip the interpreter's teardown
     ctx.exit(code)
 

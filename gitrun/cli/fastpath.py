@@ -9,15 +9,18 @@ checks that both parsers build the same ``RecordOptions``.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from typing import Any
+
+from gitrun.commands.record_options import FEATURE_DEFAULTS, RecordOptions
 
 _VALUE_OPTIONS = {"-m": "message", "--message": "message", "--name": "name", "--tag": "tags"}
 _FLAG_OPTIONS = {"-q": "quiet", "--quiet": "quiet"}
 
 
-def parse_record_args(args: list[str]) -> Any:
+def parse_record_args(args: list[str]) -> RecordOptions | None:
     """A RecordOptions for a plain recording, or None when click must parse ``args``."""
     if "--" not in args:
         return None
@@ -40,10 +43,18 @@ def parse_record_args(args: list[str]) -> Any:
         index += 1
     if not command:
         return None
-    from gitrun.commands.record_options import FEATURE_DEFAULTS, RecordOptions
-
     return RecordOptions(command=command, message=values["message"], name=values["name"], tags=values["tags"],
                          quiet=values["quiet"], extra=dict(FEATURE_DEFAULTS))
+
+
+def run_recording(options: RecordOptions) -> int:
+    """Record a run, whichever parser built ``options``: pygit2 first (the cheap way), then the recorder."""
+    import_pygit2()
+    from gitrun.commands.record import record  # after pygit2: see import_pygit2
+
+    gc.freeze()  # what the imports made lives as long as the process: keep it out of later collections
+    gc.enable()  # main() turned collection off for the imports
+    return record(options)
 
 
 def _store(values: dict[str, Any], key: str, value: str) -> None:

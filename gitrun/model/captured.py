@@ -49,4 +49,4 @@ class Captured:
         if self.missing:
             reasons = document.setdefault("missing", {})
             for key, reason in self.missing.items():
-                reasons[f"{section}.{key}"] = reason
+                reasons[f"{section}.{key}" if key else section] = reason  # "" = the whole section
