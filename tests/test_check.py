@@ -82,19 +82,33 @@ def test_data_check_blocks_data_outside_the_repository(ada: User, server: Server
     assert "Ada" in accepted[0]["by"]
 
 
-def test_environment_check_blocks_an_editable_package_outside_the_repo(ada: User, tmp_path: Path) -> None:
+def test_environment_check_blocks_an_editable_package_outside_the_repo_only_when_imported(ada: User,
+                                                                                     tmp_path: Path) -> None:
     site = tmp_path / "site"
     dist = site / "mylib-0.1.dist-info"
     dist.mkdir(parents=True)
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: mylib\nVersion: 0.1\n")
+    (dist / "top_level.txt").write_text("mylib\n")
     (dist / "direct_url.json").write_text('{"url": "file:///home/ada/mylib", "dir_info": {"editable": true}}')
-    result = subprocess.run(
-        [sys.executable, "-m", "gitrun", "-q", "--", "python3", "-c", "pass"],
-        cwd=ada.path, env={**os.environ, **ada.env, "PYTHONPATH": str(site)}, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    run_id = str(ada.runs()[0]["id"])
-    assert_blocked(push_run(ada, run_id), run_id, "environment",
-                   "package mylib was installed in editable mode (/home/ada/mylib)")
+    (site / "mylib").mkdir()
+    (site / "mylib" / "__init__.py").write_text("")
+
+    def record(script: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "-m", "gitrun", "-q", "--", "python3", "-c", script],
+            cwd=ada.path, env={**os.environ, **ada.env, "PYTHONPATH": str(site)}, capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+        return str(ada.runs()[0]["id"])
+
+    # Installed but never imported: no reason to stop anyone from rerunning the run.
+    unused = record("import json")
+    assert push_run(ada, unused).returncode == 0
+    assert json.loads(ada.run("show", unused, "--json").stdout)["env"]["imported"] == []
+    used = record("import mylib")
+    assert json.loads(ada.run("show", used, "--json").stdout)["env"]["imported"] == ["mylib"]
+    assert "imported" in ada.run("show", used).stdout
+    assert_blocked(push_run(ada, used), used, "environment",
+                   "the run imported mylib, installed in editable mode (/home/ada/mylib)")
 
 
 def test_env_vars_check_lists_secrets_the_run_read(ada: User) -> None:
@@ -243,7 +257,10 @@ def test_check_rules_on_metadata() -> None:
     assert data == ["data input /mnt/x is outside the repository: others cannot get it"]
     env = [p for p, _ in C.check_environment("r", doc, "/repo")]
     assert len(env) == 2 and "package b has no version" in env and "package c" in env[1]
-    assert C.required_env_vars(doc) == ["HF_TOKEN", "WANDB_API_KEY"]  # OPTIONAL_FLAG: unset, not secret
+    # HF_TOKEN: read while set but neither recorded nor redacted, so the script set it itself.
+    assert C.required_env_vars(doc) == ["WANDB_API_KEY"]
+    doc["env"]["read_unset"] = ["WANDB_API_KEY"]  # probed by a library, found unset: no requirement
+    assert C.required_env_vars(doc) == []
     assert C.check_outcome("r", {"status": "crashed"}) and not C.check_outcome("r", {"status": "failed"})
     assert C.accepted_checks({"accepted": [{"check": "all"}]}) == set(C.CHECKS)
     assert C.severity_for({"data": "warn", "code": "bogus"}, "data") == "warn"

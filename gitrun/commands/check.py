@@ -13,8 +13,10 @@ the secrets scan reads git objects and lives here):
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Iterable
+from functools import cache
 from typing import Any
 
 import pygit2
@@ -51,7 +53,7 @@ def run_checks(ctx: Context, run: Run, config: dict[str, Any] | None = None,
         elif check == C.DATA:
             problems = C.check_data(label, doc)
         elif check == C.ENVIRONMENT:
-            problems = C.check_environment(label, doc, str(ctx.paths.workdir))
+            problems = C.check_environment(label, doc, str(ctx.paths.workdir), own_distributions())
         elif check == C.ENV_VARS:
             problems = C.check_env_vars(label, doc)
         elif check == C.SECRETS:
@@ -61,6 +63,32 @@ def run_checks(ctx: Context, run: Run, config: dict[str, Any] | None = None,
         results.append((check, problems))
     return [Finding(run.id, check, C.severity_for(config, check), problem, fix)
             for check, problems in results for problem, fix in problems]
+
+
+@cache
+def own_distributions() -> frozenset[str]:
+    """gitrun and everything it requires (recursively): never a problem of a run that did not import it."""
+    from importlib import metadata
+
+    found: set[str] = set()
+    pending = ["gitrun"]
+    while pending:
+        name = pending.pop()
+        key = C.normalise_distribution(name)
+        if key in found:
+            continue
+        found.add(key)
+        try:
+            requirements = metadata.requires(name) or []
+        except metadata.PackageNotFoundError:
+            continue
+        for requirement in requirements:
+            if "extra ==" in requirement:
+                continue  # optional extras (dev tools) are not needed to run gitrun
+            match = re.match(r"[A-Za-z0-9][A-Za-z0-9._-]*", requirement)
+            if match:
+                pending.append(match.group(0))
+    return frozenset(found)
 
 
 # --- check 5: secrets ------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from gitrun.commands.data import data_summary
 from gitrun.commands.organise_view import organise_lines
 from gitrun.commands.output import print_json
 from gitrun.commands.tracking_view import apply_live, tracking_lines
-from gitrun.model.checks import sharing_summary
+from gitrun.model.checks import imported_distributions, normalise_distribution, sharing_summary
 from gitrun.model.run import Run, run_summary_json
 from gitrun.model.timefmt import human_duration
 from gitrun.store.spool import OUTPUT_LOG, find_spool
@@ -125,10 +125,17 @@ def _env_summary(run: Run) -> dict[str, str]:
     if isinstance(python, dict):
         values["python"] = f"{python.get('version', '?')} ({python.get('executable', '?')})"
     packages = env.get("packages")
+    imported = imported_distributions(run.doc)
     if isinstance(packages, list):
-        special = [p for p in packages if isinstance(p, dict) and p.get("installer") in ("editable", "local")]
+        special = [str(p.get("name")) for p in packages
+                   if isinstance(p, dict) and p.get("installer") in ("editable", "local")]
+        used = [name for name in special if imported is None or normalise_distribution(name) in imported]
+        unused = [name for name in special if name not in used]
         values["packages"] = f"{len(packages)} installed" + (
-            f"; not reinstallable elsewhere: {', '.join(str(p.get('name')) for p in special)}" if special else "")
+            f"; not reinstallable elsewhere: {', '.join(used)}" if used else "") + (
+            f"; not imported, so no matter: {', '.join(unused)}" if unused else "")
+    if isinstance(env.get("imported"), list):
+        values["imported"] = ", ".join(str(name) for name in env["imported"]) or "no installed package"
     for key in ("conda_env", "virtualenv"):
         if env.get(key):
             values[key] = str(env[key])
@@ -142,6 +149,9 @@ def _env_summary(run: Run) -> dict[str, str]:
     if isinstance(variables, dict):
         redacted = env.get("redacted") or []
         values["env vars"] = f"{len(variables)} recorded, {len(redacted)} redacted"
+    unset = env.get("read_unset")
+    if isinstance(unset, list) and unset:
+        values["read, unset"] = ", ".join(str(name) for name in unset)
     return values
 
 

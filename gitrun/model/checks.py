@@ -127,21 +127,47 @@ def _inside(location: str, root: str) -> bool:
         return False
 
 
-def check_environment(run: str, doc: dict[str, Any], repo_root: str = "") -> list[tuple[str, str]]:
-    """Packages installed from a local path or in editable mode outside the repo, or without a version."""
+def normalise_distribution(name: str) -> str:
+    """A distribution name as PEP 503 compares them: ``Foo_Bar.baz`` is ``foo-bar-baz``."""
+    return "-".join(name.lower().replace("_", "-").replace(".", "-").split("-")) if name else name
+
+
+def imported_distributions(doc: dict[str, Any]) -> set[str] | None:
+    """Normalised names of the distributions the run imported, or None when that was not traced."""
+    env = doc.get("env", {})
+    imported = env.get("imported") if isinstance(env, dict) else None
+    if not isinstance(imported, list):
+        return None
+    return {normalise_distribution(str(name)) for name in imported}
+
+
+def check_environment(run: str, doc: dict[str, Any], repo_root: str = "",
+                      never_count: frozenset[str] = frozenset()) -> list[tuple[str, str]]:
+    """Packages the run imported that were installed from a local path or in editable mode outside
+    the repo, or that have no version.
+
+    Only packages in ``env.imported`` count (what is merely installed cannot make a rerun fail);
+    a run recorded without that trace (``--no-autolog``, older gitrun) is checked against every
+    installed package except those in ``never_count`` (gitrun itself and its dependencies).
+    """
     problems: list[tuple[str, str]] = []
     env = doc.get("env", {})
     packages = env.get("packages", []) if isinstance(env, dict) else []
+    imported = imported_distributions(doc)
     for package in packages or []:
         if not isinstance(package, dict):
             continue
         name = str(package.get("name", "?"))
+        key = normalise_distribution(name)
+        if (key not in imported) if imported is not None else (key in never_count):
+            continue
         installer = str(package.get("installer", ""))
         location = str(package.get("location", ""))
         if installer in ("editable", "local") and not _inside(location, repo_root):
             how = "in editable mode" if installer == "editable" else "from a local path"
+            subject = f"the run imported {name}, installed" if imported is not None else f"package {name} was installed"
             problems.append((
-                f"package {name} was installed {how} ({location or 'unknown path'}), outside the repository",
+                f"{subject} {how} ({location or 'unknown path'}), outside the repository",
                 f"publish {name} (package index, or a git URL: pip install git+https://...) and reinstall it "
                 f"from there, or vendor it into the repository; {_accept_hint(run, ENVIRONMENT)}",
             ))
@@ -155,17 +181,22 @@ def check_environment(run: str, doc: dict[str, Any], repo_root: str = "") -> lis
 
 
 def required_env_vars(doc: dict[str, Any]) -> list[str]:
-    """Variables the run read whose values are not recorded: redacted, or secret-named and unset."""
+    """Variables the run read while they were set, whose values are not recorded (redacted).
+
+    A variable read while unset (a library probing ``HF_TOKEN``) is no requirement: the run worked
+    without it. It stays in ``env.read_unset`` for information.
+    """
     env = doc.get("env", {})
     if not isinstance(env, dict):
         return []
-    reads = env.get("read", []) or []
-    recorded = env.get("vars", {}) if isinstance(env.get("vars"), dict) else {}
+    reads = {str(item) for item in env.get("read", []) or []}
+    unset = {str(item) for item in env.get("read_unset", []) or []}
     redacted = {str(name) for name in env.get("redacted", []) or []}
+    recorded = env.get("vars")
     names: list[str] = []
-    for name in sorted({str(item) for item in reads}):
-        if name in redacted or (name not in recorded and is_secret_env_name(name)):
-            names.append(name)
+    for name in sorted(reads - unset):
+        if name in redacted or (not isinstance(recorded, dict) and is_secret_env_name(name)):
+            names.append(name)  # without env.vars (capture failed), a secret-looking name counts
     return names
 
 
@@ -177,7 +208,7 @@ def check_env_vars(run: str, doc: dict[str, Any]) -> list[tuple[str, str]]:
     if not missing:
         return []
     return [(
-        f"the run read {', '.join(missing)}, whose value is not recorded (secret or unset): "
+        f"the run read {', '.join(missing)}, whose value is not recorded (a secret): "
         "whoever reruns it must set them",
         f"declare them as required secrets: git run check --accept {run} \"needs {' '.join(missing)}\" "
         f"--only {ENV_VARS} (they are then listed in the run's env.required_secrets)",

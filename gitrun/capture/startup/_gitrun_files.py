@@ -25,6 +25,7 @@ import sys
 import threading
 
 FILE_NAME = "opened.jsonl"
+RECORDER: _Recorder | None = None  # other hook modules pause it (``busy.on``) for their own reads
 _SKIP_ALWAYS = ("/proc/", "/sys/", "/dev/")
 
 
@@ -119,7 +120,8 @@ def _install() -> None:
     spool = os.environ.get("GITRUN_SPOOL")
     if not spool or not os.path.isdir(spool) or os.environ.get("GITRUN_NO_FILES"):
         return
-    recorder = _Recorder(spool)
+    global RECORDER
+    recorder = RECORDER = _Recorder(spool)
     sys.addaudithook(recorder.hook)
     atexit.register(recorder.close)
     if hasattr(os, "register_at_fork"):  # a forked worker says who it is
