@@ -8,6 +8,10 @@ deleted; untracked files the run did not have are left alone.
 
 It refuses, naming the files, when a file with uncommitted changes (or an untracked file) would be
 overwritten or deleted with different content, unless ``--force``.
+
+The snapshot tree may come from a teammate's pushed run: every entry is checked with git's own
+checkout rules before anything is written (``gitrun.model.paths``), and every write and deletion
+goes through ``gitrun.store.safe_write.SafeRoot``, which never follows a link out of the working tree.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ import pygit2
 
 from gitrun.commands.context import open_context
 from gitrun.errors import GitrunError
+from gitrun.model.paths import check_entries
+from gitrun.store.safe_write import SafeRoot
 from gitrun.store.trees import walk_tree
 
 _LINK = pygit2.enums.FileMode.LINK
@@ -67,6 +73,7 @@ def apply_command(reference: str, force: bool = False, dry_run: bool = False) ->
     snapshot = repo.get(run.snapshot_commit)
     assert isinstance(snapshot, pygit2.Commit)
     target = tree_entries(repo, snapshot.tree)
+    check_entries((path, entry.mode == _LINK) for path, entry in target.items())
     head_tree = None if repo.head_is_unborn else repo.head.peel(pygit2.Commit).tree
     head = tree_entries(repo, head_tree)
     dirty = set(repo.status(untracked_files="all", ignored=False))
@@ -95,6 +102,8 @@ def apply_command(reference: str, force: bool = False, dry_run: bool = False) ->
         listing = ", ".join(conflicts[:8]) + (f" and {len(conflicts) - 8} more" if len(conflicts) > 8 else "")
         raise WouldOverwrite(f"applying run {run.id[:10]} would overwrite uncommitted changes in: {listing}",
                              hint="commit or stash them first, or add --force to overwrite")
+    root = SafeRoot(workdir)
+    root.preflight([(path, target[path].mode == _LINK) for path in writes] + [(path, False) for path in deletes])
     if dry_run:
         for path in writes:
             print(f"would write   {path}")
@@ -104,10 +113,10 @@ def apply_command(reference: str, force: bool = False, dry_run: bool = False) ->
         return 0
     # Deletions first: a file the run lacks may stand where the run has a folder, or the reverse.
     for path in deletes:
-        _delete(workdir, workdir / path)
+        root.delete(path)
     for path in writes:
         try:
-            _write(repo, workdir / path, target[path])
+            _write(repo, root, path, target[path])
         except OSError as err:
             raise GitrunError(f"could not write {path}: {err.strerror or err}",
                               hint="a folder or file with untracked content is in the way; move it and retry")
@@ -120,25 +129,10 @@ def apply_command(reference: str, force: bool = False, dry_run: bool = False) ->
     return 0
 
 
-def _write(repo: pygit2.Repository, path: Path, entry: Entry) -> None:
+def _write(repo: pygit2.Repository, root: SafeRoot, path: str, entry: Entry) -> None:
     blob = repo.get(entry.oid)
     assert isinstance(blob, pygit2.Blob)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if os.path.lexists(path) and (os.path.islink(path) or entry.mode == _LINK):
-        path.unlink()
     if entry.mode == _LINK:
-        os.symlink(blob.data.decode("utf-8", "surrogateescape"), path)
-        return
-    temp = path.with_name(f".{path.name}.gitrun-apply")
-    temp.write_bytes(blob.data)
-    os.chmod(temp, 0o755 if entry.mode == _EXEC else 0o644)
-    os.replace(temp, path)
-
-
-def _delete(workdir: Path, path: Path) -> None:
-    if os.path.lexists(path):
-        path.unlink()
-    parent = path.parent
-    while parent != workdir and parent.is_dir() and not any(parent.iterdir()):
-        parent.rmdir()
-        parent = parent.parent
+        root.write_link(path, blob.data.decode("utf-8", "surrogateescape"))
+    else:
+        root.write_file(path, blob.data, executable=entry.mode == _EXEC)

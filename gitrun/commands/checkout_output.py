@@ -3,6 +3,11 @@
 Files are written at their recorded paths below the repository root (or below ``--to DIR``).
 A file that exists with other content is left alone unless ``--force``; outputs recorded by hash
 only (too large to store) are listed as not restorable.
+
+The note naming the outputs may come from a teammate: every path is checked with git's checkout
+rules before anything is written, and writes go through ``SafeRoot`` (never through a link out of
+the folder). An output recorded outside the repository (an absolute path) is restored only below a
+folder the user names with ``--to``, never at the absolute path the note gives.
 """
 
 from __future__ import annotations
@@ -16,7 +21,9 @@ from pathlib import Path
 from gitrun.capture.hashing import hash_file
 from gitrun.commands.context import open_context
 from gitrun.errors import UsageError
+from gitrun.model.paths import printable_path
 from gitrun.runner.outputs import stored_path
+from gitrun.store.safe_write import SafeRoot
 from gitrun.store.trees import read_blob_at
 
 
@@ -37,27 +44,50 @@ def checkout_output_command(reference: str, paths: Sequence[str] = (), to: str |
     if commit is None:
         raise UsageError(f"the result commit of run {run.id} is missing", hint="fetch the run again")
     tree = commit.tree
+    root = SafeRoot(target)
+    destinations = {str(item.get("path")): _relative_destination(str(item.get("path")), to is not None)
+                    for item in outputs}
+    root.preflight((relative, False) for relative in destinations.values() if relative is not None)
     written = skipped = 0
     for item in outputs:
         path = str(item["path"])
+        shown = printable_path(path)
         if not item.get("stored"):
-            print(f"not restorable (recorded by hash only): {path} {item.get('hash', '')}", file=sys.stderr)
+            print(f"not restorable (recorded by hash only): {shown} {printable_path(str(item.get('hash', '')))}",
+                  file=sys.stderr)
             skipped += 1
             continue
         data = read_blob_at(ctx.repo, tree, stored_path(path))
         if data is None:
-            print(f"missing from the run's result tree: {path}", file=sys.stderr)
+            print(f"missing from the run's result tree: {shown}", file=sys.stderr)
             skipped += 1
             continue
-        destination = (target / path.lstrip("/")) if (to or not os.path.isabs(path)) else Path(path)
-        if destination.exists() and not force:
-            if destination.is_file() and hash_file(destination) == item.get("hash"):
+        relative = destinations[path]
+        if relative is None:
+            print(f"recorded outside the repository, not restored: {shown} (restore it below a folder "
+                  "you choose with --to DIR)", file=sys.stderr)
+            skipped += 1
+            continue
+        destination = target / relative
+        if os.path.lexists(destination) and not force:
+            if destination.is_file() and not destination.is_symlink() and hash_file(destination) == item.get("hash"):
                 continue
-            print(f"exists with other content, left alone (use --force): {destination}", file=sys.stderr)
+            print(f"exists with other content, left alone (use --force): {printable_path(str(destination))}",
+                  file=sys.stderr)
             skipped += 1
             continue
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        destination.write_bytes(data)
-        print(f"restored {destination}")
+        root.write_file(relative, data)
+        print(f"restored {printable_path(str(destination))}")
         written += 1
     return 0 if skipped == 0 else 1
+
+
+def _relative_destination(path: str, to_given: bool) -> str | None:
+    """Where below the chosen folder an output goes: its recorded path, relative to that folder.
+
+    An absolute path (an output recorded outside the repository) goes below ``--to`` only (None
+    without it); the rest of the path is checked like any other (``/a/../../x`` is refused).
+    """
+    if os.path.isabs(path):
+        return path.lstrip("/") if to_given else None
+    return path

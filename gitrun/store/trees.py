@@ -6,6 +6,8 @@ from collections.abc import Iterator, Mapping
 
 import pygit2
 
+from gitrun.errors import StorageError
+
 _TREE = pygit2.enums.FileMode.TREE
 _BLOB = pygit2.enums.FileMode.BLOB
 
@@ -37,11 +39,24 @@ def build_tree(repo: pygit2.Repository, files: Mapping[str, TreeContent],
 
 
 def walk_tree(repo: pygit2.Repository, tree: pygit2.Tree, prefix: str = "") -> Iterator[tuple[str, pygit2.Object]]:
-    """Every entry below ``tree`` that is not a tree (blobs, links, submodule commits), with its path."""
-    for entry in tree:
+    """Every entry below ``tree`` that is not a tree (blobs, links, submodule commits), with its path.
+
+    A tree libgit2 cannot parse (a pulled run can hold one: an empty name, say) is a StorageError
+    naming where it is, not an internal error.
+    """
+    try:
+        entries = list(tree)
+    except pygit2.GitError as err:
+        raise StorageError(f"the tree at '{prefix or '/'}' is malformed: {err}",
+                           hint="the run was forged or damaged; `git run rm` it")
+    for entry in entries:
         path = prefix + (entry.name or "")
         if entry.filemode == _TREE:
-            sub = repo.get(entry.id)
+            try:
+                sub = repo.get(entry.id)
+            except pygit2.GitError as err:
+                raise StorageError(f"the tree at '{path}' is malformed: {err}",
+                                   hint="the run was forged or damaged; `git run rm` it")
             if isinstance(sub, pygit2.Tree):
                 yield from walk_tree(repo, sub, path + "/")
         else:
