@@ -23,6 +23,7 @@ from gitrun.commands.context import open_context
 from gitrun.errors import UsageError
 from gitrun.model.paths import printable_path
 from gitrun.runner.outputs import stored_path
+from gitrun.store.codec import file_name
 from gitrun.store.safe_write import SafeRoot
 from gitrun.store.trees import read_blob_at
 
@@ -45,7 +46,8 @@ def checkout_output_command(reference: str, paths: Sequence[str] = (), to: str |
         raise UsageError(f"the result commit of run {run.id} is missing", hint="fetch the run again")
     tree = commit.tree
     root = SafeRoot(target)
-    destinations = {str(item.get("path")): _relative_destination(str(item.get("path")), to is not None)
+    # a non-UTF-8 name is written \xNN in the note's text: restored under its original bytes
+    destinations = {str(item.get("path")): _relative_destination(file_name(str(item.get("path"))), to is not None)
                     for item in outputs}
     root.preflight((relative, False) for relative in destinations.values() if relative is not None)
     written = skipped = 0
@@ -57,7 +59,7 @@ def checkout_output_command(reference: str, paths: Sequence[str] = (), to: str |
                   file=sys.stderr)
             skipped += 1
             continue
-        data = read_blob_at(ctx.repo, tree, stored_path(path))
+        data = read_blob_at(ctx.repo, tree, stored_path(file_name(path)))
         if data is None:
             print(f"missing from the run's result tree: {shown}", file=sys.stderr)
             skipped += 1

@@ -7,6 +7,7 @@ by the next gitrun command, which finalises them as ``crashed`` with everything 
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,7 +22,7 @@ from gitrun.runner.logs import capped_log
 from gitrun.store.config import Settings
 from gitrun.store.runs import RunStore
 from gitrun.store.spool import OUTPUT_LOG, Spool, all_spools, claimer_is_alive, owner_is_alive
-from gitrun.store.trees import TreeContent
+from gitrun.store.trees import TreeContent, build_tree
 
 LOG_PATH = "logs/output.log"
 
@@ -60,9 +61,34 @@ def collect_result(spool: Spool, ending: Ending, settings: Settings) -> tuple[di
 
 
 
+def _save_result(store: RunStore, run: Run, files: dict[str, TreeContent], updates: dict[str, Any]) -> None:
+    """Store the result tree; files that cannot be stored are left out and named under ``missing``."""
+    try:
+        store.save_result(run, files)
+        return
+    except GitrunError:
+        raise  # the run's ref was deleted meanwhile, or another process is finalising it
+    except Exception as err:  # an unstorable file must not lose the run
+        failure = f"{type(err).__name__}: {err}"
+    kept: dict[str, TreeContent] = {}
+    for path, content in files.items():
+        try:
+            build_tree(store.repo, {path: content})
+        except Exception as err:
+            updates.setdefault("missing", {})[f"result.{path}"] = f"could not be stored ({type(err).__name__}: {err})"
+            continue
+        kept[path] = content
+    try:
+        store.save_result(run, kept)
+    except GitrunError:
+        raise
+    except Exception:  # at least the metadata gets its final status
+        updates.setdefault("missing", {})["result"] = f"the result tree could not be stored ({failure})"
+
+
 def finalise(store: RunStore, run: Run, spool: Spool, ending: Ending, settings: Settings) -> Run:
     files, updates = collect_result(spool, ending, settings)
-    store.save_result(run, files)
+    _save_result(store, run, files, updates)
 
     def apply(doc: dict[str, Any]) -> dict[str, Any]:
         doc["status"] = ending.status
@@ -113,6 +139,16 @@ def recover_orphans(store: RunStore, settings: Settings) -> list[Run]:
 
         ending = Ending(status=statuses.CRASHED, exit_code=None,
                         error="gitrun stopped before the run ended (killed or machine restarted)")
-        with contextlib.suppress(GitrunError):  # another process may be finalising it right now
+        try:
             recovered.append(finalise(store, run, spool, ending, settings))
+        except GitrunError:
+            pass  # another process may be finalising it right now
+        except Exception as err:  # one bad spool must not break every command
+            _report_unrecoverable(spool, err)
     return recovered
+
+
+def _report_unrecoverable(spool: Spool, err: Exception) -> None:
+    """Say once per command why a crashed run could not be stored; its spool is kept for a later try."""
+    print(f"gitrun: warning: the crashed run {spool.run_id} could not be stored yet "
+          f"({type(err).__name__}: {err}); its spool is kept at {spool.path}", file=sys.stderr)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from typing import Any
 
@@ -17,9 +18,23 @@ def _text(value: str) -> str:
         return value
     except UnicodeEncodeError:
         pass
-    if not any("\udc80" <= char <= "\udcff" for char in value):
-        return value
-    return "".join(f"\\x{ord(char) - 0xDC00:02x}" if "\udc80" <= char <= "\udcff" else char for char in value)
+    return "".join(_char(char) for char in value)
+
+
+def _char(char: str) -> str:
+    if "\udc80" <= char <= "\udcff":
+        return f"\\x{ord(char) - 0xDC00:02x}"
+    return "\ufffd" if "\ud800" <= char <= "\udfff" else char  # any other lone surrogate: not text
+
+
+_ESCAPED_BYTE = re.compile(r"\\x([89a-f][0-9a-f])")
+
+
+def file_name(text: str) -> str:
+    """The file name a note's text stands for: ``\\xNN`` (NN >= 80) back to the byte it was written for."""
+    if "\\x" not in text:
+        return text
+    return _ESCAPED_BYTE.sub(lambda match: chr(0xDC00 + int(match.group(1), 16)), text)
 
 
 def _clean(value: Any) -> Any:

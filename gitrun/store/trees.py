@@ -1,4 +1,9 @@
-"""Build nested git trees from a flat ``{path: content}`` mapping."""
+"""Build nested git trees from a flat ``{path: content}`` mapping.
+
+Paths are text; a name that is not UTF-8 (a Linux file name is bytes) arrives with each undecodable
+byte as a lone surrogate (Python's ``surrogateescape``, as ``os.listdir`` gives it) and is stored
+under its exact original bytes, as git itself would store it.
+"""
 
 from __future__ import annotations
 
@@ -25,17 +30,44 @@ def build_tree(repo: pygit2.Repository, files: Mapping[str, TreeContent],
             nested.setdefault(head, {})[rest] = content
         else:
             leaves[head] = content
-    builder = repo.TreeBuilder(base) if base is not None else repo.TreeBuilder()
+    entries: dict[str, tuple[pygit2.Oid, int]] = {}
     for name, content in leaves.items():
-        blob = repo.create_blob(content) if isinstance(content, bytes) else content
-        builder.insert(name, blob, _BLOB)
+        entries[name] = (repo.create_blob(content) if isinstance(content, bytes) else content, _BLOB)
     for name, children in nested.items():
         sub_base = None
         if base is not None and name in base and base[name].filemode == _TREE:
             candidate = repo.get(base[name].id)
             sub_base = candidate if isinstance(candidate, pygit2.Tree) else None
-        builder.insert(name, build_tree(repo, children, sub_base), _TREE)
-    return builder.write()
+        entries[name] = (build_tree(repo, children, sub_base), _TREE)
+    if all(_is_utf8(name) for name in entries):
+        builder = repo.TreeBuilder(base) if base is not None else repo.TreeBuilder()
+        for name, (oid, mode) in entries.items():
+            builder.insert(name, oid, mode)
+        return builder.write()
+    return _write_raw_tree(repo, entries, base)
+
+
+def _is_utf8(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _write_raw_tree(repo: pygit2.Repository, entries: Mapping[str, tuple[pygit2.Oid, int]],
+                    base: pygit2.Tree | None) -> pygit2.Oid:
+    """Write a tree object byte by byte: libgit2's tree builder takes only UTF-8 names."""
+    raw: dict[bytes, tuple[pygit2.Oid, int]] = {}
+    for entry in base or ():
+        if entry.raw_name is not None:
+            raw[entry.raw_name] = (entry.id, int(entry.filemode))
+    for name, value in entries.items():
+        raw[name.encode("utf-8", "surrogateescape")] = value
+    # git's order: byte-wise, a folder's name compared as if it ended in "/"
+    order = sorted(raw, key=lambda name: name + b"/" if raw[name][1] == _TREE else name)
+    data = b"".join(b"%o %s\0%s" % (raw[name][1], name, raw[name][0].raw) for name in order)
+    return repo.odb.write(pygit2.enums.ObjectType.TREE, data)
 
 
 def walk_tree(repo: pygit2.Repository, tree: pygit2.Tree, prefix: str = "") -> Iterator[tuple[str, pygit2.Object]]:

@@ -1,0 +1,120 @@
+"""Faults gitrun must survive without losing the run or breaking later commands (docs/reliability.md).
+
+Each test names the fault it injects: a file name that is not UTF-8, a result contributor that fails,
+and (below) a full disk, a garbage-collected notes ref, a snapshot killed half-way, a sparse checkout.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import git, gitrun
+
+PY = sys.executable
+ODD_NAME = b"out\xff\xfe.txt"  # not UTF-8: Linux file names are bytes
+
+
+def runs(repo: Path) -> list[dict[str, Any]]:
+    return list(json.loads(gitrun(repo, "list", "--json").stdout))
+
+
+def show(repo: Path, run_id: str) -> dict[str, Any]:
+    return dict(json.loads(gitrun(repo, "show", run_id, "--json").stdout))
+
+
+def spools(repo: Path) -> list[str]:
+    live = repo / ".git" / "gitrun" / "live"
+    return sorted(p.name for p in live.iterdir()) if live.is_dir() else []
+
+
+WRITE_ODD_OUTPUT = f"open({ODD_NAME!r}, 'wb').write(b'odd bytes'); open('plain.txt', 'w').write('plain')"
+
+
+def test_output_with_a_non_utf8_name_is_stored_under_its_exact_bytes(repo: Path, tmp_path: Path) -> None:
+    proc = gitrun(repo, "-q", "--", PY, "-c", WRITE_ODD_OUTPUT, check=False)
+    assert proc.returncode == 0, proc.stderr  # the child's exit code, not gitrun's internal error (70)
+    assert "internal error" not in proc.stderr
+    assert spools(repo) == []
+    [run] = runs(repo)
+    assert run["status"] == "succeeded"
+    listing = subprocess.run(["git", "ls-tree", "-r", "-z", "--name-only", f"refs/experiments/{run['id']}"],
+                             cwd=repo, capture_output=True, check=True).stdout.split(b"\0")
+    assert b"outputs/" + ODD_NAME in listing and b"outputs/plain.txt" in listing
+    entries = subprocess.run(["git", "ls-tree", "-r", "-z", f"refs/experiments/{run['id']}", "outputs/"],
+                             cwd=repo, capture_output=True, check=True).stdout.split(b"\0")
+    odd_blob = next(e.split(b" ")[2].split(b"\t")[0] for e in entries if e.endswith(b"/" + ODD_NAME))
+    assert git(repo, "cat-file", "blob", odd_blob.decode()) == "odd bytes"
+    git(repo, "fsck", "--strict", "--no-dangling")  # the tree is well-formed (names sorted as git sorts)
+    outputs = {item["path"]: item for item in show(repo, run["id"])["outputs"]}
+    assert outputs["out\\xff\\xfe.txt"]["stored"] is True  # the note's text is UTF-8 (docs/format.md)
+    target = tmp_path / "restored"
+    restore = subprocess.run([PY, "-m", "gitrun", "checkout-output", run["id"], "--to", str(target)], cwd=repo,
+                             capture_output=True, check=False)
+    assert restore.returncode == 0, restore.stderr
+    assert (target / os.fsdecode(ODD_NAME)).read_bytes() == b"odd bytes"  # the exact bytes of the name
+
+
+def test_crashed_run_with_a_non_utf8_output_is_recovered_and_commands_keep_working(repo: Path) -> None:
+    script = WRITE_ODD_OUTPUT + "; print('ready', flush=True); import time; time.sleep(60)"
+    proc = subprocess.Popen([PY, "-m", "gitrun", "-q", "--", PY, "-c", script], cwd=repo,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == b"ready"
+    proc.kill()  # gitrun dies; the child goes with it (PDEATHSIG)
+    proc.wait()
+    deadline = time.monotonic() + 10
+    while True:
+        listed = gitrun(repo, "list", "--json", check=False)
+        assert listed.returncode == 0, listed.stderr
+        [run] = json.loads(listed.stdout)
+        if run["status"] != "running" or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert run["status"] == "crashed"
+    assert spools(repo) == []
+    assert "out\\xff\\xfe.txt" in {item["path"] for item in show(repo, run["id"])["outputs"]}
+    assert gitrun(repo, "-q", "--", "true").returncode == 0
+
+
+def test_a_contributor_whose_result_cannot_be_stored_does_not_lose_the_run(
+        repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gitrun.commands.record import record
+    from gitrun.commands.record_options import RecordOptions
+    from gitrun.runner import features, finalise  # noqa: F401 - register every contributor first
+
+    def broken(spool: object, ending: object) -> tuple[dict[str, Any], dict[str, Any]]:
+        return {"broken/file": "text where bytes belong"}, {"broken": {"ok": True}}  # unstorable
+
+    monkeypatch.setattr(finalise, "CONTRIBUTORS", [*finalise.CONTRIBUTORS, broken])
+    monkeypatch.chdir(repo)
+    code = record(RecordOptions(command=["sh", "-c", "echo kept; exit 3"], quiet=True))
+    assert code == 3  # the child's code
+    [run] = runs(repo)
+    assert run["status"] == "failed"
+    assert spools(repo) == []
+    assert "kept" in gitrun(repo, "show", run["id"], "--log").stdout
+    assert any("broken/file" in key for key in show(repo, run["id"])["missing"])  # says what was left out
+
+
+def test_trees_keep_non_utf8_names_in_gits_order(repo: Path) -> None:
+    from gitrun.store.git import open_repository
+    from gitrun.store.trees import build_tree, read_tree_files
+
+    repository, _ = open_repository(repo)
+    files: dict[str, Any] = {"d\udcff/x": b"1", "d\udcff.b": b"2", "d\udcff-": b"3", "plain/y": b"4", "z": b"5"}
+    base = repository.get(build_tree(repository, {"kept\udcfe": b"6", "plain/old": b"7"}))
+    tree = repository.get(build_tree(repository, files, base))
+    found = {path: repository.get(oid).data for path, oid in read_tree_files(repository, tree).items()}
+    assert found == {"d\udcff/x": b"1", "d\udcff.b": b"2", "d\udcff-": b"3", "plain/y": b"4", "z": b"5",
+                     "kept\udcfe": b"6", "plain/old": b"7"}
+    git(repo, "update-ref", "refs/test/tree", str(repository.create_commit(
+        None, repository.default_signature, repository.default_signature, "t", tree.id, [])))
+    git(repo, "fsck", "--strict", "--no-dangling")
