@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from gitrun.cli.app import cli
+from gitrun.cli.group import cli
 
 
 @cli.group("data")

@@ -1,10 +1,11 @@
-"""Parse the common recording without click, and import pygit2 cheaply.
+"""Parse a recording without click, and import pygit2 cheaply.
 
-``git run [-m MSG] [--name NAME] [--tag TAG]... [-q] -- COMMAND...`` is what users type on every run,
-so its start-up time is part of every run's cost (docs/benchmarks.md). This parser accepts exactly
-those options; anything else (another option, ``--help``, a subcommand) returns None and goes to
-the click application, which defines every option and its help. ``tests/test_cli_fastpath.py``
-checks that both parsers build the same ``RecordOptions``.
+``git run [OPTIONS] -- COMMAND...`` is what users type on every run, so its start-up time is part of
+every run's cost (docs/benchmarks.md). This parser is built from the same declaration as the click
+group (``gitrun.runner.options.RECORD_OPTIONS``) and accepts those options in their plain forms;
+anything else (an option it does not know, a number to check, ``--help``, a subcommand) returns None
+and goes to the click application, which explains errors. ``tests/test_cli_fastpath.py`` checks
+that both parsers build the same ``RecordOptions``. No click import here: that is the point.
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ import os
 import sys
 from typing import Any
 
-from gitrun.commands.record_options import FEATURE_DEFAULTS, RecordOptions
+from gitrun.runner.options import RECORD_OPTIONS, OptionSpec, RecordOptions
 
-_VALUE_OPTIONS = {"-m": "message", "--message": "message", "--name": "name", "--tag": "tags"}
-_FLAG_OPTIONS = {"-q": "quiet", "--quiet": "quiet"}
+# Every spelling of every option the fast path parses itself (numbers are left to click's checks).
+_BY_FLAG: dict[str, OptionSpec] = {flag: spec for spec in RECORD_OPTIONS if spec.min_number is None
+                                   for flag in spec.flags}
 
 
 def parse_record_args(args: list[str]) -> RecordOptions | None:
@@ -26,25 +28,27 @@ def parse_record_args(args: list[str]) -> RecordOptions | None:
         return None
     split = args.index("--")
     before, command = args[:split], args[split + 1:]
-    values: dict[str, Any] = {"message": "", "name": None, "tags": [], "quiet": False}
+    if not command:
+        return None
+    values: dict[str, Any] = {spec.dest: spec.default for spec in RECORD_OPTIONS}
     index = 0
     while index < len(before):
         token = before[index]
         option, has_inline, inline = token.partition("=")
-        if token in _FLAG_OPTIONS:
-            values[_FLAG_OPTIONS[token]] = True
-        elif option in _VALUE_OPTIONS and option.startswith("--") and has_inline:
-            _store(values, _VALUE_OPTIONS[option], inline)
-        elif token in _VALUE_OPTIONS and index + 1 < len(before):
+        spec = _BY_FLAG.get(token)
+        if spec is not None and spec.kind == "flag":
+            values[spec.dest] = True
+        elif spec is not None and index + 1 < len(before):
             index += 1
-            _store(values, _VALUE_OPTIONS[token], before[index])
+            _store(values, spec, before[index])
+        elif has_inline and option.startswith("--") and option in _BY_FLAG and _BY_FLAG[option].kind != "flag":
+            _store(values, _BY_FLAG[option], inline)
         else:
             return None  # anything unusual: click parses it and explains errors
         index += 1
-    if not command:
-        return None
-    return RecordOptions(command=command, message=values["message"], name=values["name"], tags=values["tags"],
-                         quiet=values["quiet"], extra=dict(FEATURE_DEFAULTS))
+    extra = {spec.dest: values[spec.dest] for spec in RECORD_OPTIONS if spec.feature}
+    return RecordOptions(command=command, message=values["message"], name=values["name"],
+                         tags=list(values["tags"]), quiet=values["quiet"], extra=extra)
 
 
 def run_recording(options: RecordOptions) -> int:
@@ -57,11 +61,8 @@ def run_recording(options: RecordOptions) -> int:
     return record(options)
 
 
-def _store(values: dict[str, Any], key: str, value: str) -> None:
-    if key == "tags":
-        values["tags"].append(value)
-    else:
-        values[key] = value
+def _store(values: dict[str, Any], spec: OptionSpec, value: str) -> None:
+    values[spec.dest] = (*values[spec.dest], value) if spec.kind == "multiple" else value
 
 
 def import_pygit2() -> None:

@@ -20,27 +20,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
-from gitrun.capture.code import snapshot_code
 from gitrun.commands.context import open_context
-from gitrun.commands.record import (
-    RecordOptions,
-    _Background,
-    _call_all,
-    _check_options,
-    _report_exclusions,
-    build_document,
-    child_environment,
-    say,
-)
 from gitrun.model import status as statuses
-from gitrun.model.ids import new_run_id, new_run_name
-from gitrun.runner import features  # noqa: F401 - registers every feature's extensions
-from gitrun.runner.extensions import EXTENSIONS, Recording
-from gitrun.runner.finalise import Ending, finalise
-from gitrun.runner.logs import LogWriter
+from gitrun.runner.finalise import Ending
+from gitrun.runner.options import FEATURE_DEFAULTS, RecordOptions
 from gitrun.runner.process import OutputConsumer
+from gitrun.runner.recorder import start_recording
 from gitrun.runner.startup_hook import STARTUP_DIR
-from gitrun.store.spool import OUTPUT_LOG, Spool, create_spool
+from gitrun.store.spool import Spool
 
 
 class _Tee:
@@ -121,47 +108,26 @@ def start_local_run(name: str | None = None, message: str = "", tags: list[str] 
                     autolog: bool = True, capture_output: bool = True) -> LocalRun:
     ctx = open_context()
     command = [sys.executable, *sys.argv]
-    options = RecordOptions(command=command, message=message, name=name, tags=list(tags or []))
-    _check_options(ctx, options)
-    background = _Background(ctx, command, dict(os.environ), ctx.cwd)
-    snapshot = snapshot_code(ctx.paths, ctx.settings)
-    _report_exclusions(options, snapshot)
-    run_id = new_run_id()
-    name = options.name or new_run_name()
-    doc = build_document(ctx, options, run_id, name, snapshot, background)
-    doc["launched_by"] = "gitrun.init"
-    spool = create_spool(ctx.paths, run_id)
-    rec = Recording(run_id, command, ctx.cwd, ctx.paths, ctx.settings, spool, doc,
-                    {"no_autolog": not autolog})
-    extensions = [cls(rec) for cls in EXTENSIONS]
-    _call_all(extensions, "prepare")
-    spool.write_live({"run_id": run_id, "pid": doc["pid"], "pid_create_time": doc["pid_create_time"],
-                      "host": doc["host"], "started": doc["started"]})
-    run = ctx.store.create(run_id, snapshot.tree, snapshot.base_commit,
-                           message or "gitrun: " + " ".join(command), doc)
-    say(options, f"run {run_id} ({name}) started in-process; snapshot {run.snapshot_commit[:10]}")
-    env = child_environment(ctx, run, spool)
-    _call_all(extensions, "child_env", env)
-    for key, value in env.items():  # Python processes this script starts join the run too
+    options = RecordOptions(command=command, message=message, name=name, tags=list(tags or []),
+                            extra={**FEATURE_DEFAULTS, "no_autolog": not autolog})
+    active = start_recording(ctx.store, ctx.settings, ctx.cwd, options, launched_by="gitrun.init")
+    run_id = active.run.id
+    for key, value in active.child_env.items():  # Python processes this script starts join the run too
         if os.environ.get(key) != value:
             os.environ[key] = value
     if autolog:
         _load_hook_modules()
-    log = LogWriter(spool.file(OUTPUT_LOG))
-    consumers: list[OutputConsumer] = [log]
-    for more in _call_all(extensions, "consumers"):
-        consumers.extend(more or [])
     saved_streams = (sys.stdout, sys.stderr)
     if capture_output:
-        sys.stdout = _Tee(sys.stdout, "stdout", consumers)  # type: ignore[assignment]
-        sys.stderr = _Tee(sys.stderr, "stderr", consumers)  # type: ignore[assignment]
-    _call_all(extensions, "on_started", os.getpid())
-    local = LocalRun(run_id, name, spool, ctx.paths.workdir)
+        sys.stdout = _Tee(sys.stdout, "stdout", active.consumers)  # type: ignore[assignment]
+        sys.stderr = _Tee(sys.stderr, "stderr", active.consumers)  # type: ignore[assignment]
+    active.started(os.getpid())
+    local = LocalRun(run_id, active.run.name, active.spool, ctx.paths.workdir)
     stop_ticks = threading.Event()
 
     def tick() -> None:
         while not stop_ticks.wait(1.0):
-            _call_all(extensions, "on_tick")
+            active.tick()
 
     threading.Thread(target=tick, name="gitrun-tick", daemon=True).start()
     previous_hook = sys.excepthook
@@ -186,26 +152,9 @@ def start_local_run(name: str | None = None, message: str = "", tags: list[str] 
             sys.stdout = saved_streams[0]
         if sys.stderr is not saved_streams[1] and isinstance(sys.stderr, _Tee):
             sys.stderr = saved_streams[1]
-        _call_all(extensions, "stop")
-        log.close()
-        failure = local.failure
-        exit_status = _exit_code(local.exit_status)
-        if status is None:
-            if isinstance(failure, KeyboardInterrupt):
-                status = statuses.INTERRUPTED
-            elif failure is not None or exit_status != 0:
-                status = statuses.FAILED
-            else:
-                status = statuses.SUCCEEDED
-        exit_code = 0 if status == statuses.SUCCEEDED else (130 if status == statuses.INTERRUPTED else 1)
-        if failure is None and exit_status != 0:
-            exit_code = exit_status
-        error = f"{type(failure).__name__}: {failure}" if failure is not None else (
-            f"sys.exit({local.exit_status!r})" if exit_status != 0 else None)
-        finalise(ctx.store, run, spool, Ending(status=status, exit_code=exit_code, error=error), ctx.settings)
+        active.finish(_ending(local, status))
         for key in ("GITRUN_SPOOL", "GITRUN_RUN_ID", "GITRUN_RUN_NAME"):
             os.environ.pop(key, None)
-        say(options, f"run {run_id} ({name}) {status}")
 
     local._finish = finish
 
@@ -217,3 +166,22 @@ def start_local_run(name: str | None = None, message: str = "", tags: list[str] 
 
     atexit.register(at_exit)
     return local
+
+
+def _ending(local: LocalRun, status: str | None) -> Ending:
+    """How the script ended: an uncaught exception, Ctrl-C, ``sys.exit(n)``, or normally."""
+    failure = local.failure
+    exit_status = _exit_code(local.exit_status)
+    if status is None:
+        if isinstance(failure, KeyboardInterrupt):
+            status = statuses.INTERRUPTED
+        elif failure is not None or exit_status != 0:
+            status = statuses.FAILED
+        else:
+            status = statuses.SUCCEEDED
+    exit_code = 0 if status == statuses.SUCCEEDED else (130 if status == statuses.INTERRUPTED else 1)
+    if failure is None and exit_status != 0:
+        exit_code = exit_status
+    error = f"{type(failure).__name__}: {failure}" if failure is not None else (
+        f"sys.exit({local.exit_status!r})" if exit_status != 0 else None)
+    return Ending(status=status, exit_code=exit_code, error=error)

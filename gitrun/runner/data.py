@@ -46,8 +46,8 @@ from gitrun.model.datasets import (
     parse_data_spec,
     skip_reason,
 )
-from gitrun.runner.extensions import EXTENSIONS, RecordExtension, Recording
-from gitrun.runner.finalise import CONTRIBUTORS, Ending
+from gitrun.runner.extensions import RecordExtension, Recording
+from gitrun.runner.finalise import Ending
 from gitrun.runner.startup_hook import add_startup_hook
 from gitrun.store.refs import read_ref, run_ref
 from gitrun.store.spool import Spool
@@ -325,7 +325,3 @@ def data_result(spool: Spool, ending: Ending) -> tuple[dict[str, TreeContent], d
     detected = detect(spool, context, len(declared), files)
     entries = declared + detected
     return files, ({"data": entries} if entries else {})
-
-
-EXTENSIONS.append(DataExtension)
-CONTRIBUTORS.append(data_result)

@@ -17,8 +17,8 @@ import sys
 from typing import Any
 
 from gitrun.model.checks import normalise_distribution
-from gitrun.runner.extensions import EXTENSIONS, RecordExtension
-from gitrun.runner.finalise import CONTRIBUTORS, Ending
+from gitrun.runner.extensions import RecordExtension
+from gitrun.runner.finalise import Ending
 from gitrun.runner.startup_hook import add_startup_hook
 from gitrun.store.spool import Spool
 from gitrun.store.trees import TreeContent
@@ -91,7 +91,3 @@ class EnvReadsExtension(RecordExtension):
         hook = sys.modules.get("_gitrun_imports")
         if self.rec.doc.get("launched_by") == "gitrun.init" and hook is not None:
             hook.record_now(startup_too=True)
-
-
-EXTENSIONS.append(EnvReadsExtension)
-CONTRIBUTORS.append(env_reads_contributor)

@@ -12,8 +12,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from gitrun.model.run import Run
-from gitrun.runner.extensions import EXTENSIONS, RecordExtension
-from gitrun.runner.finalise import DOC_FINALISERS
+from gitrun.runner.extensions import RecordExtension
 
 if TYPE_CHECKING:
     from gitrun.model import query
@@ -73,7 +72,3 @@ def check_expect(doc: dict[str, Any]) -> None:
         seen.append(f"{name} = {query.format_value(values)}" if values else f"{name} was not recorded")
     entry["met"] = bool(met)
     entry["detail"] = "; ".join(seen)
-
-
-EXTENSIONS.append(ExpectExtension)
-DOC_FINALISERS.append(check_expect)

@@ -11,7 +11,7 @@ A ``RecordExtension`` is created per run and called at fixed moments:
 5. ``stop()``: the child has ended; flush anything buffered into the spool.
 
 Whatever must reach the stored run is read back from the spool by a *result contributor*
-(``gitrun.runner.finalise.CONTRIBUTORS``), which also runs when a crashed run is finalised later by
+(``gitrun.runner.features.CONTRIBUTORS``), which also runs when a crashed run is finalised later by
 another process: so nothing an extension learns may live only in its memory.
 """
 
@@ -67,7 +67,3 @@ class RecordExtension:
     def stop(self) -> None:
         return None
 
-
-# Extension classes, in the order they run. Feature modules append to this at import time; the
-# recorder imports ``gitrun.runner.features`` which imports them all.
-EXTENSIONS: list[type[RecordExtension]] = []

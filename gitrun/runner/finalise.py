@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -26,13 +26,13 @@ from gitrun.store.trees import TreeContent, build_tree
 
 LOG_PATH = "logs/output.log"
 
-# Later features (metrics, system samples, outputs, data) contribute files and metadata here:
-# each takes the spool and returns (tree files, metadata updates).
+# Features (metrics, system samples, outputs, data) contribute files and metadata to the result:
+# each takes the spool and returns (tree files, metadata updates). The registry is the explicit
+# tuple ``gitrun.runner.features.CONTRIBUTORS``.
 ResultContributor = Callable[[Spool, "Ending"], tuple[dict[str, TreeContent], dict[str, Any]]]
-CONTRIBUTORS: list[ResultContributor] = []
-# Called last on the final metadata (after every contributor's update), e.g. to check --expect.
+# Called last on the final metadata (after every contributor's update), e.g. to check --expect
+# (``gitrun.runner.features.DOC_FINALISERS``).
 DocFinaliser = Callable[[dict[str, Any]], None]
-DOC_FINALISERS: list[DocFinaliser] = []
 
 
 @dataclass
@@ -45,11 +45,12 @@ class Ending:
     extra: dict[str, Any] = field(default_factory=dict)  # metadata the caller already knows
 
 
-def collect_result(spool: Spool, ending: Ending, settings: Settings) -> tuple[dict[str, TreeContent], dict[str, Any]]:
+def collect_result(spool: Spool, ending: Ending, settings: Settings, contributors: Sequence[ResultContributor],
+                   ) -> tuple[dict[str, TreeContent], dict[str, Any]]:
     log_bytes, log_info = capped_log(spool.file(OUTPUT_LOG), settings.log_cap_bytes)
     files: dict[str, TreeContent] = {LOG_PATH: log_bytes}
     updates: dict[str, Any] = {"log": {**log_info, "path": LOG_PATH}}
-    for contributor in CONTRIBUTORS:
+    for contributor in contributors:
         try:
             more_files, more_updates = contributor(spool, ending)
         except Exception as err:  # one failing contributor must not lose the run
@@ -58,7 +59,6 @@ def collect_result(spool: Spool, ending: Ending, settings: Settings) -> tuple[di
         files.update(more_files)
         deep_update(updates, more_updates)
     return files, updates
-
 
 
 def _save_result(store: RunStore, run: Run, files: dict[str, TreeContent], updates: dict[str, Any]) -> None:
@@ -86,8 +86,10 @@ def _save_result(store: RunStore, run: Run, files: dict[str, TreeContent], updat
         updates.setdefault("missing", {})["result"] = f"the result tree could not be stored ({failure})"
 
 
-def finalise(store: RunStore, run: Run, spool: Spool, ending: Ending, settings: Settings) -> Run:
-    files, updates = collect_result(spool, ending, settings)
+def finalise(store: RunStore, run: Run, spool: Spool, ending: Ending, settings: Settings, *,
+             contributors: Sequence[ResultContributor], finalisers: Sequence[DocFinaliser]) -> Run:
+    """Store the spool's content as the run's result and its final metadata, then remove the spool."""
+    files, updates = collect_result(spool, ending, settings, contributors)
     _save_result(store, run, files, updates)
 
     def apply(doc: dict[str, Any]) -> dict[str, Any]:
@@ -106,7 +108,7 @@ def finalise(store: RunStore, run: Run, spool: Spool, ending: Ending, settings: 
         doc.pop("pid", None)
         deep_update(doc, ending.extra)
         deep_update(doc, updates)
-        for finaliser in DOC_FINALISERS:
+        for finaliser in finalisers:
             with contextlib.suppress(Exception):  # a failing finaliser must not lose the run
                 finaliser(doc)
         return doc
@@ -135,12 +137,14 @@ def recover_orphans(store: RunStore, settings: Settings) -> list[Run]:
         if run.status != statuses.RUNNING:
             spool.remove()
             continue
-        from gitrun.runner import features  # noqa: F401 - every feature's contributor, for crashed runs too
+        # Only a command that finds an orphan pays for importing every feature.
+        from gitrun.runner.features import CONTRIBUTORS, DOC_FINALISERS
 
         ending = Ending(status=statuses.CRASHED, exit_code=None,
                         error="gitrun stopped before the run ended (killed or machine restarted)")
         try:
-            recovered.append(finalise(store, run, spool, ending, settings))
+            recovered.append(finalise(store, run, spool, ending, settings, contributors=CONTRIBUTORS,
+                                      finalisers=DOC_FINALISERS))
         except GitrunError:
             pass  # another process may be finalising it right now
         except Exception as err:  # one bad spool must not break every command

@@ -22,8 +22,8 @@ from typing import Any
 from gitrun.capture.hashing import hash_bytes, hash_file
 from gitrun.capture.outputs import Listing, changed_files, same_device, scan
 from gitrun.model.timefmt import to_iso
-from gitrun.runner.extensions import EXTENSIONS, RecordExtension
-from gitrun.runner.finalise import CONTRIBUTORS, Ending
+from gitrun.runner.extensions import RecordExtension
+from gitrun.runner.finalise import Ending
 from gitrun.store.config import Settings, parse_size
 from gitrun.store.jsonl import ARTIFACTS_FILE, OUTPUTS_START_FILE, read_records
 from gitrun.store.spool import Spool
@@ -175,7 +175,3 @@ def _artifact(spool: Spool, artifact: dict[str, Any]) -> tuple[dict[str, Any] | 
     entry["stored"] = False
     entry.setdefault("not_stored", "larger than the store limit")
     return entry, None
-
-
-EXTENSIONS.append(OutputsExtension)
-CONTRIBUTORS.append(outputs_result)

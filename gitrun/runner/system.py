@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from gitrun.runner.extensions import EXTENSIONS, RecordExtension, Recording
-from gitrun.runner.finalise import CONTRIBUTORS, Ending
+from gitrun.runner.extensions import RecordExtension, Recording
+from gitrun.runner.finalise import Ending
 from gitrun.runner.sampler import DEFAULT_INTERVAL, Sampler
 from gitrun.store.jsonl import METRICS_FILE
 from gitrun.store.spool import Spool
@@ -60,7 +60,3 @@ def system_result(spool: Spool, ending: Ending) -> tuple[dict[str, TreeContent],
     except (OSError, ValueError):
         return {}, {}
     return {}, {"system": info} if isinstance(info, dict) else {}
-
-
-EXTENSIONS.append(SystemExtension)
-CONTRIBUTORS.append(system_result)

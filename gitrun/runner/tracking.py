@@ -26,8 +26,8 @@ from gitrun.capture.console_metrics import ConsoleConfig, LineSplitter, config_f
 from gitrun.capture.metric_files import read_metric_file
 from gitrun.capture.params import load_param_file, looks_like_param_file, param_files_in_argv, params_from_argv
 from gitrun.model.series import build_series, last_values, series_path, series_tsv, summarise
-from gitrun.runner.extensions import EXTENSIONS, RecordExtension, Recording
-from gitrun.runner.finalise import CONTRIBUTORS, Ending
+from gitrun.runner.extensions import RecordExtension, Recording
+from gitrun.runner.finalise import Ending
 from gitrun.runner.process import OutputConsumer
 from gitrun.runner.startup_hook import add_startup_hook
 from gitrun.store.jsonl import METRIC_FILES_FILE, METRICS_FILE, PARAMS_FILE, append_records, read_records
@@ -287,7 +287,3 @@ def tracking_result(spool: Spool, ending: Ending) -> tuple[dict[str, TreeContent
     if not updates.get("metrics"):
         updates.pop("metrics", None)
     return files, updates
-
-
-EXTENSIONS.append(ParamsMetricsExtension)
-CONTRIBUTORS.append(tracking_result)
