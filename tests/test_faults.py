@@ -87,13 +87,13 @@ def test_crashed_run_with_a_non_utf8_output_is_recovered_and_commands_keep_worki
 def test_a_contributor_whose_result_cannot_be_stored_does_not_lose_the_run(
         repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from gitrun.commands.record import record
-    from gitrun.commands.record_options import RecordOptions
-    from gitrun.runner import features, finalise  # noqa: F401 - register every contributor first
+    from gitrun.runner import features
+    from gitrun.runner.options import RecordOptions
 
     def broken(spool: object, ending: object) -> tuple[dict[str, Any], dict[str, Any]]:
         return {"broken/file": "text where bytes belong"}, {"broken": {"ok": True}}  # unstorable
 
-    monkeypatch.setattr(finalise, "CONTRIBUTORS", [*finalise.CONTRIBUTORS, broken])
+    monkeypatch.setattr(features, "CONTRIBUTORS", (*features.CONTRIBUTORS, broken))
     monkeypatch.chdir(repo)
     code = record(RecordOptions(command=["sh", "-c", "echo kept; exit 3"], quiet=True))
     assert code == 3  # the child's code

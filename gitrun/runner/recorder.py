@@ -27,8 +27,8 @@ from gitrun.model.captured import Captured
 from gitrun.model.ids import is_valid_name, new_run_id, new_run_name
 from gitrun.model.run import SCHEMA_VERSION, Run
 from gitrun.model.timefmt import human_duration, to_iso, utc_now
+from gitrun.runner import features
 from gitrun.runner.extensions import RecordExtension, Recording
-from gitrun.runner.features import CONTRIBUTORS, DOC_FINALISERS, EXTENSIONS
 from gitrun.runner.finalise import Ending, finalise
 from gitrun.runner.logs import LogWriter
 from gitrun.runner.options import RecordOptions
@@ -207,8 +207,8 @@ class ActiveRecording:
     def finish(self, ending: Ending) -> Run:
         """Store the result and the final note, remove the spool, and say how the run ended."""
         self.stop()
-        run = finalise(self.store, self.run, self.spool, ending, self.settings, contributors=CONTRIBUTORS,
-                       finalisers=DOC_FINALISERS)
+        run = finalise(self.store, self.run, self.spool, ending, self.settings, contributors=features.CONTRIBUTORS,
+                       finalisers=features.DOC_FINALISERS)
         say(self.options, ending_line(run, ending))
         return run
 
@@ -240,7 +240,7 @@ def start_recording(store: RunStore, settings: Settings, cwd: Path, options: Rec
                       "host": doc["host"], "started": doc["started"]})
     rec = Recording(run_id, list(options.command), cwd, store.paths, settings, spool, doc, dict(options.extra))
     try:
-        extensions = [cls(rec) for cls in EXTENSIONS]  # they check their options (e.g. --data paths)
+        extensions = [cls(rec) for cls in features.EXTENSIONS]  # they check their options (e.g. --data paths)
     except BaseException:
         spool.remove()  # refused before anything was recorded: leave nothing behind
         raise
