@@ -1,8 +1,16 @@
-"""The layers of docs/architecture.md: each package imports only the layers below it."""
+"""The layers of docs/architecture.md: each package imports only the layers below it.
+
+Every way of importing counts: ``import gitrun.x``, ``from gitrun.x import y``, ``from gitrun import x``,
+relative imports (``from ..store import refs``), imports inside functions or ``if TYPE_CHECKING:``
+blocks, and ``importlib.import_module("gitrun.x")`` / ``__import__`` with a literal name. The tests
+at the bottom plant one violation of each kind in a copy of the package and check it is caught.
+"""
 
 from __future__ import annotations
 
 import ast
+import functools
+import shutil
 from pathlib import Path
 
 import pytest
@@ -13,44 +21,133 @@ ORDER = ["errors", "model", "store", "capture", "runner", "commands", "cli", "tu
 ALLOWED = {layer: set(ORDER[: index + 1]) for index, layer in enumerate(ORDER)}
 ALLOWED["tui"] = set(ORDER[:6]) | {"tui"}
 ALLOWED["cli"] = set(ORDER[:7])
-TOP_LEVEL_OK = {"gitrun", "gitrun.errors"}  # the package itself (version) and the exception hierarchy
+DYNAMIC_IMPORTERS = {"import_module", "__import__"}
 
 
-def layer_of(path: Path) -> str:
-    relative = path.relative_to(PACKAGE)
+def layer_of(package: Path, path: Path) -> str:
+    relative = path.relative_to(package)
     return relative.parts[0].removesuffix(".py") if len(relative.parts) > 1 else relative.stem
 
 
-def imported_modules(path: Path) -> list[tuple[int, str]]:
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    found = []
-    for node in ast.walk(tree):
+def module_name(package: Path, path: Path) -> list[str]:
+    """``gitrun/store/refs.py`` -> ["gitrun", "store", "refs"]; a package's ``__init__`` is the package."""
+    parts = [package.name, *path.relative_to(package).with_suffix("").parts]
+    return parts[:-1] if parts[-1] == "__init__" else parts
+
+
+def imported_modules(package: Path, path: Path) -> list[tuple[int, str]]:
+    """Every module ``path`` imports, as absolute dotted names, with the line that imports it."""
+    return _imports_of_text(package, path, path.read_text(encoding="utf-8"))
+
+
+@functools.lru_cache(maxsize=4096)
+def _imports_of_text(package: Path, path: Path, text: str) -> list[tuple[int, str]]:
+    tree = ast.parse(text)
+    here = module_name(package, path)
+    own_package = here if path.name == "__init__.py" else here[:-1]
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(tree):  # the whole tree: function bodies and TYPE_CHECKING blocks too
         if isinstance(node, ast.Import):
             found += [(node.lineno, alias.name) for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.append((node.lineno, node.module))
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = own_package[: len(own_package) - node.level + 1]
+                module = ".".join(base + ([node.module] if node.module else []))
+            else:
+                module = node.module or ""
+            found.append((node.lineno, module))
+            # ``from gitrun import commands`` and ``from . import refs`` import modules by name.
+            found += [(node.lineno, f"{module}.{alias.name}") for alias in node.names
+                      if alias.name != "*" and _is_module(package, f"{module}.{alias.name}")]
+        elif isinstance(node, ast.Call) and _called_name(node.func) in DYNAMIC_IMPORTERS and node.args:
+            first = node.args[0]
+            if isinstance(first, ast.Constant) and isinstance(first.value, str):
+                found.append((node.lineno, first.value))
     return found
 
 
-MODULES = [path for path in PACKAGE.rglob("*.py") if "startup" not in path.parts]
+def _called_name(func: ast.expr) -> str:
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    return func.id if isinstance(func, ast.Name) else ""
 
 
-@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(PACKAGE)))
-def test_module_imports_only_lower_layers(path: Path) -> None:
-    layer = layer_of(path)
-    if layer not in ALLOWED:
-        return  # gitrun/__init__.py, __main__.py, api.py: entry points above the layers
-    for line, module in imported_modules(path):
-        if module.split(".")[0] == "textual":
-            assert layer == "tui", f"{path.name}:{line} imports textual outside gitrun/tui"
-        if not module.startswith("gitrun.") or module in TOP_LEVEL_OK:
+def _is_module(package: Path, dotted: str) -> bool:
+    parts = dotted.split(".")
+    if parts[0] != package.name:
+        return False
+    path = package.joinpath(*parts[1:])
+    return path.with_suffix(".py").is_file() or (path / "__init__.py").is_file()
+
+
+def violations(package: Path) -> list[str]:
+    """Every import in ``package`` that breaks the layering, as ``file:line: what``."""
+    found: list[str] = []
+    for path in sorted(package.rglob("*.py")):
+        relative = path.relative_to(package)
+        layer = layer_of(package, path)
+        imports = list(imported_modules(package, path))
+        if "startup" in relative.parts:  # they run in the user's interpreter, which may lack gitrun
+            found += [f"{relative}:{line}: a startup module imports {module}" for line, module in imports
+                      if module.split(".")[0] == package.name]
             continue
-        target = module.split(".")[1]
-        assert target in ALLOWED[layer], f"{path.relative_to(PACKAGE)}:{line}: {layer} imports {module}"
+        for line, module in imports:
+            parts = module.split(".")
+            if parts[0] == "textual" and layer != "tui":
+                found.append(f"{relative}:{line}: imports textual outside gitrun/tui")
+            if parts[0] != package.name or len(parts) == 1 or layer not in ALLOWED:
+                continue  # the package itself (its version), or an entry point above the layers
+            target = parts[1]
+            if target not in ALLOWED[layer]:
+                found.append(f"{relative}:{line}: {layer} imports {module}")
+    return found
 
 
-def test_startup_modules_import_nothing_from_gitrun() -> None:
-    """They run inside the user's interpreter, which may not have gitrun installed."""
-    for path in (PACKAGE / "capture" / "startup").glob("*.py"):
-        for line, module in imported_modules(path):
-            assert not module.startswith("gitrun"), f"{path.name}:{line} imports {module}"
+def test_every_module_imports_only_lower_layers() -> None:
+    assert violations(PACKAGE) == []
+
+
+PLANTED = {
+    "relative import of a higher layer": ("model/run.py", "from ..store import refs\n"),
+    "relative import of a sibling module by name": ("store/refs.py", "from .. import commands\n"),
+    "from gitrun import a higher layer": ("capture/code.py", "from gitrun import runner\n"),
+    "import inside a function": ("store/notes.py", "def later():\n    import gitrun.cli.app\n"),
+    "from-import inside a method": (
+        "model/query.py", "class Later:\n    def go(self):\n        from gitrun.commands.record import record\n"),
+    "TYPE_CHECKING import": (
+        "runner/process.py", "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from gitrun.cli import app\n"),
+    "importlib.import_module": ("model/ids.py", "import importlib\nimportlib.import_module('gitrun.store.refs')\n"),
+    "textual outside the UI": ("commands/show.py", "def later():\n    import textual.app\n"),
+    "a startup module importing gitrun": ("capture/startup/_gitrun_params.py", "import gitrun.errors\n"),
+}
+
+
+@pytest.fixture(scope="module")
+def package_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    copy = tmp_path_factory.mktemp("layers") / "gitrun"
+    shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    return copy
+
+
+@pytest.mark.parametrize("kind", PLANTED)
+def test_a_planted_violation_is_caught(kind: str, package_copy: Path) -> None:
+    relative, code = PLANTED[kind]
+    path = package_copy / relative
+    original = path.read_text(encoding="utf-8")
+    try:
+        path.write_text(original + "\n" + code, encoding="utf-8")
+        found = violations(package_copy)
+    finally:
+        path.write_text(original, encoding="utf-8")
+    assert found and all(line.startswith(relative + ":") for line in found), (kind, found)
+
+
+def test_lower_layers_and_the_package_version_are_allowed(package_copy: Path) -> None:
+    path = package_copy / "commands" / "show.py"
+    original = path.read_text(encoding="utf-8")
+    try:
+        path.write_text(original + "\nfrom gitrun import __version__\nfrom ..store import refs\n"
+                        "def later():\n    from gitrun.model import ids\n", encoding="utf-8")
+        assert violations(package_copy) == []
+    finally:
+        path.write_text(original, encoding="utf-8")
