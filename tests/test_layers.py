@@ -20,7 +20,7 @@ ORDER = ["errors", "model", "store", "capture", "runner", "commands", "cli", "tu
 # May import: every layer below; cli and tui are siblings at the top.
 ALLOWED = {layer: set(ORDER[: index + 1]) for index, layer in enumerate(ORDER)}
 ALLOWED["tui"] = set(ORDER[:6]) | {"tui"}
-ALLOWED["cli"] = set(ORDER[:7])
+ALLOWED["cli"] = set(ORDER[:7]) | {"tui"}  # `git run ui` starts the terminal UI
 DYNAMIC_IMPORTERS = {"import_module", "__import__"}
 
 

@@ -18,6 +18,7 @@ from gitrun.cli import (  # noqa: F401 - importing registers their subcommands
     organise,
     runs,
     share,
+    ui,
 )
 from gitrun.cli.group import COMMAND_KEY, RECORDED, cli
 

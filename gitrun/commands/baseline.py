@@ -14,6 +14,7 @@ from gitrun.commands.context import open_context
 from gitrun.commands.selection import current_branch
 from gitrun.errors import UsageError
 from gitrun.model import fields
+from gitrun.model.organise import set_baseline_mark
 from gitrun.store import codec
 from gitrun.store.notes import modify_notes
 
@@ -45,17 +46,9 @@ def baseline_command(reference: str | None = None, branch: str | None = None, cl
             if text is None:
                 continue
             doc: dict[str, Any] = codec.decode(text, f"metadata of run {by_key[key].id}")
-            marks = fields.baseline_branches(doc)
-            new = [b for b in marks if b != branch]
-            if target is not None and key == target.snapshot_commit and not clear:
-                new.append(branch)
-            if sorted(new) == sorted(marks):
-                continue
-            if new:
-                doc["baseline_of"] = sorted(new)
-            else:
-                doc.pop("baseline_of", None)
-            out[key] = codec.encode(doc)
+            marked = target is not None and key == target.snapshot_commit and not clear
+            if set_baseline_mark(doc, branch, marked):
+                out[key] = codec.encode(doc)
         return out
 
     what = f"clear baseline of {branch}" if clear else f"baseline of {branch}: {target.id if target else ''}"

@@ -6,12 +6,7 @@ from typing import Any
 
 from gitrun.commands.context import open_context
 from gitrun.errors import UsageError
-
-
-def check_tag(tag: str) -> None:
-    if not tag.strip() or any(char.isspace() for char in tag) or tag.startswith("-"):
-        raise UsageError(f"invalid tag '{tag}'",
-                         hint="tags are single words, e.g. baseline or imagenet:v3 (dataset:version)")
+from gitrun.model.organise import check_tag, retagged
 
 
 def tag_command(reference: str, tags: list[str], remove: bool = False) -> int:
@@ -28,10 +23,8 @@ def tag_command(reference: str, tags: list[str], remove: bool = False) -> int:
         absent.clear()
         if remove:
             absent.extend(tag for tag in tags if tag not in current)
-            new = [tag for tag in current if tag not in tags]
-        else:
-            new = sorted(set(current) | set(tags))
-        if new == current:
+        new = retagged(doc, tags, remove)
+        if new is None:
             return None
         doc["tags"] = new
         return doc

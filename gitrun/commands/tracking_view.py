@@ -14,6 +14,7 @@ from gitrun.model import status as statuses
 from gitrun.model.captured import deep_update
 from gitrun.model.run import Run
 from gitrun.model.series import SYSTEM_PREFIX, SeriesPoint, name_from_path, parse_tsv
+from gitrun.model.units import human_bytes
 from gitrun.runner.tracking import tracking_updates
 from gitrun.store.spool import find_spool
 from gitrun.store.trees import read_tree_files
@@ -71,18 +72,6 @@ def _param(value: Any) -> str:
     return _number(value) if isinstance(value, float) else str(value)
 
 
-def _human_bytes(size: Any) -> str:
-    try:
-        value = float(size)
-    except (TypeError, ValueError):
-        return "?"
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} TiB"
-
-
 def tracking_lines(run: Run) -> list[str]:
     """The params / metrics / system / outputs sections of ``git run show``."""
     lines: list[str] = []
@@ -114,7 +103,7 @@ def tracking_lines(run: Run) -> list[str]:
         for name in sorted(system):
             item = system[name] if isinstance(system[name], dict) else {}
             peak = item.get("max", item.get("last", ""))
-            text = _human_bytes(peak) if name.endswith("_bytes") else _number(peak)
+            text = human_bytes(peak) if name.endswith("_bytes") else _number(peak)
             lines.append(f"  {name[len(SYSTEM_PREFIX):].ljust(width)}  {text}")
     outputs = run.doc.get("outputs")
     if isinstance(outputs, list) and outputs:
@@ -123,7 +112,7 @@ def tracking_lines(run: Run) -> list[str]:
             if not isinstance(item, dict):
                 continue
             state = "stored" if item.get("stored") else "hash only: " + str(item.get("not_stored", "not stored"))
-            lines.append(f"  {item.get('path')}  {_human_bytes(item.get('size'))}  "
+            lines.append(f"  {item.get('path')}  {human_bytes(item.get('size'))}  "
                          f"{str(item.get('hash', ''))[:19]}…  {state}")
         if len(outputs) > 50:
             lines.append(f"  … and {len(outputs) - 50} more (`git run show {run.id[:10]} --json`)")

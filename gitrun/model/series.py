@@ -131,6 +131,15 @@ def build_series(raw: Iterable[Mapping[str, Any]]) -> dict[str, list[SeriesPoint
     return series
 
 
+CONSOLE_SOURCE = "console"  # the ``src`` of points the console parser spooled
+
+
+def without_console_duplicates(points: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Spooled points minus console ones of a metric also logged through the API (no double counting)."""
+    api_names = {p.get("name") for p in points if p.get("src") is None}
+    return [p for p in points if p.get("src") != CONSOLE_SOURCE or p.get("name") not in api_names]
+
+
 def last_values(series: Mapping[str, list[SeriesPoint]], include_system: bool = False) -> dict[str, float]:
     return {name: points[-1][2] for name, points in series.items()
             if points and (include_system or not name.startswith(SYSTEM_PREFIX))}

@@ -25,7 +25,15 @@ from typing import Any
 from gitrun.capture.console_metrics import ConsoleConfig, LineSplitter, config_from_settings, parse_line
 from gitrun.capture.metric_files import read_metric_file
 from gitrun.capture.params import load_param_file, looks_like_param_file, param_files_in_argv, params_from_argv
-from gitrun.model.series import build_series, last_values, series_path, series_tsv, summarise
+from gitrun.model.series import (
+    CONSOLE_SOURCE,
+    build_series,
+    last_values,
+    series_path,
+    series_tsv,
+    summarise,
+    without_console_duplicates,
+)
 from gitrun.runner.extensions import RecordExtension, Recording
 from gitrun.runner.finalise import Ending
 from gitrun.runner.process import OutputConsumer
@@ -36,7 +44,6 @@ from gitrun.store.trees import TreeContent
 
 CONTEXT_FILE = "tracking.json"  # {"root", "started", "given"}: for parameter files the run reads
 OPENED_FILE = "opened.jsonl"  # written by the data feature's startup hook: {"path": absolute} per file read
-CONSOLE_SOURCE = "console"
 FILE_SOURCE = "file"
 
 
@@ -240,8 +247,7 @@ def spooled_points(spool: Spool, with_files: bool = False) -> list[dict[str, Any
     points = list(read_records(spool.file(METRICS_FILE)))
     if with_files:
         points.extend(metric_file_points(spool))
-    api_names = {p.get("name") for p in points if p.get("src") is None}
-    return [p for p in points if p.get("src") != CONSOLE_SOURCE or p.get("name") not in api_names]
+    return without_console_duplicates(points)
 
 
 def metric_file_points(spool: Spool) -> list[dict[str, Any]]:

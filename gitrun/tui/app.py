@@ -1,0 +1,86 @@
+"""The Textual application: the runs screen first; run, compare and journal screens pushed on top."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from gitrun.model.run import Run
+from gitrun.tui.prefs import Prefs, load_prefs, save_prefs
+from gitrun.tui.screens.compare import CompareScreen
+from gitrun.tui.screens.dialogs import HelpScreen
+from gitrun.tui.screens.journal import JournalScreen
+from gitrun.tui.screens.run import RunScreen
+from gitrun.tui.screens.runs import RunsScreen
+from gitrun.tui.source import RunSource
+
+LIGHT, DARK = "textual-light", "textual-dark"
+
+
+class GitRunApp(App[None]):
+    TITLE = "gitrun"
+    CSS_PATH = "app.tcss"
+    BINDINGS = [
+        Binding("q", "quit", "quit"),
+        Binding("question_mark", "help", "help"),
+        Binding("ctrl+t", "toggle_theme", "light/dark", show=False),
+    ]
+
+    def __init__(self, source: RunSource, prefs: Prefs | None = None) -> None:
+        super().__init__()
+        self.source = source
+        self.prefs = prefs or load_prefs(source.state_dir)
+        self.runs_screen = RunsScreen()
+
+    def on_mount(self) -> None:
+        self.theme = self.prefs.theme if self.prefs.theme in self.available_themes else DARK
+        self.push_screen(self.runs_screen)
+
+    def syntax_theme(self) -> str:
+        return "ansi_light" if self.theme == LIGHT or "light" in self.theme else "ansi_dark"
+
+    def open_run(self, run: Run) -> None:
+        self.push_screen(RunScreen(run))
+
+    def open_compare(self, runs: list[Run]) -> None:
+        self.push_screen(CompareScreen(runs))
+
+    def open_journal(self) -> None:
+        self.push_screen(JournalScreen())
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    def action_toggle_theme(self) -> None:
+        self.theme = LIGHT if self.theme != LIGHT else DARK
+        self.prefs.theme = self.theme
+        try:
+            save_prefs(self.source.state_dir, self.prefs)
+        except OSError:
+            pass
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Journal", "Open the project journal", self.open_journal)
+        yield SystemCommand("Toggle light/dark", "Switch between the light and dark theme", self.action_toggle_theme)
+        if isinstance(screen, RunsScreen):
+            for name, action, help_text in (
+                    ("Compare selected runs", screen.action_compare, "Side by side: what differs"),
+                    ("Choose columns", screen.action_columns, "Parameter and metric columns"),
+                    ("Group runs", screen.action_group, "By branch, tag, status or a parameter"),
+                    ("All branches", screen.action_all_branches, "Show runs of every branch or only HEAD's"),
+                    ("Tag runs", screen.action_tag, "Add tags to the selected runs"),
+                    ("Delete runs", screen.action_delete, "Delete the selected runs (asks first)"),
+                    ("Push runs", screen.action_push, "Push the selected runs to a remote"),
+                    ("Mark baseline", screen.action_baseline, "Make this run its branch's baseline")):
+                yield SystemCommand(name, help_text, action)
+
+
+def run_app(source: RunSource, all_branches: bool | None = None) -> None:
+    prefs = load_prefs(source.state_dir)
+    if all_branches is not None:
+        prefs.all_branches = all_branches
+    GitRunApp(source, prefs).run()

@@ -1,0 +1,48 @@
+"""The UI's settings for one repository (chosen columns, theme, grouping), kept in ``.git/gitrun/ui.json``.
+
+Like every file under ``.git/gitrun`` it is a local cache of preferences: deleting it restores the
+defaults; a damaged file is ignored rather than fatal.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+FILE_NAME = "ui.json"
+
+
+@dataclass
+class Prefs:
+    extra_columns: list[str] = field(default_factory=list)  # parameter and metric columns
+    theme: str = "textual-dark"
+    grouping: str = "none"
+    all_branches: bool = False
+
+
+def load_prefs(state_dir: Path) -> Prefs:
+    try:
+        raw = json.loads((state_dir / FILE_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return Prefs()
+    if not isinstance(raw, dict):
+        return Prefs()
+    prefs = Prefs()
+    columns = raw.get("extra_columns")
+    if isinstance(columns, list):
+        prefs.extra_columns = [str(item) for item in columns if isinstance(item, str)][:50]
+    for name in ("theme", "grouping"):
+        if isinstance(raw.get(name), str):
+            setattr(prefs, name, raw[name])
+    prefs.all_branches = raw.get("all_branches") is True
+    return prefs
+
+
+def save_prefs(state_dir: Path, prefs: Prefs) -> None:
+    """Written atomically (temporary file and rename): two UIs saving at once never leave half a file."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    tmp = state_dir / f"{FILE_NAME}.{os.getpid()}.tmp"
+    tmp.write_text(json.dumps(asdict(prefs), indent=1), encoding="utf-8")
+    os.replace(tmp, state_dir / FILE_NAME)

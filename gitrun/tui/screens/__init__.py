@@ -1,0 +1,1 @@
+"""One module per screen: runs (the main table), run (tabs), compare, and the small dialogs."""

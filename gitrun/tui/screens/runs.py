@@ -1,0 +1,421 @@
+"""The main screen: one row per run, newest first, live while runs are going."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.coordinate import Coordinate
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input, Static
+
+from gitrun.errors import GitrunError
+from gitrun.model.run import Run
+from gitrun.tui import actions
+from gitrun.tui.columns import (
+    GROUPINGS,
+    Column,
+    column,
+    compile_filter,
+    counts,
+    default_columns,
+    field_choices,
+    filter_error,
+    grouped,
+    sort_runs,
+)
+from gitrun.tui.columns import cell as cell_text
+from gitrun.tui.prefs import save_prefs
+from gitrun.tui.screens.dialogs import ColumnPicker
+from gitrun.tui.source import RunList
+
+if TYPE_CHECKING:
+    from gitrun.tui.app import GitRunApp
+
+STATUS_STYLE = {"running": "bold cyan", "succeeded": "green", "failed": "red", "crashed": "bold red",
+                "killed": "red", "interrupted": "yellow"}
+SELECTED = "●"
+POLL_SECONDS = 1.0
+
+
+class RunsScreen(Screen[None]):
+    """Filter, sort, group, select; ``enter`` opens a run, ``c`` compares the selected ones."""
+
+    BINDINGS = [
+        Binding("enter", "open", "open", show=False),
+        Binding("space", "select", "select"),
+        Binding("c", "compare", "compare"),
+        Binding("slash", "focus_filter", "filter"),
+        Binding("s", "sort", "sort"),
+        Binding("S", "reverse", "reverse", show=False),
+        Binding("g", "group", "group"),
+        Binding("a", "all_branches", "all branches"),
+        Binding("C", "columns", "columns"),
+        Binding("t", "tag", "tag"),
+        Binding("u", "untag", "untag", show=False),
+        Binding("n", "note", "note"),
+        Binding("b", "baseline", "baseline", show=False),
+        Binding("d", "delete", "delete"),
+        Binding("p", "push", "push", show=False),
+        Binding("j", "journal", "journal", show=False),
+        Binding("y", "copy_id", "copy id", show=False),
+        Binding("Y", "copy_command", "copy command", show=False),
+        Binding("escape", "clear", "clear", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.data: RunList | None = None
+        self.shown_runs: list[Run] = []
+        self.selected: set[str] = set()
+        self.sort_column: Column | None = None
+        self.descending = False
+        self.query_text = ""
+        self.shown_keys: list[str] = []
+        self.tokens: tuple[Any, ...] = ()
+        self.live: tuple[Any, ...] = ()
+
+    @property
+    def gapp(self) -> GitRunApp:
+        return self.app  # type: ignore[return-value]
+
+    def columns(self) -> list[Column]:
+        extra = []
+        for key in self.gapp.prefs.extra_columns:
+            try:
+                extra.append(column(key))
+            except GitrunError:
+                continue
+        return default_columns() + extra
+
+    def compose(self) -> ComposeResult:
+        yield Static("gitrun", id="title")
+        yield Input(placeholder="/ filter: status == failed and metrics.acc > 0.9", id="filter")
+        yield Static("", id="filter-error")
+        yield DataTable(id="runs", cursor_type="row", zebra_stripes=True)
+        yield Static("loading runs…", id="counts")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#filter-error").display = False
+        self.setup_columns()
+        self.query_one(DataTable).focus()
+        self.load()
+        self.set_interval(POLL_SECONDS, self.poll)
+
+    def setup_columns(self) -> None:
+        table = self.query_one(DataTable)
+        table.clear(columns=True)
+        table.add_column(" ", key="_sel", width=1)
+        for col in self.columns():
+            table.add_column(col.header, key=col.key, width=col.width)
+        self.shown_keys = []
+
+    # --- loading and live updates -------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="load")
+    def load(self) -> None:
+        data = self.gapp.source.load()
+        live = self.gapp.source.live_token()
+        self.app.call_from_thread(self.show_list, data, live)
+
+    def show_list(self, data: RunList, live: tuple[Any, ...]) -> None:
+        self.data = data
+        self.tokens = data.token
+        self.live = live
+        self.selected &= {run.id for run in data.runs}
+        self.render_table()
+
+    @work(thread=True, exclusive=True, group="poll")
+    def poll(self) -> None:
+        """Cheap checks each second: the notes ref (any run started, ended, edited) and the spools."""
+        source = self.gapp.source
+        token = source.change_token()
+        if token != self.tokens:
+            self.load()
+            return
+        live = source.live_token()
+        if live != self.live and self.data is not None:
+            running = [run for run in self.data.runs if run.status == "running"]
+            for run in running:
+                source.apply_live(run)
+            self.app.call_from_thread(self.live_changed, live, running)
+
+    def live_changed(self, live: tuple[Any, ...], running: list[Run]) -> None:
+        self.live = live
+        self.update_rows(running)
+
+    # --- the table -------------------------------------------------------------------------------------
+
+    def filtered(self) -> list[Run]:
+        if self.data is None:
+            return []
+        now = datetime.now(UTC)
+        runs = self.data.runs if self.gapp.prefs.all_branches else [r for r in self.data.runs if self.data.on_head(r)]
+        try:
+            matcher = compile_filter(self.query_text, now)
+        except GitrunError:
+            matcher = None
+        if matcher is not None:
+            runs = [run for run in runs if matcher(run)]
+        if self.sort_column is not None:
+            runs = sort_runs(runs, self.sort_column, self.descending, now)
+        return runs
+
+    def render_table(self) -> None:
+        table = self.query_one(DataTable)
+        cursor_key = self.cursor_key()
+        self.shown_runs = self.filtered()
+        now = datetime.now(UTC)
+        cols = self.columns()
+        rows: list[tuple[str, list[Any]]] = []
+        grouping = self.gapp.prefs.grouping
+        if grouping == "none":
+            rows = [(run.id, self.row_cells(run, cols, now)) for run in self.shown_runs]
+        else:
+            for index, (name, members) in enumerate(grouped(self.shown_runs, grouping)):
+                label = Text(f"── {grouping}: {name or '-'} ({len(members)})", style="bold")
+                rows.append((f"group:{index}", ["", "", label, *[""] * (len(cols) - 2)]))
+                rows += [(f"{run.id}:{index}", self.row_cells(run, cols, now)) for run in members]
+        table.clear()
+        for key, cells in rows:
+            table.add_row(*cells, key=key)
+        self.shown_keys = [key for key, _ in rows]
+        self.restore_cursor(cursor_key)
+        self.update_counts()
+        self.update_title()
+
+    def row_cells(self, run: Run, cols: list[Column], now: datetime) -> list[Any]:
+        cells: list[Any] = [SELECTED if run.id in self.selected else " "]
+        for col in cols:
+            text = cell_text(run, col, now)
+            if col.key == "status":
+                cells.append(Text(text, style=STATUS_STYLE.get(run.status, "")))
+            elif col.key == "expect" and text == "missed":
+                cells.append(Text(text, style="red"))
+            else:
+                cells.append(Text(text, no_wrap=True))  # Text, not str: a run's name is never markup
+        return cells
+
+    def update_rows(self, runs: list[Run]) -> None:
+        """Refresh the cells of these runs in place (live metrics, status) without rebuilding."""
+        table = self.query_one(DataTable)
+        now = datetime.now(UTC)
+        cols = self.columns()
+        for run in runs:
+            for key in self.row_keys(run.id):
+                cells = self.row_cells(run, cols, now)
+                for col_key, value in zip(["_sel", *[c.key for c in cols]], cells, strict=True):
+                    try:
+                        table.update_cell(key, col_key, value)
+                    except Exception:  # the row was filtered away meanwhile
+                        break
+
+    def row_keys(self, run_id: str) -> list[str]:
+        return [key for key in self.shown_keys if key == run_id or key.startswith(run_id + ":")]
+
+    def cursor_key(self) -> str | None:
+        table = self.query_one(DataTable)
+        if not table.row_count:
+            return None
+        try:
+            return str(table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0)).row_key.value)
+        except Exception:
+            return None
+
+    def restore_cursor(self, key: str | None) -> None:
+        table = self.query_one(DataTable)
+        if key is not None and key in self.shown_keys:
+            table.move_cursor(row=self.shown_keys.index(key), animate=False)
+
+    def current_run(self) -> Run | None:
+        key = self.cursor_key()
+        if key is None or key.startswith("group:"):
+            return None
+        run_id = key.split(":", 1)[0]
+        return next((run for run in self.shown_runs if run.id == run_id), None)
+
+    def targets(self) -> list[Run]:
+        """The selected runs, else the one under the cursor."""
+        if self.selected and self.data is not None:
+            return [run for run in self.data.runs if run.id in self.selected]
+        run = self.current_run()
+        return [run] if run is not None else []
+
+    def update_counts(self) -> None:
+        if self.data is None:
+            return
+        total = len(self.data.runs)
+        on_head = sum(1 for run in self.data.runs if self.data.on_head(run))
+        scope = "all branches" if self.gapp.prefs.all_branches else f"reachable from HEAD ({total - on_head} hidden)"
+        by_status = "  ".join(f"{name} {count}" for name, count in sorted(counts(self.shown_runs).items()))
+        sort = f"  sort {self.sort_column.key}{' ↓' if self.descending else ' ↑'}" if self.sort_column else ""
+        group = f"  group {self.gapp.prefs.grouping}" if self.gapp.prefs.grouping != "none" else ""
+        picked = f"  {len(self.selected)} selected" if self.selected else ""
+        self.query_one("#counts", Static).update(
+            f"{len(self.shown_runs)} of {total} runs · {scope} · {by_status}{sort}{group}{picked}")
+
+    def update_title(self) -> None:
+        branch = self.data.branch if self.data else ""
+        self.query_one("#title", Static).update(
+            f"gitrun · {self.gapp.source.root.name}" + (f" · {branch}" if branch else ""))
+
+    # --- filter -------------------------------------------------------------------------------------
+
+    @on(Input.Changed, "#filter")
+    def filter_changed(self, event: Input.Changed) -> None:
+        error = filter_error(event.value)
+        label = self.query_one("#filter-error", Static)
+        label.display = error is not None
+        if error is not None:
+            label.update(Text(error, style="red"))
+            return
+        self.query_text = event.value
+        self.render_table()
+
+    @on(Input.Submitted, "#filter")
+    def filter_done(self) -> None:
+        self.query_one(DataTable).focus()
+
+    def action_focus_filter(self) -> None:
+        self.query_one("#filter", Input).focus()
+
+    def action_clear(self) -> None:
+        if self.focused is self.query_one("#filter", Input):
+            self.query_one(DataTable).focus()
+        elif self.selected:
+            self.selected.clear()
+            self.render_table()
+
+    # --- sorting, grouping, columns ----------------------------------------------------------------
+
+    def action_sort(self) -> None:
+        cols = self.columns()
+        keys = [col.key for col in cols]
+        index = keys.index(self.sort_column.key) + 1 if self.sort_column else 0
+        self.sort_column = cols[index] if index < len(cols) else None
+        self.descending = False
+        self.render_table()
+
+    def action_reverse(self) -> None:
+        self.descending = not self.descending
+        self.render_table()
+
+    @on(DataTable.HeaderSelected)
+    def header_clicked(self, event: DataTable.HeaderSelected) -> None:
+        key = str(event.column_key.value)
+        col = next((c for c in self.columns() if c.key == key), None)
+        if col is None:
+            return
+        if self.sort_column is not None and self.sort_column.key == key:
+            self.descending = not self.descending
+        else:
+            self.sort_column, self.descending = col, False
+        self.render_table()
+
+    def action_group(self) -> None:
+        options = [*GROUPINGS, *[key for key in self.gapp.prefs.extra_columns if key.startswith("params.")]]
+        current = self.gapp.prefs.grouping
+        self.gapp.prefs.grouping = options[(options.index(current) + 1) % len(options)] if current in options \
+            else "none"
+        self.save_prefs()
+        self.render_table()
+
+    def action_all_branches(self) -> None:
+        self.gapp.prefs.all_branches = not self.gapp.prefs.all_branches
+        self.save_prefs()
+        self.render_table()
+
+    def action_columns(self) -> None:
+        runs = self.data.runs if self.data else []
+
+        def chosen(result: list[str] | None) -> None:
+            if result is None:
+                return
+            self.gapp.prefs.extra_columns = result
+            self.save_prefs()
+            self.setup_columns()
+            self.render_table()
+
+        self.app.push_screen(ColumnPicker(field_choices(runs), self.gapp.prefs.extra_columns), chosen)
+
+    def save_prefs(self) -> None:
+        try:
+            save_prefs(self.gapp.source.state_dir, self.gapp.prefs)
+        except OSError as err:
+            self.notify(f"settings not saved: {err}", severity="warning")
+
+    # --- selection and navigation -----------------------------------------------------------------
+
+    def action_select(self) -> None:
+        run = self.current_run()
+        if run is None:
+            return
+        self.selected ^= {run.id}
+        table = self.query_one(DataTable)
+        for key in self.row_keys(run.id):
+            table.update_cell(key, "_sel", SELECTED if run.id in self.selected else " ")
+        if table.cursor_row < table.row_count - 1:
+            table.move_cursor(row=table.cursor_row + 1)
+        self.update_counts()
+
+    def action_open(self) -> None:
+        run = self.current_run()
+        if run is not None:
+            self.gapp.open_run(run)
+
+    @on(DataTable.RowSelected)
+    def row_chosen(self, event: DataTable.RowSelected) -> None:
+        self.action_open()
+
+    def action_compare(self) -> None:
+        runs = self.targets()
+        if len(runs) < 2:
+            self.notify("select two or more runs with space, then press c", severity="warning")
+            return
+        self.gapp.open_compare(runs)
+
+    # --- actions ---------------------------------------------------------------------------------------
+
+    def action_tag(self) -> None:
+        actions.ask_tags(self.gapp, self.targets(), remove=False, done=self.load)
+
+    def action_untag(self) -> None:
+        actions.ask_tags(self.gapp, self.targets(), remove=True, done=self.load)
+
+    def action_note(self) -> None:
+        run = self.current_run()
+        if run is not None:
+            actions.edit_note(self.gapp, run, done=self.load)
+
+    def action_baseline(self) -> None:
+        run = self.current_run()
+        if run is not None and self.data is not None:
+            actions.mark_baseline(self.gapp, run, self.data.runs, done=self.load)
+
+    def action_delete(self) -> None:
+        def deleted() -> None:
+            self.selected.clear()
+            self.load()
+
+        actions.delete(self.gapp, self.targets(), done=deleted)
+
+    def action_push(self) -> None:
+        actions.push(self.gapp, self.targets(), done=self.load)
+
+    def action_journal(self) -> None:
+        self.gapp.open_journal()
+
+    def action_copy_id(self) -> None:
+        run = self.current_run()
+        if run is not None:
+            actions.copy(self.gapp, run.id, "run id")
+
+    def action_copy_command(self) -> None:
+        run = self.current_run()
+        if run is not None:
+            actions.copy(self.gapp, actions.reproduce_command(run), "command")

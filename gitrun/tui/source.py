@@ -1,0 +1,219 @@
+"""The UI's one door to the repository (no textual here): runs, live changes, result reads, actions.
+
+Every method returns plain data (``Run`` dataclasses, lists, strings) and may be called from a
+worker thread; calls are serialised by one lock because a pygit2 repository is not meant to be
+shared between threads mid-call. Reads and writes go through ``gitrun.store``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from gitrun.commands.selection import current_branch, reachable_bases
+from gitrun.errors import UsageError
+from gitrun.model import status as statuses
+from gitrun.model.compare import metric_direction
+from gitrun.model.organise import check_tag, retagged, set_baseline_mark
+from gitrun.model.run import Run
+from gitrun.model.series import last_values
+from gitrun.store import codec
+from gitrun.store.config import Settings, load_settings
+from gitrun.store.git import open_repository
+from gitrun.store.jsonl import METRICS_FILE
+from gitrun.store.notes import modify_notes
+from gitrun.store.refs import NOTES_REF, read_ref
+from gitrun.store.results import ResultReader
+from gitrun.store.runs import RunStore
+from gitrun.store.spool import OUTPUT_LOG, all_spools
+
+
+@dataclass
+class RunList:
+    """One load of the run list: every run (newest first) and what the all-branches toggle needs."""
+
+    runs: list[Run]
+    reachable: set[str] = field(default_factory=set)  # base commits reachable from HEAD
+    branch: str = ""  # the current branch
+    token: tuple[Any, ...] = ()
+
+    def on_head(self, run: Run) -> bool:
+        base = str(run.git.get("base_commit") or "")
+        return not base or base in self.reachable
+
+
+class RunSource:
+    """One repository, as the UI sees it."""
+
+    def __init__(self, start: Path | str | None = None) -> None:
+        self.repo, self.paths = open_repository(start)
+        self.store = RunStore(self.repo, self.paths)
+        self.results = ResultReader(self.repo, self.paths)
+        self.settings: Settings = load_settings(self.paths.workdir)
+        self.lock = self.results.lock
+
+    @property
+    def root(self) -> Path:
+        return self.paths.workdir
+
+    @property
+    def state_dir(self) -> Path:
+        return self.paths.gitrun_dir
+
+    # --- listing and watching ---------------------------------------------------------------------
+
+    def load(self) -> RunList:
+        with self.lock:
+            token = self.change_token()
+            runs = self.store.list_runs()
+            bases = {str(run.git.get("base_commit")) for run in runs if run.git.get("base_commit")}
+            reachable = reachable_bases(self.repo, bases)
+            branch = current_branch(self.repo)
+        for run in runs:
+            if run.status == statuses.RUNNING:
+                self.apply_live(run)
+        return RunList(runs, reachable, branch, token)
+
+    def change_token(self) -> tuple[Any, ...]:
+        """Cheap to compute; changes whenever a run starts, ends, is edited, deleted or fetched.
+
+        Every such event writes the notes ref (start note, final note, tag, delete, pull merge);
+        a run's ref moving alone (its result commit) is always followed by a note write.
+        """
+        with self.lock:
+            notes = read_ref(self.repo, NOTES_REF)
+        return (str(notes) if notes else "",)
+
+    def live_token(self) -> tuple[tuple[str, int, int], ...]:
+        """Sizes of the running runs' spooled points and logs: changes when they print or log."""
+        out = []
+        for spool in all_spools(self.paths):
+            sizes = []
+            for name in (METRICS_FILE, OUTPUT_LOG):
+                try:
+                    sizes.append(os.stat(spool.file(name)).st_size)
+                except OSError:
+                    sizes.append(-1)
+            out.append((spool.run_id, sizes[0], sizes[1]))
+        return tuple(out)
+
+    def apply_live(self, run: Run) -> bool:
+        """Merge a running run's spooled last metric values into ``run.doc`` (memory only)."""
+        series = self.results.live_series(run)
+        if series is None:
+            return False
+        metrics = last_values(series)
+        if metrics:
+            run.doc["metrics"] = {**run.section("metrics"), **metrics}
+        return True
+
+    def refresh(self, run: Run) -> Run:
+        with self.lock:
+            fresh = self.store.get(run.id)
+        if fresh.status == statuses.RUNNING:
+            self.apply_live(fresh)
+        return fresh
+
+    def direction(self, metric: str) -> str | None:
+        overrides = self.settings.section("metrics").get("direction")
+        return metric_direction(metric, overrides if isinstance(overrides, dict) else None)
+
+    # --- actions (each one atomic read-modify-write of the note) ---------------------------------
+
+    def tag(self, run: Run, tags: list[str], remove: bool = False) -> Run:
+        for tag in tags:
+            check_tag(tag)
+
+        def change(doc: dict[str, Any]) -> dict[str, Any] | None:
+            new = retagged(doc, tags, remove)
+            if new is None:
+                return None
+            doc["tags"] = new
+            return doc
+
+        with self.lock:
+            return self.store.update_doc(run, change, f"gitrun: {'untag' if remove else 'tag'} {run.id} "
+                                                      + " ".join(tags))
+
+    def set_note(self, run: Run, text: str) -> Run:
+        text = text.strip("\n")
+
+        def change(doc: dict[str, Any]) -> dict[str, Any] | None:
+            if text == str(doc.get("note", "")).strip("\n"):
+                return None
+            if text:
+                doc["note"] = text + "\n"
+            else:
+                doc.pop("note", None)
+            return doc
+
+        with self.lock:
+            return self.store.update_doc(run, change, f"gitrun: note {run.id}")
+
+    def mark_baseline(self, run: Run, runs: list[Run], branch: str | None = None) -> str:
+        """Make ``run`` the baseline of ``branch`` (default: the current branch, else the run's)."""
+        with self.lock:
+            branch = branch or current_branch(self.repo) or run.branch
+        if not branch or branch == "(detached)":
+            raise UsageError("HEAD is detached and the run has no branch: no branch to mark a baseline of")
+        holders = [other for other in runs if branch in other.doc.get("baseline_of", [])]
+        keys = sorted({other.snapshot_commit for other in holders} | {run.snapshot_commit})
+
+        def change(current: dict[str, bytes | None]) -> dict[str, bytes | None]:
+            out: dict[str, bytes | None] = {}
+            for key, text in current.items():
+                if text is None:
+                    continue
+                doc: dict[str, Any] = codec.decode(text, f"metadata of {key}")
+                if set_baseline_mark(doc, branch, key == run.snapshot_commit):
+                    out[key] = codec.encode(doc)
+            return out
+
+        with self.lock:
+            modify_notes(self.repo, keys, change, f"gitrun: baseline of {branch}: {run.id}")
+        return branch
+
+    def delete(self, runs: list[Run]) -> None:
+        running = [run for run in runs if run.status == statuses.RUNNING]
+        if running:
+            raise UsageError(f"{running[0].name} is still running", hint="stop it first")
+        with self.lock:
+            for run in runs:
+                self.store.delete(run)
+
+    def push(self, run_ids: list[str], remote: str) -> str:
+        """Push these runs with the sharing engine of ``git run push`` (fetch, merge notes, retry)."""
+        from gitrun.commands.context import open_context
+        from gitrun.commands.share import push_runs, resolve_remote
+
+        with self.lock:
+            ctx = open_context(self.root, recover=False)
+            remote = resolve_remote(ctx, remote)
+            plan = push_runs(ctx, remote, run_ids, quiet=True)
+        if plan is None:
+            return f"nothing to push: {remote} has these runs already"
+        return f"pushed {len(run_ids)} run{'s' if len(run_ids) != 1 else ''} to {remote}"
+
+    def journal(self) -> str:
+        from gitrun.commands.journal import read_journal
+
+        with self.lock:
+            text, _tip = read_journal(self.repo)
+        return text
+
+    def add_journal_entry(self, text: str) -> None:
+        from gitrun.commands.journal import append_entry
+
+        with self.lock:
+            append_entry(self.repo, text)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+def open_source(start: Path | str | None = None) -> RunSource:
+    return RunSource(start)
+

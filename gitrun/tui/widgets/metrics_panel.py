@@ -1,0 +1,169 @@
+"""Metric names to pick from, and a chart of the picked ones (a run's metrics or system tab)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import SelectionList, Static
+from textual.widgets.selection_list import Selection
+
+from gitrun.model.downsample import Series
+from gitrun.model.run import Run
+from gitrun.model.series import SYSTEM_PREFIX
+from gitrun.tui.widgets.chart import Line, MetricChart
+
+if TYPE_CHECKING:
+    from gitrun.tui.app import GitRunApp
+
+SMOOTHING_STEPS = (0.0, 0.6, 0.8, 0.9, 0.95, 0.99)
+INITIAL_CHOICES = 3
+
+
+class MetricsPanel(Horizontal):
+    """``system``: the ``system/`` series instead of the run's own metrics."""
+
+    BINDINGS = [
+        Binding("l", "log_scale", "log y"),
+        Binding("plus,equals_sign", "smoother", "smooth"),
+        Binding("minus", "rougher", "less smooth", show=False),
+        Binding("x", "x_axis", "step/time"),
+        Binding("right_square_bracket", "zoom_in", "zoom", show=False),
+        Binding("left_square_bracket", "zoom_out", "unzoom", show=False),
+        Binding("full_stop", "cross(1)", "crosshair →", show=False),
+        Binding("comma", "cross(-1)", "crosshair ←", show=False),
+    ]
+    DEFAULT_CSS = """
+    MetricsPanel { height: 1fr; }
+    MetricsPanel SelectionList { width: 28; height: 1fr; }
+    MetricsPanel .chart-box { width: 1fr; }
+    MetricsPanel .readout { height: 1; color: $text-muted; }
+    """
+
+    def __init__(self, run: Run, system: bool = False, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.run = run
+        self.system = system
+        self.names: list[str] = []
+        self.smoothing_index = 0
+        self.x_axis = "step"
+        self.cross = -1  # crosshair position in 1/20ths of the x range; -1: hidden
+
+    @property
+    def gapp(self) -> GitRunApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield SelectionList[str](classes="names")
+        with Vertical(classes="chart-box"):
+            yield MetricChart("", classes="chart")
+            yield Static("", classes="readout")
+
+    def on_mount(self) -> None:
+        self.load_names()
+
+    def set_run(self, run: Run) -> None:
+        """A newer copy of the run (it is still going): reload names and points."""
+        self.run = run
+        self.load_names()
+
+    @work(thread=True, exclusive=True, group="names")
+    def load_names(self) -> None:
+        names = self.gapp.source.results.series_names(self.run)
+        names = [name for name in names if name.startswith(SYSTEM_PREFIX) == self.system]
+        self.app.call_from_thread(self.show_names, names)
+
+    def show_names(self, names: list[str]) -> None:
+        picker = self.query_one(SelectionList)
+        if names == self.names:
+            self.load_points()
+            return
+        chosen = set(picker.selected) & set(names) or set(names[:INITIAL_CHOICES])
+        self.names = names
+        picker.clear_options()
+        picker.add_options([Selection(Text(self.label(name)), name, name in chosen) for name in names])
+        if not names:
+            self.query_one(MetricChart).show([], "no system samples" if self.system else "no metrics recorded")
+        self.load_points()
+
+    def label(self, name: str) -> str:  # shown as Text in the list: a metric name is never markup
+        return name[len(SYSTEM_PREFIX):] if self.system else name
+
+    @on(SelectionList.SelectedChanged)
+    def picked(self) -> None:
+        self.load_points()
+
+    @work(thread=True, exclusive=True, group="points")
+    def load_points(self) -> None:
+        chosen = list(self.query_one(SelectionList).selected)
+        width = max(40, self.query_one(MetricChart).size.width or 100)
+        series: list[Series] = [self.gapp.source.results.series(self.run, name, buckets=width, x=self.x_axis)
+                                for name in chosen]
+        self.app.call_from_thread(self.draw, series)
+
+    def draw(self, series: list[Series]) -> None:
+        chart = self.query_one(MetricChart)
+        chart.x_label = self.x_axis if self.x_axis == "step" else "time (unix s)"
+        chart.smoothing = SMOOTHING_STEPS[self.smoothing_index]
+        lines = [Line(self.label(item.name), item, self.names.index(item.name) if item.name in self.names else 0)
+                 for item in series]
+        title = ", ".join(self.label(item.name) for item in series) or "pick metrics on the left (space)"
+        chart.show(lines, title)
+        self.update_readout()
+
+    def update_readout(self) -> None:
+        chart = self.query_one(MetricChart)
+        parts = []
+        if chart.log_y:
+            parts.append("log y")
+        if chart.smoothing:
+            parts.append(f"smoothing {chart.smoothing}")
+        if chart.x_range:
+            parts.append(f"x {chart.x_range[0]:.6g}..{chart.x_range[1]:.6g}")
+        points = [line.series for line in chart.lines]
+        if any(item.downsampled for item in points):
+            parts.append("min/max per column of " + ", ".join(f"{item.count:,}" for item in points) + " points")
+        if self.cross >= 0:
+            parts.append("│ " + "  ".join(chart.value_at(self.cross / 20)))
+        self.query_one(".readout", Static).update(" · ".join(parts))
+
+    def action_log_scale(self) -> None:
+        chart = self.query_one(MetricChart)
+        chart.log_y = not chart.log_y
+        chart.redraw()
+        self.update_readout()
+
+    def action_smoother(self) -> None:
+        self.smoothing_index = min(self.smoothing_index + 1, len(SMOOTHING_STEPS) - 1)
+        self._resmooth()
+
+    def action_rougher(self) -> None:
+        self.smoothing_index = max(self.smoothing_index - 1, 0)
+        self._resmooth()
+
+    def _resmooth(self) -> None:
+        chart = self.query_one(MetricChart)
+        chart.smoothing = SMOOTHING_STEPS[self.smoothing_index]
+        chart.redraw()
+        self.update_readout()
+
+    def action_x_axis(self) -> None:
+        self.x_axis = "time" if self.x_axis == "step" else "step"
+        self.query_one(MetricChart).x_range = None
+        self.load_points()
+
+    def action_zoom_in(self) -> None:
+        self.query_one(MetricChart).zoom(0.5)
+        self.update_readout()
+
+    def action_zoom_out(self) -> None:
+        self.query_one(MetricChart).zoom(2.0)
+        self.update_readout()
+
+    def action_cross(self, step: int) -> None:
+        self.cross = 20 if self.cross < 0 and step < 0 else max(0, min(20, self.cross + step))
+        self.update_readout()
