@@ -9,12 +9,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from gitrun.commands.context import open_context
-from gitrun.commands.output import print_json, short_ids, table, truncate
-from gitrun.commands.selection import current_branch, scope_line, select_runs
+from gitrun.commands.output import short_ids, table, truncate, write_json_array
+from gitrun.commands.selection import current_branch, fields_needed, scope_line, select_runs
 from gitrun.model import fields
 from gitrun.model.query import format_value, parse_columns
 from gitrun.model.run import Run, run_summary_json
 from gitrun.model.timefmt import human_age, human_duration
+from gitrun.store.index import level_for
 
 DEFAULT_COLUMNS = "id,name,status,age,duration,branch,message"
 
@@ -24,12 +25,15 @@ def list_command(as_json: bool = False, limit: int | None = None, columns: str |
                  as_csv: bool = False) -> int:
     chosen = parse_columns(columns or DEFAULT_COLUMNS)
     ctx = open_context()
-    runs = ctx.store.list_runs()
+    needed = fields_needed(where, sort)
+    if not as_json:
+        needed += [path for _, path in chosen]
+    runs = ctx.store.list_runs(level_for(needed))
     now = datetime.now(UTC)
     selection = select_runs(runs, ctx.repo, where=where, sort=sort, limit=limit, all_branches=all_branches,
                             now=now)
     if as_json:
-        print_json([run_summary_json(run) for run in selection.runs])
+        write_json_array(run_summary_json(run) for run in ctx.store.index.iter_full([r.id for r in selection.runs]))
         return 0
     if as_csv:
         buffer = io.StringIO()

@@ -13,7 +13,7 @@ from typing import Any
 import pygit2
 
 from gitrun.model import fields
-from gitrun.model.query import parse, parse_sort, sort_key
+from gitrun.model.query import fields_of, parse, parse_sort, sort_key
 from gitrun.model.run import Run
 
 
@@ -65,6 +65,16 @@ def reachable_bases(repo: pygit2.Repository, bases: set[str]) -> set[str]:
             if len(found) == len(wanted):
                 break
     return found
+
+
+def fields_needed(where: str | None, sort: str | None) -> list[tuple[str, ...]]:
+    """The field paths ``--where`` and ``--sort`` read (to ask the store for just enough of each note)."""
+    paths: list[tuple[str, ...]] = []
+    if where:
+        paths += fields_of(parse(where, "--where expression").root)
+    if sort:
+        paths.append(parse_sort(sort)[0])
+    return paths
 
 
 def select_runs(runs: list[Run], repo: pygit2.Repository, *, where: str | None = None,

@@ -72,5 +72,14 @@ def is_run_id(text: str) -> bool:
     return bool(RUN_ID_PATTERN.match(text))
 
 
+_ID_PREFIX_PATTERN = re.compile(r"^[0-7][0-9a-hjkmnp-tv-z]{3,25}$")  # ids start with a time: 0-7 until 10889
+
+
+def looks_like_id_prefix(text: str) -> bool:
+    """Whether ``text`` could select runs as an id prefix (4+ characters; case does not matter)."""
+    return bool(_ID_PREFIX_PATTERN.match(text.lower()))
+
+
 def is_valid_name(text: str) -> bool:
-    return bool(NAME_PATTERN.match(text)) and not is_run_id(text)
+    """A name a user may give: it must not be, or look like, a run id or an id prefix (ids win)."""
+    return bool(NAME_PATTERN.match(text)) and not looks_like_id_prefix(text)

@@ -407,6 +407,19 @@ def parse(text: str, what: str = "expression") -> Query:
 Resolver = Callable[[tuple[str, ...]], list[Any]]
 
 
+def fields_of(node: Node) -> list[tuple[str, ...]]:
+    """Every field path an expression reads (``since``/``before`` read ``started``)."""
+    if isinstance(node, Compare | Present):
+        return [node.field]
+    if isinstance(node, Since):
+        return [("started",)]
+    if isinstance(node, Not):
+        return fields_of(node.operand)
+    if isinstance(node, BoolOp):
+        return [path for operand in node.operands for path in fields_of(operand)]
+    return []
+
+
 def evaluate(node: Node, resolve: Resolver, now: datetime) -> bool:
     if isinstance(node, Const):
         return node.value

@@ -24,7 +24,7 @@ from gitrun.capture.hardware import capture_hardware
 from gitrun.errors import UsageError
 from gitrun.model import status as statuses
 from gitrun.model.captured import Captured
-from gitrun.model.ids import is_valid_name, new_run_id, new_run_name
+from gitrun.model.ids import is_valid_name, looks_like_id_prefix, new_run_id, new_run_name
 from gitrun.model.run import SCHEMA_VERSION, Run
 from gitrun.model.timefmt import human_duration, to_iso, utc_now
 from gitrun.runner import features
@@ -49,6 +49,9 @@ def check_options(store: RunStore, options: RecordOptions) -> None:
     if not options.command:
         raise UsageError("no command to run", hint="usage: git run [OPTIONS] -- COMMAND [ARGS...]")
     if options.name is not None:
+        if looks_like_id_prefix(options.name):
+            raise UsageError(f"invalid run name '{options.name}': it looks like a run id prefix, and ids win "
+                             "over names", hint="choose a name that does not start with a digit 0-7")
         if not is_valid_name(options.name):
             raise UsageError(f"invalid run name '{options.name}'",
                              hint="use letters, digits, '.', '_' and '-', at most 64 characters")

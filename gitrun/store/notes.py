@@ -68,6 +68,11 @@ def _lookup_entry(repo: pygit2.Repository, tree: pygit2.Tree | None, commit_hex:
     return None
 
 
+def note_blob_id(repo: pygit2.Repository, tree: pygit2.Tree | None, commit_hex: str) -> pygit2.Oid | None:
+    """The id of the note blob of ``commit_hex`` in a notes tree (any fanout), without reading it."""
+    return _lookup_entry(repo, tree, commit_hex)
+
+
 def read_note(repo: pygit2.Repository, commit_hex: str, tree: pygit2.Tree | None = None,
               ref: str = NOTES_REF) -> bytes | None:
     tree = tree if tree is not None else notes_tree(repo, ref)

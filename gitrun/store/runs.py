@@ -17,11 +17,12 @@ from typing import Any
 import pygit2
 
 from gitrun.errors import AmbiguousRun, RunNotFound, StorageError
-from gitrun.model.ids import is_run_id
+from gitrun.model.ids import is_run_id, looks_like_id_prefix
 from gitrun.model.run import Run
 from gitrun.model.timefmt import to_iso, utc_now
 from gitrun.store import codec
 from gitrun.store.git import RepoPaths, default_signature
+from gitrun.store.index import FULL, RunIndex, broken_doc, decode_note, read_ref_state
 from gitrun.store.notes import iter_note_entries, modify_notes, notes_tree, read_note, write_notes
 from gitrun.store.refs import EXPERIMENTS_PREFIX, compare_and_swap, read_ref, retry_on_conflict, run_ref
 from gitrun.store.trees import TreeContent, build_tree
@@ -35,6 +36,7 @@ class RunStore:
     def __init__(self, repo: pygit2.Repository, paths: RepoPaths) -> None:
         self.repo = repo
         self.paths = paths
+        self._index: RunIndex | None = None
 
     # --- writing -----------------------------------------------------------------------------
 
@@ -111,22 +113,25 @@ class RunStore:
     # --- reading -----------------------------------------------------------------------------
 
     def run_ids(self) -> list[str]:
-        return sorted(
-            (name[len(EXPERIMENTS_PREFIX):] for name in self.repo.listall_references()
-             if name.startswith(EXPERIMENTS_PREFIX)),
-            reverse=True,
-        )
+        return sorted(read_ref_state(self.repo).refs, reverse=True)
+
+    @property
+    def index(self) -> RunIndex:
+        """The read index (built and kept up to date on first use)."""
+        if self._index is None:
+            self._index = RunIndex(self.repo, self.paths)
+        return self._index
 
     def iter_runs(self) -> Iterator[Run]:
-        """Every run, newest first (run ids sort by start time)."""
-        tree = notes_tree(self.repo)
-        for run_id in self.run_ids():
-            run = self._load(run_id, tree)
-            if run is not None:
-                yield run
+        """Every run with its whole note, newest first (run ids sort by start time)."""
+        return self.index.iter_full()
 
-    def list_runs(self) -> list[Run]:
-        return list(self.iter_runs())
+    def list_runs(self, level: str = FULL) -> list[Run]:
+        """Every run, newest first. ``level`` (``gitrun.store.index``): COLUMNS, LITE or FULL.
+
+        Below FULL, a run's ``doc`` holds only part of its note (never write it back).
+        """
+        return self.index.runs(level)
 
     def get(self, run_id: str) -> Run:
         run = self._load(run_id, notes_tree(self.repo))
@@ -144,47 +149,55 @@ class RunStore:
             return None
         snapshot = str(commit.parent_ids[0])
         text = read_note(self.repo, snapshot, tree)
-        doc = codec.decode(text, f"metadata of run {run_id}") if text else {
-            "id": run_id, "status": "unknown", "missing": {"metadata": "no note found for this run"}}
+        if text is None:
+            doc = broken_doc(run_id, "no note found for this run")
+        else:
+            doc, _problem = decode_note(text, run_id)
         return Run(run_id, ref, str(target), snapshot, doc, text)
 
     def note_entries(self) -> Iterator[tuple[str, pygit2.Oid]]:
         return iter_note_entries(self.repo, notes_tree(self.repo))
 
     def name_taken(self, name: str) -> bool:
-        return any(run.name == name for run in self.iter_runs())
+        return bool(self.index.ids_named(name))
 
     def resolve(self, text: str) -> Run:
-        """A run by id, unique id prefix, name, or unique prefix of its snapshot or result commit."""
+        """A run by id, unique id prefix, name, or unique prefix of its snapshot or result commit.
+
+        Ids and id prefixes win over names (a name may look like an id prefix on a pulled run): the
+        full id and id prefixes resolve from the ref names, names and commit prefixes through the
+        index; no note is parsed but the chosen run's.
+        """
         text = text.strip()
         if not text:
             raise RunNotFound("empty run reference", hint="give a run id, a prefix of one, or a run name")
         if text.startswith(EXPERIMENTS_PREFIX):
             text = text[len(EXPERIMENTS_PREFIX):]
-        if is_run_id(text.lower()) and read_ref(self.repo, run_ref(text.lower())) is not None:
-            return self.get(text.lower())
-        runs = self.list_runs()
-        for matcher in (_by_name, _by_id_prefix, _by_commit_prefix):
-            found = [run for run in runs if matcher(run, text)]
+        lowered = text.lower()
+        if is_run_id(lowered) and read_ref(self.repo, run_ref(lowered)) is not None:
+            return self.get(lowered)
+        finders = (self._ids_with_prefix, self.index.ids_named, self._ids_with_commit_prefix)
+        for finder in finders:
+            found = finder(text)
             if len(found) == 1:
-                return found[0]
+                return self.get(found[0])
             if len(found) > 1:
-                listing = ", ".join(f"{run.id} ({run.name})" for run in found[:5])
+                names = self.index.names()
+                listing = ", ".join(f"{run_id} ({names.get(run_id, '')})" for run_id in found[:5])
                 more = f" and {len(found) - 5} more" if len(found) > 5 else ""
                 raise AmbiguousRun(f"'{text}' matches {len(found)} runs: {listing}{more}",
                                    hint="give more characters of the id")
         raise RunNotFound(f"no run matches '{text}'", hint="see `git run list` for ids and names")
 
+    def _ids_with_prefix(self, text: str) -> list[str]:
+        lowered = text.lower()
+        if not looks_like_id_prefix(lowered):
+            return []
+        return sorted((run_id for run_id in read_ref_state(self.repo).refs if run_id.startswith(lowered)),
+                      reverse=True)
 
-def _by_name(run: Run, text: str) -> bool:
-    return run.name == text
-
-
-def _by_id_prefix(run: Run, text: str) -> bool:
-    return len(text) >= 4 and run.id.startswith(text.lower())
-
-
-def _by_commit_prefix(run: Run, text: str) -> bool:
-    lowered = text.lower()
-    return len(lowered) >= 7 and all(c in "0123456789abcdef" for c in lowered) and (
-        run.snapshot_commit.startswith(lowered) or run.result_commit.startswith(lowered))
+    def _ids_with_commit_prefix(self, text: str) -> list[str]:
+        lowered = text.lower()
+        if len(lowered) < 7 or any(char not in "0123456789abcdef" for char in lowered):
+            return []
+        return self.index.ids_with_commit_prefix(lowered)
