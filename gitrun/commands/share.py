@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+import re
 import sys
 import time
 from collections.abc import Iterable, Iterator
@@ -103,7 +104,7 @@ def tracked_runs(repo: pygit2.Repository, remote: str) -> dict[str, pygit2.Oid]:
 def fetch(ctx: Context, remote: str) -> dict[str, pygit2.Oid]:
     """Update the tracking refs of ``remote``; return the tracked run refs as they were before."""
     before = tracked_runs(ctx.repo, remote)
-    run_git(["fetch", "--quiet", "--no-tags", "--prune", "--no-write-fetch-head", remote,
+    run_git([*NO_AUTO_MAINTENANCE, "fetch", "--quiet", "--no-tags", "--prune", "--no-write-fetch-head", remote,
              *fetch_refspecs(remote)], ctx.paths.workdir)
     return before
 
@@ -130,6 +131,14 @@ def _note_doc(repo: pygit2.Repository, tree: pygit2.Tree | None, snapshot: str) 
         return codec.decode(blob.data)
     except Exception:
         return None
+
+
+# ``deleted = true`` at the start of a line: a tombstone. Every real note has ``deleted = [...]`` in
+# its ``[git]`` table, so matching the word alone would parse every note on every push and pull.
+TOMBSTONE_KEY = re.compile(rb'(?m)^[ \t]*"?deleted"?[ \t]*=[ \t]*true\b')
+# A fetch inside gitrun must not start ``git maintenance run --auto`` / ``gc --auto`` (a first pull
+# into an unpacked repository waited 99 s for one): users' own fetches keep doing it.
+NO_AUTO_MAINTENANCE: tuple[str, ...] = ("-c", "gc.auto=0", "-c", "maintenance.auto=false")
 
 
 def _snapshot_of(repo: pygit2.Repository, result: pygit2.Oid) -> str | None:
@@ -180,8 +189,8 @@ def _is_tombstoned(repo: pygit2.Repository, tree: pygit2.Tree | None, snapshot: 
         return False
     blob_id = _lookup_entry(repo, tree, snapshot)
     blob = repo.get(blob_id) if blob_id is not None else None
-    if not isinstance(blob, pygit2.Blob) or b"deleted" not in blob.data:
-        return False  # the cheap test first: most notes are not tombstones
+    if not isinstance(blob, pygit2.Blob) or not TOMBSTONE_KEY.search(blob.data):
+        return False  # the cheap test first: only a note with the tombstone key itself is parsed
     try:
         return is_tombstone(codec.decode(blob.data))
     except Exception:

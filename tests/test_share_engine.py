@@ -1,0 +1,42 @@
+"""The sharing engine's cheap paths: the tombstone test and fetches without auto-maintenance."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bench.generate import TEMPLATE
+from gitrun.commands.share import TOMBSTONE_KEY
+from tests.conftest import git, gitrun
+
+
+def test_tombstone_key_is_the_top_level_key_not_the_word() -> None:
+    real = TEMPLATE.read_bytes()
+    assert b"deleted = []" in real  # every real note: the [git] table's list of deleted files
+    assert TOMBSTONE_KEY.search(real) is None
+    assert TOMBSTONE_KEY.search(b'schema = 1\nid = "x"\ndeleted = true\ndeleted_by = "ada"\n')
+    assert TOMBSTONE_KEY.search(b'id = "x"\n"deleted" = true\n')
+    assert TOMBSTONE_KEY.search(b'id = "x"\ndeleted = false\n') is None
+
+
+def test_pull_does_not_start_an_auto_gc(repo: Path, tmp_path: Path) -> None:
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", str(remote))
+    git(repo, "remote", "add", "origin", str(remote))
+    git(repo, "push", "-q", "origin", "main")
+    gitrun(repo, "-q", "--", "true")
+    gitrun(repo, "push")
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(remote), str(clone))
+    # Any loose object makes a plain fetch's `gc --auto` pack everything (gc.auto = 1).
+    git(clone, "config", "gc.auto", "1")
+    git(clone, "config", "gc.autoDetach", "false")
+    git(clone, "config", "maintenance.auto", "true")
+    number = 0
+    while len(list((clone / ".git" / "objects" / "17").glob("*"))) < 3:  # gc --auto samples objects/17
+        (clone / "loose.txt").write_text(f"loose {number}\n")
+        git(clone, "hash-object", "-w", "loose.txt")
+        number += 1
+    loose_before = int(git(clone, "count-objects").split()[0])
+    gitrun(clone, "pull")
+    assert int(git(clone, "count-objects").split()[0]) >= loose_before
+    assert len(git(clone, "for-each-ref", "refs/experiments").splitlines()) == 1
