@@ -7,10 +7,11 @@ by the next gitrun command, which finalises them as ``crashed`` with everything 
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from gitrun.errors import GitrunError, RunNotFound
@@ -46,19 +47,29 @@ class Ending:
 
 
 def collect_result(spool: Spool, ending: Ending, settings: Settings, contributors: Sequence[ResultContributor],
-                   ) -> tuple[dict[str, TreeContent], dict[str, Any]]:
+                   ) -> tuple[dict[str, TreeContent], dict[str, Any], list[str]]:
+    """The result tree's files, the note's updates, and the contributors that failed."""
     log_bytes, log_info = capped_log(spool.file(OUTPUT_LOG), settings.log_cap_bytes)
     files: dict[str, TreeContent] = {LOG_PATH: log_bytes}
     updates: dict[str, Any] = {"log": {**log_info, "path": LOG_PATH}}
+    failed: list[str] = []
     for contributor in contributors:
+        name = getattr(contributor, "__name__", "result")
         try:
             more_files, more_updates = contributor(spool, ending)
-        except Exception as err:  # one failing contributor must not lose the run
-            updates.setdefault("missing", {})[getattr(contributor, "__name__", "result")] = str(err)
+        except Exception as err:  # one failing contributor must not lose the run (MemoryError included)
+            updates.setdefault("missing", {})[name] = failure_reason(err)
+            failed.append(name)
             continue
         files.update(more_files)
         deep_update(updates, more_updates)
-    return files, updates
+    return files, updates, failed
+
+
+def failure_reason(err: BaseException) -> str:
+    """Never empty: ``MemoryError()`` says nothing by itself."""
+    text = str(err).strip()
+    return f"{type(err).__name__}: {text}" if text else type(err).__name__
 
 
 def _save_result(store: RunStore, run: Run, files: dict[str, TreeContent], updates: dict[str, Any]) -> None:
@@ -89,8 +100,13 @@ def _save_result(store: RunStore, run: Run, files: dict[str, TreeContent], updat
 def finalise(store: RunStore, run: Run, spool: Spool, ending: Ending, settings: Settings, *,
              contributors: Sequence[ResultContributor], finalisers: Sequence[DocFinaliser]) -> Run:
     """Store the spool's content as the run's result and its final metadata, then remove the spool."""
-    files, updates = collect_result(spool, ending, settings, contributors)
+    files, updates, failed = collect_result(spool, ending, settings, contributors)
     _save_result(store, run, files, updates)
+    left_out = [key for key in updates.get("missing", {}) if key == "result" or key.startswith("result.")]
+    kept = None
+    if failed or left_out:  # the spool holds what the run lacks: never delete it
+        kept = spool.kept_path()
+        updates["missing"]["spool"] = f"not everything could be stored; the spool is kept at {kept}"
 
     def apply(doc: dict[str, Any]) -> dict[str, Any]:
         doc["status"] = ending.status
@@ -114,7 +130,12 @@ def finalise(store: RunStore, run: Run, spool: Spool, ending: Ending, settings: 
         return doc
 
     store.update_doc(run, apply, f"gitrun: {ending.status} {run.id}")
-    spool.remove()
+    if kept is None:
+        spool.remove()
+    else:
+        spool.keep(kept)
+        print(f"gitrun: warning: run {run.id} was not stored completely ({', '.join(failed + left_out)}); "
+              f"its spool is kept at {kept}", file=sys.stderr)
     return run
 
 
@@ -140,7 +161,7 @@ def recover_orphans(store: RunStore, settings: Settings) -> list[Run]:
         # Only a command that finds an orphan pays for importing every feature.
         from gitrun.runner.features import CONTRIBUTORS, DOC_FINALISERS
 
-        ending = Ending(status=statuses.CRASHED, exit_code=None,
+        ending = Ending(status=statuses.CRASHED, exit_code=None, ended=last_sign_of_life(spool, run),
                         error="gitrun stopped before the run ended (killed or machine restarted)")
         try:
             recovered.append(finalise(store, run, spool, ending, settings, contributors=CONTRIBUTORS,
@@ -150,6 +171,26 @@ def recover_orphans(store: RunStore, settings: Settings) -> list[Run]:
         except Exception as err:  # one bad spool must not break every command
             _report_unrecoverable(spool, err)
     return recovered
+
+
+def last_sign_of_life(spool: Spool, run: Run) -> datetime:
+    """When a crashed run was last seen alive: the newest write to its spool (output, points,
+    samples every few seconds), never before it started nor after now."""
+    newest = 0.0
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(spool.path):
+            with contextlib.suppress(OSError):
+                if entry.is_file(follow_symlinks=False):  # files the run writes; not what finalising makes
+                    newest = max(newest, entry.stat(follow_symlinks=False).st_mtime)
+    now = utc_now()
+    if newest <= 0:
+        return now
+    seen = datetime.fromtimestamp(newest, UTC)
+    started = run.doc.get("started")
+    with contextlib.suppress(Exception):
+        if isinstance(started, str):
+            seen = max(seen, from_iso(started))
+    return min(seen, now)
 
 
 def _report_unrecoverable(spool: Spool, err: Exception) -> None:

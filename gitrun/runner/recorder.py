@@ -217,9 +217,23 @@ class ActiveRecording:
 
 
 def ending_line(run: Run, ending: Ending) -> str:
-    """The last thing a recording says, e.g. ``run ID (NAME) succeeded in 12.2s (exit 0)``."""
+    """The last thing a recording says, e.g. ``run ID (NAME) succeeded in 12.2s (exit 0)``, and
+    whether its ``--expect`` was missed: ``...; expectation missed: metrics.acc > 0.9 (got 0.84)``."""
     exit_code = "" if ending.exit_code is None else f" (exit {ending.exit_code})"
-    return f"run {run.id} ({run.name}) {ending.status} in {human_duration(run.doc.get('duration_s'))}{exit_code}"
+    line = f"run {run.id} ({run.name}) {ending.status} in {human_duration(run.doc.get('duration_s'))}{exit_code}"
+    missed = expectation_missed(run.doc.get("expect"))
+    return f"{line}; expectation missed: {missed}" if missed else line
+
+
+def expectation_missed(expect: object) -> str | None:
+    """``metrics.acc > 0.9 (got 0.84)`` for a missed ``--expect``; None when met or not asked."""
+    if not isinstance(expect, dict) or expect.get("met") is not False:
+        return None
+    expression = str(expect.get("expression", "")).strip()
+    seen = [part for part in str(expect.get("detail", "")).split("; ") if part]
+    if len(seen) == 1 and " = " in seen[0]:
+        return f"{expression} (got {seen[0].split(' = ', 1)[1]})"  # one field: its value says it all
+    return f"{expression} ({'; '.join(seen)})" if seen else expression
 
 
 def start_recording(store: RunStore, settings: Settings, cwd: Path, options: RecordOptions,

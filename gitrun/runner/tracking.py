@@ -25,25 +25,26 @@ from typing import Any
 from gitrun.capture.console_metrics import ConsoleConfig, LineSplitter, config_from_settings, parse_line
 from gitrun.capture.metric_files import read_metric_file
 from gitrun.capture.params import load_param_file, looks_like_param_file, param_files_in_argv, params_from_argv
-from gitrun.model.series import (
-    CONSOLE_SOURCE,
-    build_series,
-    last_values,
-    series_path,
-    series_tsv,
-    summarise,
-    without_console_duplicates,
-)
+from gitrun.model.series import CONSOLE_SOURCE, SeriesPoint, series_path
 from gitrun.runner.extensions import RecordExtension, Recording
 from gitrun.runner.finalise import Ending
 from gitrun.runner.process import OutputConsumer
+from gitrun.runner.series_stream import BuiltSeries, SeriesBuilder, last_values
 from gitrun.runner.startup_hook import add_startup_hook
-from gitrun.store.jsonl import METRIC_FILES_FILE, METRICS_FILE, PARAMS_FILE, append_records, read_records
+from gitrun.store.jsonl import (
+    METRIC_FILES_FILE,
+    METRICS_FILE,
+    PARAMS_FILE,
+    append_records,
+    read_record_chunks,
+    read_records,
+)
 from gitrun.store.spool import Spool
 from gitrun.store.trees import TreeContent
 
 CONTEXT_FILE = "tracking.json"  # {"root", "started", "given"}: for parameter files the run reads
 OPENED_FILE = "opened.jsonl"  # written by the data feature's startup hook: {"path": absolute} per file read
+SERIES_DIR = "series"  # in the spool: the TSV files of the series being stored
 FILE_SOURCE = "file"
 
 
@@ -242,12 +243,18 @@ def read_param_files(spool: Spool) -> list[dict[str, Any]]:
     return records
 
 
-def spooled_points(spool: Spool, with_files: bool = False) -> list[dict[str, Any]]:
-    """Every point in the spool (and in ``--metrics`` files), console duplicates of API metrics dropped."""
-    points = list(read_records(spool.file(METRICS_FILE)))
+def spooled_series(spool: Spool, with_files: bool = False, folder: Path | None = None) -> dict[str, BuiltSeries]:
+    """The series of every point in the spool (and in ``--metrics`` files), read by streaming.
+
+    With a ``folder``, each series is written there as a TSV file (constant memory); without, the
+    points are kept in memory. Console duplicates of API metrics are dropped (``series_stream``).
+    """
+    builder = SeriesBuilder(folder)
+    for chunk in read_record_chunks(spool.file(METRICS_FILE)):
+        builder.add(chunk)
     if with_files:
-        points.extend(metric_file_points(spool))
-    return without_console_duplicates(points)
+        builder.add(metric_file_points(spool))
+    return builder.finish()
 
 
 def metric_file_points(spool: Spool) -> list[dict[str, Any]]:
@@ -268,8 +275,8 @@ def metric_file_points(spool: Spool) -> list[dict[str, Any]]:
     return points
 
 
-def tracking_updates(spool: Spool, with_files: bool = False) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(series by name, note updates) from the spool: params, params_source, metrics, summary."""
+def params_updates(spool: Spool) -> dict[str, Any]:
+    """The note's ``[params]`` and ``[params_source]`` from the spool."""
     updates: dict[str, Any] = {}
     try:
         program = json.loads(spool.file(CONTEXT_FILE).read_text(encoding="utf-8")).get("program")
@@ -280,16 +287,29 @@ def tracking_updates(spool: Spool, with_files: bool = False) -> tuple[dict[str, 
     if params:
         updates["params"] = params
         updates["params_source"] = sources
-    series = build_series(spooled_points(spool, with_files))
-    if series:
-        updates["metrics"] = last_values(series)
-        updates["summary"] = {name: summarise(points) for name, points in series.items() if points}
-    return series, updates
+    return updates
+
+
+def series_updates(built: dict[str, BuiltSeries]) -> dict[str, Any]:
+    """The note's ``[metrics]`` (last values, system series excluded) and ``[summary]``."""
+    if not built:
+        return {}
+    return {"metrics": last_values(built), "summary": {name: series.summary for name, series in built.items()}}
+
+
+def tracking_updates(spool: Spool, with_files: bool = False) -> tuple[dict[str, list[SeriesPoint]], dict[str, Any]]:
+    """(series by name, note updates) from the spool, in memory (a running run shown live)."""
+    built = spooled_series(spool, with_files)
+    updates = {**params_updates(spool), **series_updates(built)}
+    return {name: series.points or [] for name, series in built.items()}, updates
 
 
 def tracking_result(spool: Spool, ending: Ending) -> tuple[dict[str, TreeContent], dict[str, Any]]:
-    series, updates = tracking_updates(spool, with_files=True)
-    files: dict[str, TreeContent] = {series_path(name): series_tsv(points) for name, points in series.items()}
+    """Stored series (streamed to files, constant memory) and the note's params, metrics, summary."""
+    built = spooled_series(spool, with_files=True, folder=spool.file(SERIES_DIR))
+    updates = {**params_updates(spool), **series_updates(built)}
+    files: dict[str, TreeContent] = {series_path(name): series.path for name, series in built.items()
+                                     if series.path is not None}
     if not updates.get("metrics"):
         updates.pop("metrics", None)
     return files, updates

@@ -12,7 +12,7 @@ import json
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 METRICS_FILE = "metrics.jsonl"  # {"name", "step" (int|null), "time" (unix s), "value", "src"?}
 PARAMS_FILE = "params.jsonl"  # {"source": "argv"|"file:<path>"|"argparse"|"click"|"api", "params": {...}}
@@ -40,18 +40,44 @@ def append_records(path: Path | str, records: Iterable[dict[str, Any]]) -> None:
     append_lines(path, (json.dumps(record, ensure_ascii=False, allow_nan=True) for record in records))
 
 
+CHUNK_BYTES = 1 << 20  # what a reader holds at once, whatever the file's size
+MAX_LINE_BYTES = 64 << 20  # a "line" longer than this is damage, not a record: dropped
+
+
 def read_records(path: Path | str) -> Iterator[dict[str, Any]]:
+    """Every record of the file, read in chunks: memory stays bounded for a file of any size."""
+    for chunk in read_record_chunks(path):
+        yield from chunk
+
+
+def read_record_chunks(path: Path | str, chunk_bytes: int = CHUNK_BYTES) -> Iterator[list[dict[str, Any]]]:
+    """The file's records, a chunk of whole lines at a time (about ``chunk_bytes`` each)."""
     try:
         with open(path, "rb") as handle:
-            data = handle.read()
+            yield from _chunks(handle, chunk_bytes)
     except OSError:
-        return
-    end = data.rfind(b"\n")
-    if end < 0:
-        return
-    text = data[:end].decode("utf-8", "replace")  # what follows the last newline is a torn line
+        return  # no such file (nothing spooled), or unreadable: what was read stands
+
+
+def _chunks(handle: BinaryIO, chunk_bytes: int) -> Iterator[list[dict[str, Any]]]:
+    carry = b""
+    while True:
+        block = handle.read(chunk_bytes)
+        if not block:
+            return  # what follows the last newline is a torn line (a writer killed mid-write)
+        data = carry + block
+        end = data.rfind(b"\n")
+        if end < 0:
+            carry = data if len(data) <= MAX_LINE_BYTES else b""
+            continue
+        carry = data[end + 1:]
+        yield _parse_lines(data[:end])
+
+
+def _parse_lines(data: bytes) -> list[dict[str, Any]]:
+    text = data.decode("utf-8", "replace")
     try:
-        # One parse for the whole file (a million points in about a second) ...
+        # One parse for the whole chunk (about a million points a second) ...
         records = json.loads("[" + text.replace("\n", ",") + "]")
     except ValueError:
         records = []
@@ -60,6 +86,4 @@ def read_records(path: Path | str) -> Iterator[dict[str, Any]]:
                 records.append(json.loads(line))
             except ValueError:
                 continue
-    for record in records:
-        if isinstance(record, dict):
-            yield record
+    return [record for record in records if isinstance(record, dict)]

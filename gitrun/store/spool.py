@@ -21,6 +21,7 @@ from gitrun.store.git import RepoPaths
 
 LIVE_FILE = "live.toml"
 OUTPUT_LOG = "output.log"
+KEPT_DIR = "kept"  # beside live/: spools of runs that could not be stored completely, kept for the user
 
 
 @dataclass
@@ -66,6 +67,22 @@ class Spool:
 
     def remove(self) -> None:
         shutil.rmtree(self.path, ignore_errors=True)
+
+    def kept_path(self) -> Path:
+        """Where ``keep`` puts a spool whose content was not stored completely: ``gitrun/kept/<id>``."""
+        root = self.path.parent.parent / KEPT_DIR
+        target = root / self.run_id
+        suffix = 1
+        while target.exists():
+            suffix += 1
+            target = root / f"{self.run_id}.{suffix}"
+        return target
+
+    def keep(self, target: Path) -> None:
+        """Move the spool out of ``live/`` (no command finalises or deletes it there) to ``target``."""
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.rename(self.path, target)
+        self.path = target
 
 
 def live_root(paths: RepoPaths) -> Path:

@@ -8,6 +8,7 @@ under its exact original bytes, as git itself would store it.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 
 import pygit2
 
@@ -16,7 +17,16 @@ from gitrun.errors import StorageError
 _TREE = pygit2.enums.FileMode.TREE
 _BLOB = pygit2.enums.FileMode.BLOB
 
-TreeContent = bytes | pygit2.Oid  # bytes: a new blob; Oid: an existing blob
+TreeContent = bytes | pygit2.Oid | Path  # bytes: a new blob; Oid: an existing blob; Path: a file's content
+
+
+def _blob(repo: pygit2.Repository, content: TreeContent) -> pygit2.Oid:
+    if isinstance(content, bytes):
+        return repo.create_blob(content)
+    if isinstance(content, Path):
+        with open(content, "rb") as handle:  # streamed into the object database: any size, little memory
+            return repo.create_blob_fromiobase(handle)
+    return content
 
 
 def build_tree(repo: pygit2.Repository, files: Mapping[str, TreeContent],
@@ -32,7 +42,7 @@ def build_tree(repo: pygit2.Repository, files: Mapping[str, TreeContent],
             leaves[head] = content
     entries: dict[str, tuple[pygit2.Oid, int]] = {}
     for name, content in leaves.items():
-        entries[name] = (repo.create_blob(content) if isinstance(content, bytes) else content, _BLOB)
+        entries[name] = (_blob(repo, content), _BLOB)
     for name, children in nested.items():
         sub_base = None
         if base is not None and name in base and base[name].filemode == _TREE:

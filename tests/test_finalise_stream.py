@@ -1,0 +1,184 @@
+"""Finalising by streaming: the same series as building them in memory, in bounded memory; a crashed
+run's end is its last sign of life; a spool that was not stored completely is never deleted."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gitrun.model.series import CONSOLE_SOURCE, build_series, series_tsv, summarise, without_console_duplicates
+from gitrun.model.timefmt import from_iso
+from gitrun.runner.series_stream import SeriesBuilder
+from gitrun.store.jsonl import read_record_chunks
+
+
+def reference(points: list[dict[str, Any]]) -> dict[str, tuple[bytes, dict[str, Any]]]:
+    """The in-memory algorithm streaming replaces: console points of API metrics dropped, then built."""
+    kept = build_series(without_console_duplicates(points))
+    return {name: (series_tsv(series), summarise(series)) for name, series in kept.items()}
+
+
+def random_points(seed: int, count: int) -> list[dict[str, Any]]:
+    rng = random.Random(seed)
+    names = ["loss", "acc", "train/loss", "system/cpu_percent", "lr", "", "a//b", 7]
+    sources = [None, None, CONSOLE_SOURCE, CONSOLE_SOURCE, "file"]
+    values: list[Any] = [0.5, 3, float("nan"), float("inf"), -2.25, True, "x", None, 1e300]
+    points = []
+    for _ in range(count):
+        point: dict[str, Any] = {"name": rng.choice(names), "value": rng.choice(values) if rng.random() < 0.3
+                                 else rng.uniform(-10, 10), "time": rng.choice([1.5, 2, None, 1700000000.123])}
+        if rng.random() < 0.7:
+            point["step"] = rng.choice([rng.randrange(100), None, 2.5])
+        source = rng.choice(sources)
+        if source is not None:
+            point["src"] = source
+        points.append(point)
+    return points
+
+
+def chunks(points: list[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    for start in range(0, len(points), size):
+        yield points[start:start + size]
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_streamed_series_equal_the_in_memory_ones(seed: int, tmp_path: Path) -> None:
+    points = random_points(seed, 400)
+    expected = reference(points)
+    streamed = SeriesBuilder(tmp_path / "series", flush_points=7)  # flushes (and forks) mid-stream
+    in_memory = SeriesBuilder(None)
+    for chunk in chunks(points, 13):
+        streamed.add(chunk)
+        in_memory.add(chunk)
+    files = streamed.finish()
+    lists = in_memory.finish()
+    assert set(files) == set(lists) == set(expected)
+    for name, (tsv, summary) in expected.items():
+        assert files[name].path is not None and files[name].path.read_bytes() == tsv, name
+        assert series_tsv(lists[name].points or []) == tsv, name
+        assert json.dumps(files[name].summary) == json.dumps(summary) == json.dumps(lists[name].summary)
+
+
+def test_an_api_metric_drops_console_points_logged_before_and_after(tmp_path: Path) -> None:
+    points = [{"name": "loss", "value": 9.0, "src": CONSOLE_SOURCE},
+              {"name": "loss", "value": 1.0},
+              {"name": "loss", "value": 8.0, "src": CONSOLE_SOURCE},
+              {"name": "loss", "value": 0.5},
+              {"name": "acc", "value": 0.7, "src": CONSOLE_SOURCE}]
+    built = SeriesBuilder(tmp_path)
+    built.add(points)
+    result = built.finish()
+    assert result["loss"].summary == {"last": 0.5, "count": 2, "last_step": 1, "min": 0.5, "max": 1.0}
+    assert result["acc"].summary["count"] == 1
+
+
+def test_spooled_records_are_read_in_chunks(tmp_path: Path) -> None:
+    path = tmp_path / "metrics.jsonl"
+    lines = [json.dumps({"name": "m", "value": index}) for index in range(1000)]
+    lines.insert(500, "{not json")
+    path.write_text("\n".join(lines) + '\n{"name": "torn", "va')  # a writer killed mid-line
+    chunks_read = list(read_record_chunks(path, chunk_bytes=256))
+    assert len(chunks_read) > 50  # never the whole file at once
+    values = [record["value"] for chunk in chunks_read for record in chunk]
+    assert values == list(range(1000))  # the damaged line and the torn last line are skipped
+
+
+# A crashed run, made in this process: started by the recorder, then its gitrun "dies".
+
+def crashed_run(repo: Path, monkeypatch: pytest.MonkeyPatch, points: int = 0) -> tuple[Any, Any, Path]:
+    from gitrun.commands.context import open_context
+    from gitrun.runner.options import RecordOptions
+    from gitrun.runner.recorder import start_recording
+
+    monkeypatch.chdir(repo)
+    ctx = open_context(repo)
+    active = start_recording(ctx.store, ctx.settings, ctx.cwd, RecordOptions(command=["python", "train.py"],
+                                                                            quiet=True))
+    active.stop()
+    spool = active.spool
+    if points:
+        write_console_points(spool.path / "metrics.jsonl", points)
+    (spool.path / "output.log").write_bytes(b"loss: 0.5\n")
+    spool.write_live({**spool.read_live(), "pid": exited_pid()})  # its gitrun is gone
+    return ctx, active.run, spool.path
+
+
+def exited_pid() -> int:
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    return proc.pid
+
+
+def write_console_points(path: Path, count: int) -> None:
+    """``count`` console points of 10 metrics, as the console parser spools them."""
+    with open(path, "w", encoding="utf-8") as handle:
+        for step in range(count // 10):
+            step_lines = [json.dumps({"name": f"metric_{index}", "step": step, "time": 1700000000.0 + step,
+                                      "value": 1.0 / (step + index + 1), "src": CONSOLE_SOURCE})
+                          for index in range(10)]
+            handle.write("\n".join(step_lines) + "\n")
+
+
+def test_a_crashed_run_ends_at_its_last_sign_of_life(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gitrun.runner.finalise import recover_orphans
+
+    ctx, run, spool_path = crashed_run(repo, monkeypatch, points=20)
+    started = from_iso(run.doc["started"]).timestamp()
+    last_seen = started + 0.125
+    for name in os.listdir(spool_path):
+        os.utime(spool_path / name, (last_seen, last_seen))
+    assert len(recover_orphans(ctx.store, ctx.settings)) == 1
+    doc = ctx.store.get(run.id).doc
+    assert doc["status"] == "crashed"
+    assert abs(from_iso(doc["ended"]).timestamp() - last_seen) < 0.002  # not the time it was recovered
+    assert doc["duration_s"] == pytest.approx(0.125, abs=0.002)
+    assert doc["summary"]["metric_3"]["count"] == 2
+
+
+def test_a_failing_contributor_keeps_the_spool_and_says_why(repo: Path, monkeypatch: pytest.MonkeyPatch,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    from gitrun.runner import features
+    from gitrun.runner.finalise import recover_orphans
+
+    def out_of_memory(spool: object, ending: object) -> tuple[dict[str, Any], dict[str, Any]]:
+        raise MemoryError()  # says nothing by itself
+
+    ctx, run, spool_path = crashed_run(repo, monkeypatch, points=20)
+    monkeypatch.setattr(features, "CONTRIBUTORS", (*features.CONTRIBUTORS, out_of_memory))
+    recover_orphans(ctx.store, ctx.settings)
+    doc = ctx.store.get(run.id).doc
+    assert doc["status"] == "crashed"
+    assert doc["missing"]["out_of_memory"] == "MemoryError"  # a reason, never empty
+    kept = ctx.paths.gitrun_dir / "kept" / run.id
+    assert (kept / "metrics.jsonl").is_file() and str(kept) in doc["missing"]["spool"]
+    assert not spool_path.exists() and list((ctx.paths.gitrun_dir / "live").iterdir()) == []
+    assert "kept at" in capsys.readouterr().err
+    recover_orphans(ctx.store, ctx.settings)  # a later command never deletes it
+    assert (kept / "metrics.jsonl").is_file()
+
+
+RECOVER = """
+import resource, sys
+from gitrun.commands.context import open_context
+open_context()  # finalises the orphan
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+"""
+
+
+@pytest.mark.slow
+def test_recovering_a_run_with_a_million_console_points_stays_small(repo: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    ctx, run, _ = crashed_run(repo, monkeypatch, points=1_000_000)
+    peak_mib = int(subprocess.run([sys.executable, "-c", RECOVER], cwd=repo, capture_output=True, text=True,
+                                  check=True).stdout)
+    doc = ctx.store.get(run.id).doc
+    assert doc["status"] == "crashed" and doc["summary"]["metric_9"]["count"] == 100_000
+    assert peak_mib < 100  # the in-memory build peaked at about 650 MiB here
