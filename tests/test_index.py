@@ -227,3 +227,31 @@ def test_resolving_parses_one_note(monkeypatch: pytest.MonkeyPatch, capsys: pyte
     for reference in (runs[7]["id"][:10], runs[7]["commit"][:10], runs[7]["name"]):
         runs_store.resolve(reference)
     assert len(parsed) <= 3
+
+
+def _age_refs_storage(repo: Path, seconds: float) -> None:
+    """Make the refs storage look untouched for ``seconds`` (so the index trusts its stat)."""
+    import time
+
+    when = time.time() - seconds
+    for path in (repo / ".git" / "refs" / "experiments", repo / ".git" / "packed-refs"):
+        if path.exists():
+            os.utime(path, (when, when))
+
+
+def test_changes_are_seen_when_the_refs_storage_looks_unchanged(capsys: pytest.CaptureFixture[str],
+                                                               runs_repo: Path) -> None:
+    _age_refs_storage(runs_repo, 100)
+    runs = listing(capsys, runs_repo)
+    # Only the notes move (a tag): found by diffing the two notes trees, refs not re-read.
+    cli(capsys, runs_repo, "tag", runs[4]["id"], "via-notes-diff")
+    _age_refs_storage(runs_repo, 100)
+    assert [run["id"] for run in listing(capsys, runs_repo, "--where", "tag == via-notes-diff")] == [runs[4]["id"]]
+    # A ref deleted and the folder's mtime set to another old value: the stat differs, refs are re-read.
+    git(runs_repo, "update-ref", "-d", f"refs/experiments/{runs[6]['id']}")
+    _age_refs_storage(runs_repo, 50)
+    assert runs[6]["id"] not in {run["id"] for run in listing(capsys, runs_repo)}
+    # git pack-refs moves every ref into packed-refs: same runs, same answers.
+    git(runs_repo, "pack-refs", "--all")
+    _age_refs_storage(runs_repo, 30)
+    assert len(listing(capsys, runs_repo)) == len(runs) - 1

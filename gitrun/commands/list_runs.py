@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import sys
+import time
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from gitrun.commands.context import open_context
-from gitrun.commands.output import short_ids, table, truncate, write_json_array
-from gitrun.commands.selection import current_branch, fields_needed, scope_line, select_runs
+from gitrun.commands.context import Context, open_context
+from gitrun.commands.output import short_ids, short_ids_of, table, truncate, write_json_array
+from gitrun.commands.selection import Selection, current_branch, fields_needed, reachable_bases, scope_line, select_runs
 from gitrun.model import fields
 from gitrun.model.query import format_value, parse_columns
 from gitrun.model.run import Run, run_summary_json
-from gitrun.model.timefmt import human_age, human_duration
+from gitrun.model.timefmt import human_age, human_age_seconds, human_duration
 from gitrun.store.index import level_for
 
 DEFAULT_COLUMNS = "id,name,status,age,duration,branch,message"
@@ -25,8 +28,11 @@ def list_command(as_json: bool = False, limit: int | None = None, columns: str |
                  as_csv: bool = False) -> int:
     chosen = parse_columns(columns or DEFAULT_COLUMNS)
     ctx = open_context()
+    default_table = columns is None and not as_json and not as_csv
+    if default_table and where is None and sort is None:
+        return _default_table(ctx, _unfiltered(ctx, all_branches, limit), where)
     needed = fields_needed(where, sort)
-    if not as_json:
+    if not as_json and not default_table:
         needed += [path for _, path in chosen]
     runs = ctx.store.list_runs(level_for(needed))
     now = datetime.now(UTC)
@@ -43,8 +49,10 @@ def list_command(as_json: bool = False, limit: int | None = None, columns: str |
             writer.writerow([_raw_cell(run, path, now) for _, path in chosen])
         sys.stdout.write(buffer.getvalue())
         return 0
+    if default_table:
+        return _default_table(ctx, Listed(selection, [run.id for run in runs]), where)
     if not runs:
-        print("no runs yet: record one with `git run -- COMMAND`")
+        print(NO_RUNS)
         return 0
     if not selection.runs:
         print("no runs match" + (f" --where {where}" if where else "") + f" ({scope_line(selection)})")
@@ -53,11 +61,81 @@ def list_command(as_json: bool = False, limit: int | None = None, columns: str |
     branch = current_branch(ctx.repo)
     rows = [[_cell(run, path, now, ids, branch) for _, path in chosen] for run in selection.runs]
     print(table(rows, [header for header, _ in chosen]))
-    footer = scope_line(selection)
-    if selection.matched > len(selection.runs):
-        footer += f"; showing {len(selection.runs)} of {selection.matched}"
-    print(f"\n{footer}")
+    _footer(selection)
     return 0
+
+
+NO_RUNS = "no runs yet: record one with `git run -- COMMAND`"
+
+
+@dataclass
+class Listed:
+    """What a table shows: the selection, and every run id (short ids are unique among all runs)."""
+
+    selection: Selection
+    all_ids: list[str]
+    shown: list[str] = field(default_factory=list)
+    rows: dict[str, tuple[Any, ...]] | None = None  # the index's listing rows of ``shown``, when read
+
+    def __post_init__(self) -> None:
+        self.shown = self.shown or [run.id for run in self.selection.runs]
+
+
+def _unfiltered(ctx: Context, all_branches: bool, limit: int | None) -> Listed:
+    """Every run of HEAD's history (or all), newest first, from the index's typed columns alone."""
+    rows = ctx.store.index.listing_rows()
+    hidden = 0
+    if all_branches:
+        kept = rows
+    else:
+        reachable = reachable_bases(ctx.repo, {row[8] for row in rows if row[8]})
+        kept = [row for row in rows if not row[8] or row[8] in reachable]
+        hidden = len(rows) - len(kept)
+    shown = kept[:limit] if limit is not None else kept
+    return Listed(Selection([], hidden, all_branches, len(kept)), [row[0] for row in rows],
+                  [row[0] for row in shown], {row[0]: row for row in shown})
+
+
+def _default_table(ctx: Context, listed: Listed, where: str | None) -> int:
+    """The default columns straight from the index's typed columns (no documents built: ~5 us a run)."""
+    selection = listed.selection
+    if not listed.all_ids:
+        print(NO_RUNS)
+        return 0
+    if not listed.shown:
+        print("no runs match" + (f" --where {where}" if where else "") + f" ({scope_line(selection)})")
+        return 0
+    rows = listed.rows
+    if rows is None:
+        wanted = set(listed.shown)
+        rows = {row[0]: row for row in ctx.store.index.listing_rows() if row[0] in wanted}
+    ids = short_ids_of(listed.all_ids)
+    branch = current_branch(ctx.repo)
+    now = time.time()
+    cells = []
+    for run_id in listed.shown:
+        _, name, status, started_s, duration_s, run_branch, detached, message, _base, baseline_of = rows[run_id]
+        if baseline_of != "[]":
+            marks = json.loads(baseline_of)
+            name = f"{name} (baseline{'' if marks == [branch] else ' of ' + ','.join(marks)})"
+        cells.append([
+            ids[run_id], name, status, "-" if started_s is None else human_age_seconds(now - started_s),
+            "-" if duration_s is None else human_duration(duration_s),
+            run_branch or ("(detached)" if detached else "-"),
+            message if len(message) <= 60 else message[:59] + "…",
+        ])
+    print(table(cells, [header for header, _ in parse_columns(DEFAULT_COLUMNS)]))
+    selection.matched = max(selection.matched, len(listed.shown))
+    _footer(selection, len(listed.shown))
+    return 0
+
+
+def _footer(selection: Selection, shown: int | None = None) -> None:
+    footer = scope_line(selection)
+    count = len(selection.runs) if shown is None else shown
+    if selection.matched > count:
+        footer += f"; showing {count} of {selection.matched}"
+    print(f"\n{footer}")
 
 
 def _cell(run: Run, path: tuple[str, ...], now: datetime, ids: dict[str, str], branch: str) -> str:

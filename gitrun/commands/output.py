@@ -27,17 +27,28 @@ def write_json_array(items: Iterable[Any]) -> None:
 
 def short_ids(runs: Iterable[Run], minimum: int = 8) -> dict[str, str]:
     """The shortest prefix of each id (at least ``minimum`` chars) that no other run shares."""
-    ids = sorted(run.id for run in runs)
+    return short_ids_of([run.id for run in runs], minimum)
+
+
+def short_ids_of(run_ids: Iterable[str], minimum: int = 8) -> dict[str, str]:
+    ids = sorted(run_ids)
+    # How many leading characters each id shares with the next one (only counted past ``minimum``).
+    shared = [_shared_prefix(ids[i], ids[i + 1], minimum) for i in range(len(ids) - 1)]
     result: dict[str, str] = {}
     for index, run_id in enumerate(ids):
-        length = minimum
-        for neighbour in (ids[index - 1] if index else "", ids[index + 1] if index + 1 < len(ids) else ""):
-            common = 0
-            while common < len(run_id) and common < len(neighbour) and run_id[common] == neighbour[common]:
-                common += 1
-            length = max(length, common + 1)
-        result[run_id] = run_id[: min(length, len(run_id))]
+        before = shared[index - 1] if index else 0
+        after = shared[index] if index < len(shared) else 0
+        result[run_id] = run_id[: max(minimum, before + 1, after + 1)]
     return result
+
+
+def _shared_prefix(a: str, b: str, minimum: int) -> int:
+    if a[:minimum] != b[:minimum]:
+        return 0  # fewer than ``minimum`` shared: the minimum length tells them apart
+    common = minimum
+    while common < len(a) and common < len(b) and a[common] == b[common]:
+        common += 1
+    return common
 
 
 def table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:

@@ -99,10 +99,10 @@ def select_runs(runs: list[Run], repo: pygit2.Repository, *, where: str | None =
         runs = [run for run in runs if query.matches(_resolver(run, now), now)]
     if sorting is not None:
         path, descending = sorting
-        present = [run for run in runs if sort_key(fields.resolve(run, path, now))[0] < 2]
-        absent = [run for run in runs if sort_key(fields.resolve(run, path, now))[0] == 2]
-        present.sort(key=lambda run: sort_key(fields.resolve(run, path, now)), reverse=descending)
-        runs = present + absent  # runs without the field always last
+        keyed = [(sort_key(fields.resolve(run, path, now)), run) for run in runs]
+        present = [item for item in keyed if item[0][0] < 2]
+        present.sort(key=lambda item: item[0], reverse=descending)
+        runs = [run for _, run in present] + [run for key, run in keyed if key[0] == 2]  # without the field: last
     matched = len(runs)
     if limit is not None:
         runs = runs[:limit]

@@ -33,7 +33,11 @@ def human_duration(seconds: float | None) -> str:
 
 
 def human_age(moment: datetime, now: datetime | None = None) -> str:
-    delta = ((now or utc_now()) - moment).total_seconds()
+    return human_age_seconds(((now or utc_now()) - moment).total_seconds())
+
+
+def human_age_seconds(delta: float) -> str:
+    """``3d ago`` for a moment ``delta`` seconds in the past."""
     if delta < 0:
         return "just now"
     for size, unit in ((86400 * 365, "y"), (86400 * 30, "mo"), (86400 * 7, "w"), (86400, "d"),

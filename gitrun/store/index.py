@@ -41,22 +41,25 @@ from typing import Any
 import pygit2
 
 from gitrun.model.run import Run
+from gitrun.model.timefmt import from_iso
 from gitrun.store.git import RepoPaths
 from gitrun.store.notes import note_blob_id, notes_tree
 from gitrun.store.refs import EXPERIMENTS_PREFIX, NOTES_REF, read_ref, run_ref
 
-SCHEMA = 1  # PRAGMA user_version of the file; another value means: rebuild
+SCHEMA = 2  # PRAGMA user_version of the file; another value means: rebuild
 INDEX_FILE = "index.sqlite"
 
 # Tables of a note left out of ``lite`` (big, and needed only by show/--json/--where env.*).
 HEAVY_TABLES = ("env", "hardware", "snapshot")
 # Lists in ``[git]`` left out of ``lite`` (a run with 100,000 untracked files lists them all).
 GIT_LISTS = ("modified", "added", "untracked", "deleted", "submodules")
-# The levels of detail a reader asks for: typed columns only, lite document, whole note.
+# The levels of detail a reader asks for: typed columns only, lite document, whole note; or the
+# typed columns plus some of the JSON columns below, written "columns:params,metrics".
 COLUMNS, LITE, FULL = "columns", "lite", "full"
+SECTION_COLUMNS = ("params", "metrics", "summary", "data", "command")
 # Fields answered from the typed columns alone (``expect`` only as met/missed).
 COLUMN_FIELDS = frozenset({"id", "name", "status", "message", "user", "host", "cwd", "started", "ended",
-                           "exit_code", "branch", "command", "duration", "age", "commit", "base", "baseline"})
+                           "exit_code", "branch", "duration", "age", "commit", "base", "baseline"})
 RACY_SECONDS = 2.0  # a refs storage stat younger than this may hide a second write in the same tick
 PROGRESS_THRESHOLD = 200  # notes to read before a progress line is worth showing
 
@@ -79,6 +82,8 @@ CREATE TABLE IF NOT EXISTS run_index (
     duration_s REAL,
     branch TEXT NOT NULL,
     detached INTEGER NOT NULL,
+    started_s REAL,
+    message_cell TEXT NOT NULL,
     base_commit TEXT NOT NULL,
     message TEXT NOT NULL,
     command TEXT NOT NULL,
@@ -102,13 +107,13 @@ CREATE INDEX IF NOT EXISTS run_index_result ON run_index(ref_target);
 """
 
 _ROW_COLUMNS = ("id", "ref_target", "snapshot_commit", "note_blob", "name", "status", "exit_code", "signal",
-                "started", "ended", "duration_s", "branch", "detached", "base_commit", "message", "command",
-                "user", "host", "cwd", "tags", "expect_met", "baseline_of", "params", "metrics", "summary", "data",
-                "problem", "lite", "full")
+                "started", "ended", "duration_s", "branch", "detached", "started_s", "message_cell", "base_commit",
+                "message", "command", "user", "host", "cwd", "tags", "expect_met", "baseline_of", "params", "metrics",
+                "summary", "data", "problem", "lite", "full")
 _UPSERT = (f"INSERT OR REPLACE INTO run_index ({', '.join(_ROW_COLUMNS)}) "
            f"VALUES ({', '.join('?' for _ in _ROW_COLUMNS)})")
 _COLUMNS_SELECT = ("SELECT id, ref_target, snapshot_commit, name, status, exit_code, started, ended, duration_s, "
-                   "branch, detached, base_commit, message, command, user, host, cwd, tags, expect_met, baseline_of "
+                   "branch, detached, base_commit, message, user, host, cwd, tags, expect_met, baseline_of "
                    "FROM run_index")
 
 
@@ -190,19 +195,47 @@ def _table_root(part: str) -> str:
 
 def level_for(paths: Iterable[tuple[str, ...]]) -> str:
     """The least detail that answers every field path (``("params", "lr")``, ``("env", "python")``)."""
-    level = COLUMNS
+    sections: set[str] = set()
+    lite = False
     for path in paths:
         root, rest = path[0], (path[1] if len(path) > 1 else "")
         if root in HEAVY_TABLES or (root == "git" and (not rest or rest.split(".")[0] in GIT_LISTS)):
             return FULL
+        if root == "message":
+            sections.add("command")  # shown instead of an empty message
         if root in COLUMN_FIELDS or (root == "expect" and rest in ("", "met")):
             continue
-        level = LITE
-    return level
+        if root in SECTION_COLUMNS:
+            sections.add(root)
+        elif root in ("tag", "tags"):
+            sections.add("data")  # dataset names count as tags
+        else:
+            lite = True
+    if lite:
+        return LITE
+    return COLUMNS + (":" + ",".join(sorted(sections)) if sections else "")
 
 
 def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def message_cell(doc: dict[str, Any], tags: list[Any], met: Any, command: list[Any]) -> str:
+    """``git run list``'s message column before truncation: tags, whether --expect was met, message."""
+    text = str(doc.get("message", "")) or " ".join(str(arg) for arg in command)
+    marks = "".join(f"[{tag}] " for tag in tags)
+    if met is not None:
+        marks += "(expect met) " if met else "(expect missed) "
+    return " ".join((marks + text).split())
+
+
+def _epoch(value: Any) -> float | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return from_iso(value).timestamp()
+    except ValueError:
+        return None
 
 
 def _table(doc: dict[str, Any], key: str) -> dict[str, Any]:
@@ -237,7 +270,8 @@ def row_values(run_id: str, target: str, snapshot: str, blob: str, doc: dict[str
         run_id, target, snapshot, blob, str(doc.get("name", "")), str(doc.get("status", "unknown")),
         exit_code if isinstance(exit_code, int) and not isinstance(exit_code, bool) else None,
         _str(doc.get("signal")), _str(doc.get("started")), _str(doc.get("ended")), _number(doc.get("duration_s")),
-        str(git.get("branch", "") or ""), 1 if git.get("detached") else 0, str(git.get("base_commit", "") or ""),
+        str(git.get("branch", "") or ""), 1 if git.get("detached") else 0, _epoch(doc.get("started")),
+        message_cell(doc, lists["tags"], met, lists["command"]), str(git.get("base_commit", "") or ""),
         str(doc.get("message", "")), _json([str(arg) for arg in lists["command"]]),
         _str(doc.get("user")), _str(doc.get("host")), _str(doc.get("cwd")),
         _json([str(tag) for tag in lists["tags"]]), None if met is None else (1 if met else 0),
@@ -248,9 +282,10 @@ def row_values(run_id: str, target: str, snapshot: str, blob: str, doc: dict[str
 
 
 def run_from_columns(row: Sequence[Any]) -> Run:
-    """A Run whose document holds only what the typed columns know (see ``COLUMN_FIELDS``)."""
+    """A Run whose document holds only what the typed columns know (``COLUMN_FIELDS``; the command and the
+    JSON columns are added by the caller when asked for)."""
     (run_id, target, snapshot, name, status, exit_code, started, ended, duration, branch, detached, base,
-     message, command, user, host, cwd, tags, met, baseline_of) = row
+     message, user, host, cwd, tags, met, baseline_of) = row
     doc: dict[str, Any] = {"id": run_id, "name": name, "status": status, "message": message,
                            "git": {"branch": branch, "detached": bool(detached), "base_commit": base}}
     if exit_code is not None:
@@ -261,8 +296,6 @@ def run_from_columns(row: Sequence[Any]) -> Run:
         doc["ended"] = ended
     if duration is not None:
         doc["duration_s"] = duration
-    if command != "[]":
-        doc["command"] = json.loads(command)
     if tags != "[]":
         doc["tags"] = json.loads(tags)
     if baseline_of != "[]":
@@ -525,9 +558,20 @@ class RunIndex:
         self.sync()
         if level == FULL:
             return list(self.iter_full())
-        if level == COLUMNS:
-            rows = self._guarded(lambda conn: conn.execute(_COLUMNS_SELECT + " ORDER BY id DESC").fetchall())
-            return [run_from_columns(row) for row in rows]
+        if level.startswith(COLUMNS):
+            sections = [name for name in level.partition(":")[2].split(",") if name in SECTION_COLUMNS]
+            extra = "".join(f", {name}" for name in sections)
+            select = _COLUMNS_SELECT.replace(" FROM run_index", extra + " FROM run_index")
+            rows = self._guarded(lambda conn: conn.execute(select + " ORDER BY id DESC").fetchall())
+            width = len(rows[0]) - len(sections) if rows else 0
+            runs = []
+            for row in rows:
+                run = run_from_columns(row[:width])
+                for name, text in zip(sections, row[width:], strict=True):
+                    if text not in ("{}", "[]"):
+                        run.doc[name] = json.loads(text)
+                runs.append(run)
+            return runs
         rows = self._guarded(lambda conn: conn.execute(
             "SELECT id, ref_target, snapshot_commit, lite FROM run_index ORDER BY id DESC").fetchall())
         return [Run(run_id, run_ref(run_id), target, snapshot, json.loads(lite))
@@ -591,6 +635,14 @@ class RunIndex:
             "SELECT id FROM run_index WHERE (snapshot_commit >= ? AND snapshot_commit < ?) "
             "OR (ref_target >= ? AND ref_target < ?) ORDER BY id DESC", (prefix, upper, prefix, upper)).fetchall())
         return [row[0] for row in rows]
+
+    def listing_rows(self) -> list[tuple[Any, ...]]:
+        """What the default ``git run list`` shows, newest first, straight from the typed columns:
+        (id, name, status, started_s, duration_s, branch, detached, message_cell, base_commit, baseline_of)."""
+        self.sync()
+        return self._guarded(lambda conn: conn.execute(
+            "SELECT id, name, status, started_s, duration_s, branch, detached, message_cell, base_commit, "
+            "baseline_of FROM run_index ORDER BY id DESC").fetchall())
 
     def names(self) -> dict[str, str]:
         """Run id -> name, for every run."""
