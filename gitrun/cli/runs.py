@@ -1,4 +1,4 @@
-"""Subcommands that read runs: list, show."""
+"""Subcommands that read runs: list, show, query."""
 
 from __future__ import annotations
 
@@ -39,3 +39,18 @@ def show_cmd(run: str, as_json: bool, log: bool) -> None:
     from gitrun.commands.show import show_command
 
     sys.exit(show_command(run, as_json=as_json, log=log))
+
+
+@cli.command("query")
+@click.argument("sql")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array of objects.")
+@click.option("--csv", "as_csv", is_flag=True, help="Print CSV with a header row.")
+def query_cmd(sql: str, as_json: bool, as_csv: bool) -> None:
+    """Read-only SQL over the runs, e.g. "SELECT name, params_lr, metrics_acc FROM runs WHERE status = 'succeeded'".
+
+    Tables: runs (one column per parameter and metric: params_NAME, metrics_NAME), tags, params,
+    metrics, summaries, datasets; docs/format.md ("Query tables") describes them.
+    """
+    from gitrun.commands.query_sql import query_command
+
+    sys.exit(query_command(sql, as_json=as_json, as_csv=as_csv))
