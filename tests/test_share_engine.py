@@ -40,3 +40,22 @@ def test_pull_does_not_start_an_auto_gc(repo: Path, tmp_path: Path) -> None:
     gitrun(clone, "pull")
     assert int(git(clone, "count-objects").split()[0]) >= loose_before
     assert len(git(clone, "for-each-ref", "refs/experiments").splitlines()) == 1
+
+
+def test_pull_flags_a_run_named_like_an_id_prefix(repo: Path, tmp_path: Path) -> None:
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", str(remote))
+    git(repo, "remote", "add", "origin", str(remote))
+    git(repo, "push", "-q", "origin", "main")
+    gitrun(repo, "-q", "--", "true")
+    ref = git(repo, "for-each-ref", "--format=%(objectname)", "refs/experiments").strip()
+    snapshot = git(repo, "rev-parse", f"{ref}^").strip()
+    note = git(repo, "notes", "--ref=gitrun", "show", snapshot)
+    forged = "\n".join('name = "01abcdef"' if line.startswith("name = ") else line for line in note.splitlines())
+    (tmp_path / "forged.toml").write_text(forged + "\n")
+    git(repo, "notes", "--ref=gitrun", "add", "-f", "-F", str(tmp_path / "forged.toml"), snapshot)
+    gitrun(repo, "push")
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(remote), str(clone))
+    proc = gitrun(clone, "pull")
+    assert "named '01abcdef', which looks like a run id prefix" in proc.stderr

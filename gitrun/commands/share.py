@@ -32,6 +32,7 @@ import pygit2
 
 from gitrun.commands.context import Context, open_context
 from gitrun.errors import ConcurrentUpdate, GitCommandError, UsageError
+from gitrun.model.ids import looks_like_id_prefix
 from gitrun.model.run import Run
 from gitrun.model.timefmt import to_iso, utc_now
 from gitrun.store import codec
@@ -263,7 +264,21 @@ def pull_command(remote: str | None, no_fetch: bool = False) -> int:
     print(f"gitrun: pulled from {name}: " + ", ".join(parts))
     for run_id in summary.kept_local:
         print(f"gitrun: run {run_id} differs from {name}'s copy; kept yours (`git run push` sends it)")
+    _flag_id_like_names(ctx, summary.new_runs + summary.updated_runs)
     return 0
+
+
+def _flag_id_like_names(ctx: Context, run_ids: list[str]) -> None:
+    """Warn about pulled runs named like an id prefix: such a name never selects them (ids win)."""
+    if not run_ids:
+        return
+    names = ctx.store.index.names()
+    for run_id in run_ids:
+        run_name = names.get(run_id, "")
+        if looks_like_id_prefix(run_name):
+            shown = run_name.encode("ascii", "backslashreplace").decode()
+            print(f"gitrun: warning: pulled run {run_id} is named '{shown}', which looks like a run id prefix; "
+                  "ids win, so refer to it by its id", file=sys.stderr)
 
 
 # --- push ------------------------------------------------------------------------------------------
