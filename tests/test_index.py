@@ -255,3 +255,8 @@ def test_changes_are_seen_when_the_refs_storage_looks_unchanged(capsys: pytest.C
     git(runs_repo, "pack-refs", "--all")
     _age_refs_storage(runs_repo, 30)
     assert len(listing(capsys, runs_repo)) == len(runs) - 1
+    # Id prefixes resolve from packed ref names too; a packed ref deleted since is no candidate.
+    assert store(runs_repo).resolve(runs[8]["id"][:12]).id == runs[8]["id"]
+    git(runs_repo, "update-ref", "-d", f"refs/experiments/{runs[8]['id']}")
+    code, _out, err = cli(capsys, runs_repo, "show", runs[8]["id"][:12])
+    assert code == 1 and "no run matches" in err

@@ -16,12 +16,13 @@ from gitrun.errors import UsageError
 from gitrun.model import fields
 from gitrun.model.organise import set_baseline_mark
 from gitrun.store import codec
+from gitrun.store.index import COLUMNS
 from gitrun.store.notes import modify_notes
 
 
 def baseline_command(reference: str | None = None, branch: str | None = None, clear: bool = False) -> int:
     ctx = open_context()
-    runs = ctx.store.list_runs()
+    runs = ctx.store.list_runs(COLUMNS)  # baseline marks are typed columns of the index
     if reference is None and not clear:
         marked = [(b, run) for run in runs for b in fields.baseline_branches(run.doc)]
         if not marked:

@@ -9,6 +9,7 @@ from gitrun.commands.output import print_json, short_ids, table
 from gitrun.errors import UsageError
 from gitrun.model.datasets import FileEntry, decode_file_list, diff_file_lists, format_size
 from gitrun.model.run import Run
+from gitrun.store.index import COLUMNS
 from gitrun.store.spool import find_spool
 from gitrun.store.trees import read_blob_at
 
@@ -32,7 +33,7 @@ def _key(entry: dict[str, Any]) -> tuple[str, str]:
 
 def ls_command(as_json: bool = False) -> int:
     ctx = open_context()
-    runs = ctx.store.list_runs()  # newest first
+    runs = ctx.store.list_runs(COLUMNS + ":data")  # newest first, with their data sections
     rows: dict[tuple[str, str, str, str], dict[str, Any]] = {}
     for run in reversed(runs):  # oldest first, so "first seen" is kept for each version
         for entry in run_data(run):

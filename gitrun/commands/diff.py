@@ -22,6 +22,7 @@ from gitrun.errors import RunNotFound, StorageError, UsageError
 from gitrun.model import compare
 from gitrun.model.run import Run
 from gitrun.store.git import run_git, run_git_on_terminal
+from gitrun.store.index import COLUMNS
 
 SECTIONS = ("code", "params", "metrics", "data", "environment", "hardware", "command")
 
@@ -69,7 +70,7 @@ def resolve_side(ctx: Context, text: str) -> Side:
 
 def default_other(ctx: Context, side: Side) -> Side:
     """The side to compare ``side`` with when only one is given."""
-    runs = ctx.store.list_runs()
+    runs = ctx.store.list_runs(COLUMNS)  # baseline marks are typed columns of the index
     branches = [side.run.branch] if side.run is not None and side.run.branch else []
     branches.append(current_branch(ctx.repo))
     for branch in branches:

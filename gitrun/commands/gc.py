@@ -11,11 +11,12 @@ from datetime import UTC, datetime
 
 from gitrun.commands.context import open_context
 from gitrun.commands.rm import delete_runs
-from gitrun.commands.selection import select_runs
+from gitrun.commands.selection import fields_needed, select_runs
 from gitrun.errors import UsageError
 from gitrun.model import fields
 from gitrun.model import status as statuses
 from gitrun.model.query import parse_duration
+from gitrun.store.index import level_for
 
 
 def gc_command(status: list[str], older_than: str | None = None, where: str | None = None,
@@ -46,7 +47,8 @@ def gc_command(status: list[str], older_than: str | None = None, where: str | No
         if seconds is None:
             raise UsageError(f"--older-than: '{older_than}' is not a duration", hint="e.g. 30d, 12h, 2w")
     now = datetime.now(UTC)
-    selection = select_runs(ctx.store.list_runs(), ctx.repo, where=where, all_branches=True, now=now)
+    runs = ctx.store.list_runs(level_for(fields_needed(where, None)))
+    selection = select_runs(runs, ctx.repo, where=where, all_branches=True, now=now)
     chosen = []
     kept = 0
     for run in selection.runs:

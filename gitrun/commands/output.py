@@ -62,11 +62,23 @@ def table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:
 
 
 def _plain_table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str | None:
-    """What tabulate prints for text cells: stripped, left-aligned, columns at least header + 2 wide."""
-    cells = [[("" if cell is None else cell).strip() for cell in row] for row in rows
-             if all(cell is None or isinstance(cell, str) for cell in row)]
-    if len(cells) != len(rows) or any(len(row) != len(headers) for row in cells):
-        return None
+    """What tabulate prints (numbers not parsed) for text and integer cells: stripped, left-aligned,
+    every column at least its header + 2 wide."""
+    cells: list[list[str]] = []
+    for row in rows:
+        if len(row) != len(headers):
+            return None
+        out = []
+        for cell in row:
+            if isinstance(cell, str):
+                out.append(cell.strip())
+            elif cell is None:
+                out.append("")
+            elif type(cell) is int:
+                out.append(str(cell))
+            else:
+                return None
+        cells.append(out)
     if any("\n" in cell or "\x1b" in cell or "\t" in cell for row in cells for cell in row):
         return None
     widths = [len(header) + 2 for header in headers]

@@ -7,9 +7,11 @@ then move it. A caller that loses the race re-reads and retries; nothing is over
 
 from __future__ import annotations
 
+import os
 import random
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 import pygit2
@@ -38,6 +40,36 @@ def read_ref(repo: pygit2.Repository, name: str) -> pygit2.Oid | None:
         return None
     target = ref.target
     return target if isinstance(target, pygit2.Oid) else None
+
+
+def ref_names_with_prefix(repo: pygit2.Repository, commondir: Path, prefix: str) -> list[str]:
+    """The rest of every ref name starting with ``prefix`` (e.g. ``refs/experiments/01k7``), from the
+    names alone: the loose refs' file names and the lines of ``packed-refs``, no ref file read.
+
+    Each candidate is then checked with libgit2 (a packed ref deleted loose stays in neither). A
+    reftable repository has neither file: every ref is listed then.
+    """
+    folder, _, start = prefix.rpartition("/")
+    if (commondir / "reftable").exists():
+        names = [ref.name for ref in repo.references.iterator() if ref.name.startswith(prefix)]
+        return [name[len(folder) + 1:] for name in names]
+    candidates: set[str] = set()
+    try:
+        candidates.update(name for name in os.listdir(commondir / folder) if name.startswith(start)
+                          and not name.endswith(".lock"))
+    except (FileNotFoundError, NotADirectoryError):
+        pass
+    needle = (" " + prefix).encode()
+    try:
+        with open(commondir / "packed-refs", "rb") as packed:
+            for line in packed:
+                if needle in line and not line.startswith((b"#", b"^")):
+                    name = line.rstrip(b"\n").split(b" ", 1)[1].decode("utf-8", "replace")
+                    if name.startswith(prefix) and "/" not in name[len(folder) + 1:]:
+                        candidates.add(name[len(folder) + 1:])
+    except FileNotFoundError:
+        pass
+    return [name for name in candidates if read_ref(repo, f"{folder}/{name}") is not None]
 
 
 def compare_and_swap(

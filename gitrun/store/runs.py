@@ -24,7 +24,14 @@ from gitrun.store import codec
 from gitrun.store.git import RepoPaths, default_signature
 from gitrun.store.index import FULL, RunIndex, broken_doc, decode_note, read_ref_state
 from gitrun.store.notes import iter_note_entries, modify_notes, notes_tree, read_note, write_notes
-from gitrun.store.refs import EXPERIMENTS_PREFIX, compare_and_swap, read_ref, retry_on_conflict, run_ref
+from gitrun.store.refs import (
+    EXPERIMENTS_PREFIX,
+    compare_and_swap,
+    read_ref,
+    ref_names_with_prefix,
+    retry_on_conflict,
+    run_ref,
+)
 from gitrun.store.trees import TreeContent, build_tree
 
 DocModifier = Callable[[dict[str, Any]], dict[str, Any] | None]
@@ -193,7 +200,7 @@ class RunStore:
         lowered = text.lower()
         if not looks_like_id_prefix(lowered):
             return []
-        return sorted((run_id for run_id in read_ref_state(self.repo).refs if run_id.startswith(lowered)),
+        return sorted(ref_names_with_prefix(self.repo, self.paths.commondir, EXPERIMENTS_PREFIX + lowered),
                       reverse=True)
 
     def _ids_with_commit_prefix(self, text: str) -> list[str]:
