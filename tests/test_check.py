@@ -16,6 +16,7 @@ import pytest
 from gitrun.commands.hooks import SHIM
 from tests.conftest import git
 from tests.remote_helpers import Server, User, make_user, server_fixture  # noqa: F401
+from tests.run_fixtures import store
 
 FAKE_TOKEN = "ghp_" + "a1B2c3D4e5" * 4  # the shape of a GitHub token, not a real one
 
@@ -45,6 +46,14 @@ def assert_blocked(result: subprocess.CompletedProcess[str], run_id: str, check:
 
 def on_server(server: Server, run_id: str) -> bool:
     return f"refs/experiments/{run_id}" in server.refs()
+
+
+def record_with_vouched_secret(user: User) -> str:
+    """A run whose snapshot holds a token because the user vouched for the file: recording keeps
+    secrets out of everything else, so this is how one still reaches a run (check must catch it)."""
+    (user.path / ".gitrun.toml").write_text('include_secret_files = ["settings.py"]\n')
+    (user.path / "settings.py").write_text(f"TOKEN = '{FAKE_TOKEN}'\n")
+    return user.record("true")
 
 
 def test_clean_run_goes_through(ada: User, server: Server) -> None:
@@ -130,7 +139,9 @@ def test_env_vars_check_lists_secrets_the_run_read(ada: User) -> None:
 
 
 def test_secrets_check_blocks_a_token_in_the_log(ada: User, server: Server) -> None:
-    run_id = ada.record("echo", f"using {FAKE_TOKEN}")
+    run_id = ada.record("echo", "hello")
+    runs = store(ada.path)
+    runs.save_result(runs.get(run_id), {"logs/output.log": f"using {FAKE_TOKEN}\n".encode()})  # an older gitrun's log
     result = push_run(ada, run_id)
     assert_blocked(result, run_id, "secrets", "logs/output.log line 1 holds what looks like a github-token")
     assert FAKE_TOKEN not in result.stderr  # the report names the place, never the secret
@@ -161,7 +172,7 @@ def test_outcome_check_blocks_a_crashed_run(ada: User) -> None:
 
 
 def test_git_run_push_is_guarded_too_and_config_can_make_a_check_a_warning(ada: User, server: Server) -> None:
-    run_id = ada.record("echo", f"using {FAKE_TOKEN}")
+    run_id = record_with_vouched_secret(ada)
     result = ada.run("push", check=False)
     assert result.returncode == 1
     assert "secrets" in result.stderr and run_id in result.stderr
@@ -174,7 +185,7 @@ def test_git_run_push_is_guarded_too_and_config_can_make_a_check_a_warning(ada: 
 
 def test_pushing_a_branch_that_contains_a_run_snapshot_checks_that_run(ada: User) -> None:
     (ada.path / "train.py").write_text("print('loss: 0.4')\n")
-    run_id = ada.record("echo", f"using {FAKE_TOKEN}")
+    run_id = record_with_vouched_secret(ada)
     snapshot = json.loads(ada.run("show", run_id, "--json").stdout)["commit"]
     git(ada.path, "branch", "from-run", snapshot)
     result = subprocess.run(["git", "push", "origin", "from-run"], cwd=ada.path, capture_output=True, text=True,
@@ -196,7 +207,7 @@ def test_hooks_install_keeps_an_existing_hook_and_honours_core_hooks_path(server
     out = user.run("hooks", "install").stdout
     assert "pre-push.gitrun-chained" in out
     assert (hooks / "pre-push.gitrun-chained").exists()
-    run_id = user.record("echo", f"using {FAKE_TOKEN}")
+    run_id = record_with_vouched_secret(user)
     assert push_run(user, run_id).returncode != 0
     assert marker.exists()
     user.run("hooks", "uninstall")
@@ -205,7 +216,7 @@ def test_hooks_install_keeps_an_existing_hook_and_honours_core_hooks_path(server
 
 
 def test_pre_commit_framework_variables(ada: User) -> None:
-    run_id = ada.record("echo", f"using {FAKE_TOKEN}")
+    run_id = record_with_vouched_secret(ada)
     snapshot = json.loads(ada.run("show", run_id, "--json").stdout)["commit"]
     env = {"PRE_COMMIT_TO_REF": snapshot, "PRE_COMMIT_FROM_REF": "", "PRE_COMMIT_REMOTE_NAME": "origin",
            "PRE_COMMIT_REMOTE_BRANCH": "refs/heads/main", "PRE_COMMIT_LOCAL_BRANCH": "refs/heads/main"}

@@ -11,13 +11,13 @@ import pygit2
 from gitrun.capture.hashing import hash_file
 from gitrun.model.captured import Captured
 from gitrun.model.ignore import IgnoreRules
-from gitrun.model.secrets import find_secret_kind, is_secret_file_name, strip_url_credentials
+from gitrun.model.secrets import StreamScanner, is_secret_file_name, strip_url_credentials
 from gitrun.store.config import Settings
 from gitrun.store.git import RepoPaths
 from gitrun.store.snapshot import Candidate, Exclusion, Policy, SnapshotResult, take_snapshot
 
 GITRUNIGNORE = ".gitrunignore"
-SCAN_LIMIT = 10 * 1024 * 1024  # content larger than this is not scanned for tokens
+READ_CHUNK = 1024 * 1024  # files are scanned for secrets in chunks of this size, whatever their size
 
 
 def load_gitrunignore(workdir: Path) -> IgnoreRules:
@@ -63,13 +63,20 @@ def _safe_hash(path: Path) -> str | None:
 
 
 def _content_secret(path: Path, size: int) -> str | None:
-    if size > SCAN_LIMIT or not path.is_file() or path.is_symlink():
+    """The kind of the first secret in the file, read in chunks (a 2 GiB file costs no memory)."""
+    if not path.is_file() or path.is_symlink():
         return None
+    scanner = StreamScanner()
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as handle:
+            while chunk := handle.read(READ_CHUNK):
+                scanner.feed(chunk)
+                if scanner.found:
+                    return scanner.found[0][1]
     except OSError:
         return None
-    return find_secret_kind(data.decode("utf-8", "replace"))
+    found = scanner.close()
+    return found[0][1] if found else None
 
 
 def snapshot_code(paths: RepoPaths, settings: Settings) -> SnapshotResult:

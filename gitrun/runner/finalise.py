@@ -17,6 +17,7 @@ from typing import Any
 from gitrun.errors import GitrunError, RunNotFound
 from gitrun.model import status as statuses
 from gitrun.model.captured import deep_update
+from gitrun.model.redaction import redact_result_files
 from gitrun.model.run import Run
 from gitrun.model.timefmt import from_iso, to_iso, utc_now
 from gitrun.runner.logs import capped_log
@@ -63,6 +64,7 @@ def collect_result(spool: Spool, ending: Ending, settings: Settings, contributor
             continue
         files.update(more_files)
         deep_update(updates, more_updates)
+    _keep_secrets_out(files, updates)
     return files, updates, failed
 
 
@@ -70,6 +72,20 @@ def failure_reason(err: BaseException) -> str:
     """Never empty: ``MemoryError()`` says nothing by itself."""
     text = str(err).strip()
     return f"{type(err).__name__}: {text}" if text else type(err).__name__
+
+
+def _keep_secrets_out(files: dict[str, TreeContent], updates: dict[str, Any]) -> None:
+    """The one secret screen of the result tree: secrets in logs redacted, secret outputs left out
+    (their entry says why and keeps no hash)."""
+    dropped = redact_result_files(files)
+    if not dropped:
+        return
+    for entry in updates.get("outputs", []) or []:
+        path = str(entry.get("path", "")) if isinstance(entry, dict) else ""
+        reason = dropped.get("outputs/" + path) or dropped.get("outputs/_external/" + path.lstrip("/"))
+        if reason:
+            entry.update(stored=False, not_stored=f"secret: {reason}")
+            entry.pop("hash", None)
 
 
 def _save_result(store: RunStore, run: Run, files: dict[str, TreeContent], updates: dict[str, Any]) -> None:

@@ -18,7 +18,9 @@ import pygit2
 
 from gitrun.errors import AmbiguousRun, RunNotFound, StorageError
 from gitrun.model.ids import is_run_id, looks_like_id_prefix
+from gitrun.model.redaction import redact_document
 from gitrun.model.run import Run
+from gitrun.model.secrets import redact_text
 from gitrun.model.timefmt import to_iso, utc_now
 from gitrun.store import codec
 from gitrun.store.git import RepoPaths, default_signature
@@ -49,10 +51,15 @@ class RunStore:
 
     def create(self, run_id: str, tree: pygit2.Oid, base_commit: pygit2.Oid | None, message: str,
                doc: dict[str, Any]) -> Run:
-        """Write the snapshot commit, an empty result commit, the ref and the first note."""
+        """Write the snapshot commit, an empty result commit, the ref and the first note.
+
+        Secrets in ``doc`` and ``message`` are redacted first (``redact_document``), in place.
+        """
         signature = default_signature(self.repo)
         parents = [base_commit] if base_commit is not None else []
+        redact_document(doc)
         trailer = f"\n\nGitrun-Run: {run_id}\nGitrun-Name: {doc.get('name', '')}\n"
+        message = redact_text(message)[0]
         snapshot = self.repo.create_commit(None, signature, signature, message.rstrip() + trailer, tree, parents)
         doc["snapshot_commit"] = str(snapshot)
         result = self._result_commit(run_id, snapshot, {})
@@ -99,6 +106,7 @@ class RunStore:
             if new_doc is None:
                 return {}
             new_doc["updated"] = to_iso(utc_now())  # orders concurrent edits in the notes merge
+            redact_document(new_doc)
             note = codec.encode(new_doc)
             run.doc, run.note_bytes = new_doc, note
             return {key: note}
