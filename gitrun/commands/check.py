@@ -7,7 +7,8 @@ the secrets scan reads git objects and lives here):
 2. data: every data input reachable by others;
 3. environment: no package from a local path or editable outside the repo, none without a version;
 4. env_vars: the variables the run read but whose values are not recorded are declared;
-5. secrets: the snapshot's changes against its base, and the stored logs, hold no keys or tokens;
+5. secrets: nothing the run publishes (note, result tree with logs and outputs, snapshot changes)
+   holds a key, token or password; every byte is scanned, streamed;
 6. outcome: the run is not ``running`` or ``crashed``.
 """
 
@@ -26,11 +27,9 @@ from gitrun.errors import UsageError
 from gitrun.model import checks as C
 from gitrun.model.checks import Finding
 from gitrun.model.run import Run
-from gitrun.model.secrets import find_secrets
 from gitrun.model.timefmt import to_iso, utc_now
 from gitrun.store.git import default_signature
-
-MAX_SCAN_BYTES = 8 * 1024 * 1024  # per file: larger blobs are data, not code or logs
+from gitrun.store.secret_scan import scan_changes, scan_note, scan_tree
 
 
 def check_config(ctx: Context) -> dict[str, Any]:
@@ -94,76 +93,28 @@ def own_distributions() -> frozenset[str]:
 # --- check 5: secrets ------------------------------------------------------------------------------
 
 def check_secrets(repo: pygit2.Repository, run: Run, label: str) -> list[tuple[str, str]]:
+    """Everything the run publishes, scanned whole: its note, its result tree (logs, outputs/, series)
+    and the files its snapshot changes (``gitrun.store.secret_scan``)."""
     fix_tail = f"or, if it is a false alarm: git run check --accept {label} \"REASON\" --only {C.SECRETS}"
     problems: list[tuple[str, str]] = []
-    for path, line, kind in scan_snapshot_changes(repo, run.snapshot_commit):
+    for leak in scan_changes(repo, run.snapshot_commit):
         problems.append((
-            f"{path} line {line} holds what looks like a {kind} (in the run's code changes)",
+            f"{leak.path} line {leak.line} holds what looks like a {leak.kind} (in the run's code changes)",
             "remove it from the file (read it from an environment variable), revoke it, re-record the run "
             f"and delete this one (git run rm {label}); {fix_tail}",
         ))
-    for path, line, kind in scan_result_logs(repo, run):
+    for leak in scan_tree(repo, run.result_commit):
+        where = "the stored log" if leak.path.startswith("logs/") else "the stored file"
         problems.append((
-            f"the stored log {path} line {line} holds what looks like a {kind}",
-            f"stop printing it, revoke it, and delete this run (git run rm {label}); {fix_tail}",
+            f"{where} {leak.path} line {leak.line} holds what looks like a {leak.kind}",
+            f"stop printing or writing it, revoke it, and delete this run (git run rm {label}); {fix_tail}",
+        ))
+    for leak in scan_note(run.note_bytes or b""):
+        problems.append((
+            f"the run's metadata (note) line {leak.line} holds what looks like a {leak.kind}",
+            f"revoke it, and delete this run (git run rm {label}) or edit its note; {fix_tail}",
         ))
     return problems
-
-
-def scan_snapshot_changes(repo: pygit2.Repository, snapshot_hex: str) -> list[tuple[str, int, str]]:
-    """(path, line, kind) of secrets on lines the snapshot adds to its base commit."""
-    snapshot = repo.get(snapshot_hex)
-    if not isinstance(snapshot, pygit2.Commit):
-        return []
-    if snapshot.parents:
-        diff = repo.diff(snapshot.parents[0].tree, snapshot.tree)
-    else:
-        diff = snapshot.tree.diff_to_tree(swap=True)
-    found: list[tuple[str, int, str]] = []
-    for patch in diff:
-        if patch is None or patch.delta.is_binary:
-            continue
-        numbers: list[int] = []
-        texts: list[str] = []
-        size = 0
-        for hunk in patch.hunks:
-            for line in hunk.lines:
-                if line.origin != "+":
-                    continue
-                numbers.append(line.new_lineno)
-                content = line.content.rstrip("\n")
-                texts.append(content)
-                size += len(content)
-            if size > MAX_SCAN_BYTES:
-                break
-        if not texts:
-            continue
-        path = patch.delta.new_file.path
-        for index, kind in find_secrets("\n".join(texts)):
-            found.append((path, numbers[index - 1] if index - 1 < len(numbers) else index, kind))
-    return found
-
-
-def scan_result_logs(repo: pygit2.Repository, run: Run) -> list[tuple[str, int, str]]:
-    """(path, line, kind) of secrets in the logs stored in the run's result commit."""
-    result = repo.get(run.result_commit)
-    if not isinstance(result, pygit2.Commit):
-        return []
-    found: list[tuple[str, int, str]] = []
-    tree = result.tree
-    if "logs" not in tree:
-        return []
-    logs = repo.get(tree["logs"].id)
-    if not isinstance(logs, pygit2.Tree):
-        return []
-    for entry in logs:
-        blob = repo.get(entry.id)
-        if not isinstance(blob, pygit2.Blob) or blob.size > MAX_SCAN_BYTES * 4:
-            continue
-        text = blob.data.decode("utf-8", "replace")
-        for line, kind in find_secrets(text):
-            found.append((f"logs/{entry.name}", line, kind))
-    return found
 
 
 # --- reporting -----------------------------------------------------------------------------------

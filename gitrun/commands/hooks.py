@@ -9,9 +9,16 @@ Which runs a push publishes (checked by the hook):
   value nor from any remote-tracking branch of that remote), e.g. after ``git merge <snapshot>``.
   Runs that merely *started from* a pushed commit are not published by the push and are not checked.
 
-Under the pre-commit framework (stage ``pre-push``) the ref lines arrive as ``PRE_COMMIT_*``
-variables (``PRE_COMMIT_TO_REF``, ``PRE_COMMIT_FROM_REF``, ``PRE_COMMIT_REMOTE_BRANCH``,
-``PRE_COMMIT_LOCAL_BRANCH``, ``PRE_COMMIT_REMOTE_NAME``), which are read instead of stdin.
+* runs whose notes the push publishes: a pushed ``refs/notes/gitrun`` carries every note that
+  differs from the remote's, and the run of each such note is checked.
+
+Under the pre-commit framework (stage ``pre-push``) only the *first* ref line arrives, as
+``PRE_COMMIT_*`` variables (``PRE_COMMIT_TO_REF``, ``PRE_COMMIT_FROM_REF``, ...): a push of
+``main 'refs/experiments/*:refs/experiments/*'`` would show the hook ``main`` alone. So without ref
+lines on stdin the hook works out the whole push itself: it finds the ``git push`` command that
+started it (its ancestor process) and asks git what that push would update (``git push --dry-run
+--porcelain --no-verify`` with the same arguments). Where that is not possible it checks every run
+ref and note the remote lacks (``git ls-remote``), plus the ref pre-commit named.
 """
 
 from __future__ import annotations
@@ -29,7 +36,8 @@ from gitrun.commands.context import Context, open_context
 from gitrun.errors import UsageError
 from gitrun.model.run import Run
 from gitrun.store.git import run_git
-from gitrun.store.refs import EXPERIMENTS_PREFIX, read_ref
+from gitrun.store.notes import iter_note_entries
+from gitrun.store.refs import EXPERIMENTS_PREFIX, NOTES_REF, read_ref
 
 MARKER = "# gitrun pre-push hook"
 CHAINED_SUFFIX = ".gitrun-chained"
@@ -151,6 +159,10 @@ def runs_being_pushed(ctx: Context, remote: str, pushed: list[PushedRef]) -> lis
                     run = ctx.store.get(ref[len(EXPERIMENTS_PREFIX):])
                     chosen[run.id] = run
                     break
+        elif item.remote_ref == NOTES_REF:
+            for noted in _runs_of_new_notes(ctx, item):
+                if noted not in chosen:
+                    chosen[noted] = ctx.store.get(noted)
         elif item.remote_ref.startswith("refs/notes/"):
             continue
         else:
@@ -163,6 +175,95 @@ def runs_being_pushed(ctx: Context, remote: str, pushed: list[PushedRef]) -> lis
                 if run_id is not None and run_id not in chosen:
                     chosen[run_id] = ctx.store.get(run_id)
     return sorted(chosen.values(), key=lambda run: run.id)
+
+
+def _notes(ctx: Context, sha: str) -> dict[str, str]:
+    """Annotated commit -> note blob of a notes commit (empty when it is not here)."""
+    commit = ctx.repo.get(sha) if sha != ZERO else None
+    if not isinstance(commit, pygit2.Commit):
+        return {}
+    return {key: str(blob) for key, blob in iter_note_entries(ctx.repo, commit.tree)}
+
+
+def _runs_of_new_notes(ctx: Context, item: PushedRef) -> list[str]:
+    """Runs whose note the pushed notes commit has and the remote's lacks (or holds otherwise)."""
+    remote_notes = _notes(ctx, item.remote_sha)
+    by_snapshot = _snapshots(ctx)
+    return [by_snapshot[key] for key, blob in _notes(ctx, item.local_sha).items()
+            if remote_notes.get(key) != blob and key in by_snapshot]
+
+
+def _ancestor_push_arguments() -> list[str] | None:
+    """The arguments after ``push`` of the ``git push`` that (indirectly) started this hook, or None.
+
+    Read from /proc (Linux); hook managers sit between git and us, so a few ancestors are looked at.
+    """
+    pid = os.getppid()
+    for _ in range(8):
+        try:
+            argv = [arg.decode("utf-8", "surrogateescape")
+                    for arg in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0") if arg]
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            return None
+        if argv and os.path.basename(argv[0]) in ("git", "git.exe") and "push" in argv:
+            return _arguments_after_push(argv)
+        parent = next((line.split()[1] for line in status.splitlines() if line.startswith("PPid:")), "0")
+        pid = int(parent)
+        if pid <= 1:
+            return None
+    return None
+
+
+_GLOBAL_WITH_VALUE = {"-C", "-c", "--git-dir", "--work-tree", "--namespace", "--exec-path"}
+_NOT_FOR_DRY_RUN = {"--no-verify", "--verify", "-q", "--quiet", "-v", "--verbose", "--progress", "--no-progress",
+                    "--porcelain", "--dry-run", "-n"}
+
+
+def _arguments_after_push(argv: list[str]) -> list[str] | None:
+    index = 1
+    while index < len(argv) and argv[index] != "push":
+        index += 2 if argv[index] in _GLOBAL_WITH_VALUE else 1
+    if index >= len(argv):
+        return None
+    return [arg for arg in argv[index + 1:] if arg not in _NOT_FOR_DRY_RUN]
+
+
+def refs_from_dry_run(ctx: Context, arguments: list[str]) -> list[PushedRef] | None:
+    """Every ref update the push would make, as git itself works it out (``--dry-run --porcelain``)."""
+    result = run_git(["push", "--dry-run", "--porcelain", "--no-verify", *arguments], ctx.paths.workdir,
+                     check=False)
+    refs: list[PushedRef] = []
+    for line in result.text.splitlines():
+        parts = line.split("\t")
+        if len(parts) < 3 or parts[0] not in (" ", "+", "*") or ":" not in parts[1]:
+            continue
+        source, target = parts[1].rsplit(":", 1)
+        local = run_git(["rev-parse", "--verify", "-q", source + "^{}"], ctx.paths.workdir, check=False).text.strip()
+        old = parts[2].split("..")[0] if ".." in parts[2] else ""
+        remote = run_git(["rev-parse", "--verify", "-q", old], ctx.paths.workdir, check=False).text.strip() \
+            if old else ""
+        if local:
+            refs.append(PushedRef(source, local, target, remote or ZERO))
+    return refs if result.returncode == 0 else None
+
+
+def refs_the_remote_lacks(ctx: Context, remote: str) -> list[PushedRef]:
+    """Every local run ref and the notes ref, as pushes to ``remote``, where the remote lacks them."""
+    listed = run_git(["ls-remote", remote, EXPERIMENTS_PREFIX + "*", NOTES_REF], ctx.paths.workdir, check=False)
+    theirs: dict[str, str] = {}
+    for line in listed.text.splitlines():
+        sha, _, name = line.partition("\t")
+        if name:
+            theirs[name] = sha
+    refs: list[PushedRef] = []
+    for name in [*ctx.repo.listall_references(), NOTES_REF]:
+        if not (name.startswith(EXPERIMENTS_PREFIX) or name == NOTES_REF):
+            continue
+        local = read_ref(ctx.repo, name)
+        if local is not None and theirs.get(name) != str(local):
+            refs.append(PushedRef(name, str(local), name, theirs.get(name, ZERO)))
+    return refs
 
 
 def _snapshots(ctx: Context) -> dict[str, str]:
@@ -189,12 +290,25 @@ def _published_commits(ctx: Context, remote: str, pushes: list[PushedRef]) -> se
     return set(result.text.split()) if result.returncode == 0 else set()
 
 
+def pushed_refs(ctx: Context, remote: str, stdin_text: str, env: dict[str, str]) -> list[PushedRef]:
+    """What the push publishes: git's ref lines on stdin, or, when a hook manager passed fewer (one
+    ref in ``PRE_COMMIT_*`` variables, or none), what the push would update, worked out here."""
+    lines = parse_stdin(stdin_text)
+    if lines:
+        return lines
+    named = refs_from_pre_commit(env) or []
+    arguments = _ancestor_push_arguments()
+    found = refs_from_dry_run(ctx, arguments) if arguments is not None else None
+    if found is None and remote:
+        found = refs_the_remote_lacks(ctx, remote)
+    return [*named, *(found or [])]
+
+
 def pre_push_command(args: list[str]) -> int:
     ctx = open_context()
     remote = args[0] if args else os.environ.get("PRE_COMMIT_REMOTE_NAME", "")
-    pushed: list[PushedRef] | None = refs_from_pre_commit(dict(os.environ))
-    if pushed is None:
-        pushed = parse_stdin(sys.stdin.read()) if not sys.stdin.isatty() else []
+    stdin_text = sys.stdin.read() if not sys.stdin.isatty() else ""
+    pushed = pushed_refs(ctx, remote, stdin_text, dict(os.environ))
     runs = runs_being_pushed(ctx, remote, pushed)
     if not runs:
         return 0

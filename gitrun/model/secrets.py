@@ -25,6 +25,7 @@ from __future__ import annotations
 import codecs
 import fnmatch
 import functools
+import hashlib
 import math
 import re
 from collections import Counter
@@ -362,6 +363,7 @@ class StreamScanner:
         self._buffer = ""
         self._line = 1  # line number at the start of the buffer
         self.found: list[tuple[int, str]] = []
+        self.digests: list[str] = []  # a hash of each found secret, in the order of ``found``
 
     def feed(self, chunk: bytes) -> None:
         self._buffer += self._decoder.decode(chunk)
@@ -383,6 +385,8 @@ class StreamScanner:
             line += text.count("\n", counted_to, found.start)
             counted_to = found.start
             self.found.append((line, found.kind))
+            self.digests.append(hashlib.blake2b(text[found.start:found.end].encode("utf-8", "replace"),
+                                                digest_size=16).hexdigest())
         self._line += text.count("\n", 0, cut)
         self._buffer = text[cut:]
 

@@ -10,7 +10,7 @@ import contextlib
 import os
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,6 +68,30 @@ def run_git(
         message = _last_meaningful_line(proc.stderr) or f"exit status {proc.returncode}"
         raise GitCommandError(f"git {' '.join(args[:2])} failed: {message}")
     return result
+
+
+def stream_git(args: Sequence[str], cwd: Path | str, chunk_size: int = 1024 * 1024) -> Iterator[bytes]:
+    """Run ``git ARGS`` and yield its standard output in chunks, never holding more than one.
+
+    For output of any size (``git cat-file blob`` of a 2 GiB blob); raises GitCommandError when git
+    fails, after the output it gave.
+    """
+    try:
+        proc = subprocess.Popen(["git", *args], cwd=str(cwd), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    except FileNotFoundError:
+        raise GitCommandError("git is not installed or not on PATH", hint="install git 2.30 or newer")
+    assert proc.stdout is not None and proc.stderr is not None
+    try:
+        while chunk := proc.stdout.read(chunk_size):
+            yield chunk
+    finally:
+        proc.stdout.close()
+        stderr = proc.stderr.read()
+        proc.stderr.close()
+        returncode = proc.wait()
+    if returncode != 0:
+        message = _last_meaningful_line(stderr) or f"exit status {returncode}"
+        raise GitCommandError(f"git {' '.join(args[:2])} failed: {message}")
 
 
 def run_git_on_terminal(args: Sequence[str], cwd: Path | str) -> int:
