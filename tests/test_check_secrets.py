@@ -18,7 +18,7 @@ import pytest
 from gitrun.commands.check import check_secrets
 from gitrun.store import codec
 from gitrun.store.notes import write_notes
-from tests.conftest import git
+from tests.conftest import git, gitrun
 from tests.remote_helpers import Server, User, make_user, server_fixture  # noqa: F401
 from tests.run_fixtures import record, store
 from tests.secret_corpus import Fakes
@@ -109,3 +109,14 @@ def test_under_pre_commit_the_guard_checks_every_ref_of_the_push(server: Server,
     ada.run("rm", "--yes", bad)
     assert _pre_commit_push(ada, "main", "refs/experiments/*:refs/experiments/*").returncode == 0
     assert f"refs/experiments/{good}" in server.refs()
+
+
+def test_a_redacted_argument_is_a_required_secret_until_declared(repo: Path) -> None:
+    run_id = record(repo, "--", "python3", "-c", "pass", "--api-key", FAKE.openai(), "--lr", "0.1")
+    listed = gitrun(repo, "check", run_id, "--only", "env_vars", check=False)
+    assert listed.returncode == 1
+    assert "held secrets, stored redacted: --api-key" in listed.stdout
+    gitrun(repo, "check", "--accept", run_id, "needs an OpenAI key", "--only", "env_vars")
+    assert store(repo).get(run_id).doc["env"]["required_secrets"] == ["--api-key"]
+    assert gitrun(repo, "check", run_id, "--only", "env_vars").returncode == 0
+    assert "needs secrets" in gitrun(repo, "show", run_id).stdout

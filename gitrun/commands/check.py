@@ -176,7 +176,7 @@ def accept_run(ctx: Context, run: Run, reason: str, only: str | None) -> None:
         accepted = doc.get("accepted")
         doc["accepted"] = [*(accepted if isinstance(accepted, list) else []), entry]
         if check in (C.ENV_VARS, "all"):
-            names = C.required_env_vars(doc)
+            names = C.required_secrets(doc)
             if names:
                 env = doc.setdefault("env", {})
                 if isinstance(env, dict):

@@ -200,19 +200,45 @@ def required_env_vars(doc: dict[str, Any]) -> list[str]:
     return names
 
 
+def redacted_arguments(doc: dict[str, Any]) -> list[str]:
+    """Arguments and parameters whose secret values were stored redacted (``--api-key``, ``db.password``)."""
+    entries = doc.get("redacted")
+    items = [(str(e.get("field")), str(e.get("name"))) for e in entries if isinstance(e, dict) and e.get("name")] \
+        if isinstance(entries, list) else []
+    arguments = {name for field, name in items if field == "command"}
+    spelled = {name.lstrip("-+").replace("-", "_") for name in arguments}
+    # A parameter parsed from a redacted argument (--api-key -> api_key) is the same secret.
+    params = {name for field, name in items if field == "params" and name.replace("-", "_") not in spelled}
+    return sorted(arguments | params)
+
+
+def required_secrets(doc: dict[str, Any]) -> list[str]:
+    """Everything whoever reruns the run must supply: secret variables it read, redacted arguments."""
+    return [*required_env_vars(doc), *redacted_arguments(doc)]
+
+
 def check_env_vars(run: str, doc: dict[str, Any]) -> list[tuple[str, str]]:
-    names = required_env_vars(doc)
     env = doc.get("env", {})
     declared = {str(n) for n in (env.get("required_secrets", []) if isinstance(env, dict) else []) or []}
-    missing = [name for name in names if name not in declared]
-    if not missing:
-        return []
-    return [(
-        f"the run read {', '.join(missing)}, whose value is not recorded (a secret): "
-        "whoever reruns it must set them",
-        f"declare them as required secrets: git run check --accept {run} \"needs {' '.join(missing)}\" "
-        f"--only {ENV_VARS} (they are then listed in the run's env.required_secrets)",
-    )]
+    fix = (f"git run check --accept {run} \"needs {{names}}\" --only {ENV_VARS} "
+           "(they are then listed in the run's env.required_secrets)")
+    problems: list[tuple[str, str]] = []
+    missing = [name for name in required_env_vars(doc) if name not in declared]
+    if missing:
+        problems.append((
+            f"the run read {', '.join(missing)}, whose value is not recorded (a secret): "
+            "whoever reruns it must set them",
+            "declare them as required secrets: " + fix.format(names=" ".join(missing)),
+        ))
+    arguments = [name for name in redacted_arguments(doc) if name not in declared]
+    if arguments:
+        problems.append((
+            f"the run's command line or parameters held secrets, stored redacted: {', '.join(arguments)}: "
+            "whoever reruns it must supply them",
+            "pass them from an environment variable instead, or declare them: "
+            + fix.format(names=" ".join(arguments)),
+        ))
+    return problems
 
 
 def check_outcome(run: str, doc: dict[str, Any]) -> list[tuple[str, str]]:
