@@ -55,13 +55,19 @@ def test_a_secret_in_the_note_is_reported(repo: Path) -> None:
 
 
 def test_a_secret_late_in_a_large_change_is_reported(repo: Path) -> None:
-    (repo / ".gitrun.toml").write_text('include_secret_files = ["dump.sql"]\nmax_untracked_size = "64MiB"\n')
-    lines = 600_000
-    (repo / "dump.sql").write_text("INSERT INTO t VALUES (1, 'x');\n" * lines + f"-- {GITHUB}\n")
+    """A change of many hunks, over 8 MiB of added lines before the token (the old scan stopped there)."""
+    rows = 200_000
+    (repo / "table.csv").write_text("".join(f"r{i:07d}\n" for i in range(rows)))
+    git(repo, "add", "table.csv")
+    git(repo, "commit", "-q", "-m", "table")
+    wide = ",".join(["0.125"] * 66)  # a 395-byte row
+    changed = [wide if i % 8 == 0 else f"r{i:07d}" for i in range(rows)]
+    changed[rows - 8] = f"{wide},{GITHUB}"
+    (repo / ".gitrun.toml").write_text('include_secret_files = ["table.csv"]\n')  # vouched: kept in the snapshot
+    (repo / "table.csv").write_text("\n".join(changed) + "\n")
     run_id = record(repo, "--", "true")
-    assert (repo / "dump.sql").stat().st_size > 16 * 1024 * 1024  # past the old 8 MiB cut-off
     assert problems_of(repo, run_id) == [
-        f"dump.sql line {lines + 1} holds what looks like a github-token (in the run's code changes)"]
+        f"table.csv line {rows - 7} holds what looks like a github-token (in the run's code changes)"]
 
 
 def test_a_secret_the_base_commit_already_held_is_not_the_runs(repo: Path) -> None:
@@ -80,6 +86,7 @@ def _pre_commit_push(user: User, *refspecs: str) -> subprocess.CompletedProcess[
                           check=False)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("pre-commit") is None and not (Path(sys.executable).parent / "pre-commit").exists(),
                     reason="pre-commit is not installed (it is in the dev extra)")
 def test_under_pre_commit_the_guard_checks_every_ref_of_the_push(server: Server, tmp_path: Path) -> None:
