@@ -127,3 +127,16 @@ def test_a_redacted_argument_is_a_required_secret_until_declared(repo: Path) -> 
     assert store(repo).get(run_id).doc["env"]["required_secrets"] == ["--api-key"]
     assert gitrun(repo, "check", run_id, "--only", "env_vars").returncode == 0
     assert "needs secrets" in gitrun(repo, "show", run_id).stdout
+
+
+def test_pushing_the_notes_ref_alone_checks_the_runs_whose_notes_it_publishes(server: Server, tmp_path: Path) -> None:
+    ada = make_user(server, tmp_path, "Ada", seed=True)
+    ada.run("hooks", "install")
+    run_id = ada.record("true")
+    runs = store(ada.path)
+    run = runs.get(run_id)
+    write_notes(runs.repo, {run.snapshot_commit: codec.encode({**run.doc, "message": f"see {SLACK}"})}, "forged")
+    result = subprocess.run(["git", "push", "origin", "refs/notes/gitrun:refs/notes/gitrun"], cwd=ada.path,
+                            capture_output=True, text=True, env={**os.environ, **ada.env}, check=False)
+    assert result.returncode != 0 and run_id in result.stderr and "slack-token" in result.stderr
+    assert not server.refs("refs/notes/")

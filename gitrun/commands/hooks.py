@@ -215,6 +215,9 @@ def _ancestor_push_arguments() -> list[str] | None:
     return None
 
 
+# The user's push already asked for credentials; a second connection must never ask again (it
+# fails instead, and the hook falls back to what it can work out).
+_NO_PROMPT = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "", "SSH_ASKPASS": "", "GCM_INTERACTIVE": "never"}
 _GLOBAL_WITH_VALUE = {"-C", "-c", "--git-dir", "--work-tree", "--namespace", "--exec-path"}
 _NOT_FOR_DRY_RUN = {"--no-verify", "--verify", "-q", "--quiet", "-v", "--verbose", "--progress", "--no-progress",
                     "--porcelain", "--dry-run", "-n"}
@@ -232,7 +235,7 @@ def _arguments_after_push(argv: list[str]) -> list[str] | None:
 def refs_from_dry_run(ctx: Context, arguments: list[str]) -> list[PushedRef] | None:
     """Every ref update the push would make, as git itself works it out (``--dry-run --porcelain``)."""
     result = run_git(["push", "--dry-run", "--porcelain", "--no-verify", *arguments], ctx.paths.workdir,
-                     check=False)
+                     check=False, env=_NO_PROMPT)
     refs: list[PushedRef] = []
     for line in result.text.splitlines():
         parts = line.split("\t")
@@ -250,7 +253,8 @@ def refs_from_dry_run(ctx: Context, arguments: list[str]) -> list[PushedRef] | N
 
 def refs_the_remote_lacks(ctx: Context, remote: str) -> list[PushedRef]:
     """Every local run ref and the notes ref, as pushes to ``remote``, where the remote lacks them."""
-    listed = run_git(["ls-remote", remote, EXPERIMENTS_PREFIX + "*", NOTES_REF], ctx.paths.workdir, check=False)
+    listed = run_git(["ls-remote", remote, EXPERIMENTS_PREFIX + "*", NOTES_REF], ctx.paths.workdir, check=False,
+                     env=_NO_PROMPT)
     theirs: dict[str, str] = {}
     for line in listed.text.splitlines():
         sha, _, name = line.partition("\t")
