@@ -395,3 +395,12 @@ def test_redact_document_hides_secrets_everywhere_and_lists_them_once() -> None:
     assert doc["env"]["vars"]["ODD"] == "x <redacted:github-token>"
     assert len(added) == 5 and doc["redacted"] == added
     assert redact_document(doc) == [] and doc["redacted"] == added  # idempotent
+
+
+def test_redact_document_survives_a_deeply_nested_pulled_note() -> None:
+    github = TOKENS[2][1]
+    deep: dict[str, object] = {"leaf": github}
+    for _ in range(5000):
+        deep = {"x": deep}
+    doc = {"message": "m", "extra": deep}
+    assert [entry["kind"] for entry in redact_document(doc)] == ["github-token"]

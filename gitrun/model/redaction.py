@@ -120,14 +120,18 @@ def redact_params(params: dict[str, Any]) -> list[tuple[str, str]]:
     return found
 
 
-def _strings(node: Any, out: list[tuple[Any, Any, str]]) -> None:
-    """Every (container, key, string) below ``node``."""
-    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
-    for key, value in items:
-        if isinstance(value, str):
-            out.append((node, key, value))
-        elif isinstance(value, dict | list):
-            _strings(value, out)
+def _strings(root: Any, out: list[tuple[Any, Any, str]]) -> None:
+    """Every (container, key, string) below ``root``; iterative, so a pulled note nested 10,000 deep
+    cannot exhaust the stack."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+        for key, value in items:
+            if isinstance(value, str):
+                out.append((node, key, value))
+            elif isinstance(value, dict | list):
+                stack.append(value)
 
 
 def _redact_strings(doc: dict[str, Any], skip: set[str]) -> list[tuple[str, str]]:
