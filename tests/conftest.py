@@ -6,6 +6,8 @@ neither help nor break a test.
 
 from __future__ import annotations
 
+import gc
+import io
 import os
 import subprocess
 import sys
@@ -48,9 +50,51 @@ def git(cwd: Path, *args: str, check: bool = True) -> str:
     return proc.stdout
 
 
+# Commands that only read (and print) run in this process: a subprocess would add ~0.3 s of start-up
+# (more on a loaded machine) and test nothing more. Recordings, commands that write, prompt, page or
+# read stdin, and calls with their own environment still get a real process.
+IN_PROCESS_COMMANDS = frozenset({"list", "show", "metrics", "diff", "query", "report"})
+
+
+def runs_in_process(args: tuple[str, ...], env: dict[str, str] | None) -> bool:
+    return (env is None and bool(args) and args[0] in IN_PROCESS_COMMANDS and "--" not in args
+            and "--code" not in args)
+
+
+def gitrun_in_process(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``gitrun.cli.main`` called here, with ``cwd`` as the working directory and its output captured."""
+    from gitrun.cli import main
+
+    out, err = io.BytesIO(), io.BytesIO()
+    streams = (io.TextIOWrapper(out, encoding="utf-8", write_through=True),
+               io.TextIOWrapper(err, encoding="utf-8", write_through=True))
+    saved = (sys.stdout, sys.stderr)
+    previous = os.getcwd()
+    code: int = 0
+    os.chdir(cwd)
+    sys.stdout, sys.stderr = streams
+    try:
+        main(list(args))
+    except SystemExit as exit_:
+        code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+    finally:
+        for stream in streams:
+            stream.flush()
+        sys.stdout, sys.stderr = saved
+        os.chdir(previous)
+        gc.enable()  # main() turns collection off while it imports
+    text = [data.getvalue().decode("utf-8", "replace").replace("\r\n", "\n") for data in (out, err)]
+    return subprocess.CompletedProcess(["git-run", *args], code, text[0], text[1])
+
+
 def gitrun(cwd: Path, *args: str, check: bool = True, env: dict[str, str] | None = None,
            timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """Run the real command line in a subprocess, as a user would."""
+    """Run the real command line as a user would: in a subprocess, or in-process for read-only commands."""
+    if runs_in_process(args, env):
+        proc = gitrun_in_process(cwd, *args)
+        if check and proc.returncode != 0:
+            raise AssertionError(f"git run {' '.join(args)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
+        return proc
     full_env = {**os.environ, **(env or {})}
     proc = subprocess.run([sys.executable, "-m", "gitrun", *args], cwd=cwd, capture_output=True, text=True,
                           env=full_env, timeout=timeout, check=False)

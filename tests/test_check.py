@@ -161,9 +161,9 @@ def test_outcome_check_blocks_a_crashed_run(ada: User) -> None:
                             cwd=ada.path, env={**os.environ, **ada.env}, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 20
-    while not git(ada.path, "for-each-ref", "refs/experiments/") and time.monotonic() < deadline:
+    live = ada.path / ".git" / "gitrun" / "live"
+    while not list(live.glob("*/output.log")) and time.monotonic() < deadline:  # the run and its log exist
         time.sleep(0.05)
-    time.sleep(0.3)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     run_id = str(ada.runs()[0]["id"])  # this command finds the orphan and finalises it as crashed

@@ -142,9 +142,20 @@ def test_missing_data_path_is_refused_before_a_run_exists(data_repo: Path) -> No
     assert runs(data_repo) == []
 
 
+def wait_until_cacheable(root: Path) -> None:
+    """Files changed less than 2 s ago are never cached (their timestamps cannot be trusted yet), and
+    their ctime cannot be set back: wait only what is left of those 2 s since the newest change."""
+    from gitrun.capture.datasets import RACY_SECONDS
+
+    newest = max(path.stat().st_ctime for path in root.rglob("*"))
+    left = newest + RACY_SECONDS + 0.05 - time.time()
+    if left > 0:
+        time.sleep(left)
+
+
 def test_stat_cache_rereads_only_changed_files_and_a_changed_byte_changes_the_hash(data_repo: Path) -> None:
     root = data_repo / "data" / "imagenet-mini"
-    time.sleep(2.1)  # files younger than 2 s are never cached (their timestamps cannot be trusted yet)
+    wait_until_cacheable(root)
     debug = {"GITRUN_DEBUG": "1"}
     args = ["--data", "imagenet-mini=data/imagenet-mini", "--", sys.executable, "-c", "pass"]
     first = gitrun(data_repo, *args, env=debug)

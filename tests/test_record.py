@@ -278,7 +278,6 @@ def test_gitrun_killed_hard_is_finalised_as_crashed_by_the_next_command(repo: Pa
     assert running["status"] == "running"
     proc.kill()
     proc.wait()
-    time.sleep(0.2)
     run = only_run(repo)  # any gitrun command finalises orphans first
     assert run["status"] == "crashed"
     assert "partial output" in gitrun(repo, "show", run["id"], "--log").stdout

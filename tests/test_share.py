@@ -147,7 +147,8 @@ def test_push_explicit_runs_keeps_other_runs_and_their_metadata_home(team: list[
     bob.run("pull")
     assert _ids(bob) == {shared}
     ada.run("push", shared)  # RUN without REMOTE: the default remote
-    assert "up to date" in ada.run("push", "--where", f"id == '{shared}'", check=False).stdout or True
+    again = ada.run("push", "--where", f"id == '{shared}'", check=False)
+    assert again.returncode == 0 and "up to date" in again.stdout + again.stderr, again
     assert private in _ids(ada)
 
 
