@@ -57,14 +57,17 @@ IN_PROCESS_COMMANDS = frozenset({"list", "show", "metrics", "diff", "query", "re
 
 
 def runs_in_process(args: tuple[str, ...], env: dict[str, str] | None) -> bool:
-    return (env is None and bool(args) and args[0] in IN_PROCESS_COMMANDS and "--" not in args
-            and "--code" not in args)
+    return (bool(args) and args[0] in IN_PROCESS_COMMANDS and "--" not in args and "--code" not in args
+            and "GITRUN_DEBUG" not in (env or {}))  # with it, main() raises where a process prints
 
 
-def gitrun_in_process(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """``gitrun.cli.main`` called here, with ``cwd`` as the working directory and its output captured."""
+def gitrun_in_process(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``gitrun.cli.main`` called here, with ``cwd`` as the working directory, ``env`` added to the
+    environment for the call, and its output captured."""
     from gitrun.cli import main
 
+    saved_env = dict(os.environ)
+    os.environ.update(env or {})
     out, err = io.BytesIO(), io.BytesIO()
     streams = (io.TextIOWrapper(out, encoding="utf-8", write_through=True),
                io.TextIOWrapper(err, encoding="utf-8", write_through=True))
@@ -82,6 +85,8 @@ def gitrun_in_process(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]
             stream.flush()
         sys.stdout, sys.stderr = saved
         os.chdir(previous)
+        os.environ.clear()
+        os.environ.update(saved_env)
         gc.enable()  # main() turns collection off while it imports
     text = [data.getvalue().decode("utf-8", "replace").replace("\r\n", "\n") for data in (out, err)]
     return subprocess.CompletedProcess(["git-run", *args], code, text[0], text[1])
@@ -91,7 +96,7 @@ def gitrun(cwd: Path, *args: str, check: bool = True, env: dict[str, str] | None
            timeout: float = 120) -> subprocess.CompletedProcess[str]:
     """Run the real command line as a user would: in a subprocess, or in-process for read-only commands."""
     if runs_in_process(args, env):
-        proc = gitrun_in_process(cwd, *args)
+        proc = gitrun_in_process(cwd, *args, env=env)
         if check and proc.returncode != 0:
             raise AssertionError(f"git run {' '.join(args)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
         return proc

@@ -284,6 +284,7 @@ def test_gitrun_killed_hard_is_finalised_as_crashed_by_the_next_command(repo: Pa
     assert not list((repo / ".git" / "gitrun" / "live").iterdir())
 
 
+@pytest.mark.slow  # a stress test: ten recordings at once (>5 s)
 def test_ten_concurrent_runs_are_all_recorded(repo: Path) -> None:
     procs = [subprocess.Popen([sys.executable, "-m", "gitrun", "-q", "--tag", f"n{i}", "--", "true"],
                               cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for i in range(10)]

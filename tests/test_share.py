@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from gitrun.store.merge import merge_docs
 from tests.conftest import git
 from tests.remote_helpers import Server, User, make_runs_fast, make_user, server_fixture, team_fixture  # noqa: F401
@@ -24,6 +26,7 @@ def _show(user: User, run_id: str) -> dict[str, Any]:
     return dict(json.loads(user.run("show", run_id, "--json").stdout))
 
 
+@pytest.mark.slow  # a stress test: several processes and a real git daemon (>5 s)
 def test_fresh_clone_after_pull_has_every_run_with_logs_and_data(team: list[User], server: Server,
                                                                    tmp_path: Path) -> None:
     ada, bob, _ = team
@@ -54,6 +57,7 @@ def test_fresh_clone_after_pull_has_every_run_with_logs_and_data(team: list[User
     assert len(_ids(fresh)) == 3
 
 
+@pytest.mark.slow  # a stress test: several processes and a real git daemon (>5 s)
 def test_concurrent_pushes_lose_nothing(team: list[User], server: Server, tmp_path: Path) -> None:
     recorded: dict[str, set[str]] = {}
     for user in team:
@@ -88,6 +92,7 @@ def test_concurrent_pushes_lose_nothing(team: list[User], server: Server, tmp_pa
     assert len(runs) == 33
 
 
+@pytest.mark.slow  # a stress test: several processes and a real git daemon (>5 s)
 def test_concurrent_tags_and_notes_on_one_run_merge(team: list[User]) -> None:
     ada, bob, cy = team
     run_id = ada.record("echo", "shared")
