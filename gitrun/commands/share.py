@@ -139,6 +139,7 @@ def _note_doc(repo: pygit2.Repository, tree: pygit2.Tree | None, snapshot: str) 
 TOMBSTONE_KEY = re.compile(rb'(?m)^[ \t]*"?deleted"?[ \t]*=[ \t]*true\b')
 # A fetch inside gitrun must not start ``git maintenance run --auto`` / ``gc --auto`` (a first pull
 # into an unpacked repository waited 99 s for one): users' own fetches keep doing it.
+NAME_LINE = re.compile(rb'(?m)^name = "([0-9A-Za-z]{4,26})"$')  # only names that could look like an id
 NO_AUTO_MAINTENANCE: tuple[str, ...] = ("-c", "gc.auto=0", "-c", "maintenance.auto=false")
 
 
@@ -269,16 +270,21 @@ def pull_command(remote: str | None, no_fetch: bool = False) -> int:
 
 
 def _flag_id_like_names(ctx: Context, run_ids: list[str]) -> None:
-    """Warn about pulled runs named like an id prefix: such a name never selects them (ids win)."""
-    if not run_ids:
-        return
-    names = ctx.store.index.names()
+    """Warn about pulled runs named like an id prefix: such a name never selects them (ids win).
+
+    The name is found in the note's text (``name = "..."``, as gitrun writes it): a pull parses no note.
+    """
+    repo = ctx.repo
+    tree = notes_tree(repo)
     for run_id in run_ids:
-        run_name = names.get(run_id, "")
-        if looks_like_id_prefix(run_name):
-            shown = run_name.encode("ascii", "backslashreplace").decode()
-            print(f"gitrun: warning: pulled run {run_id} is named '{shown}', which looks like a run id prefix; "
-                  "ids win, so refer to it by its id", file=sys.stderr)
+        target = read_ref(repo, run_ref(run_id))
+        snapshot = _snapshot_of(repo, target) if target is not None else None
+        blob_id = _lookup_entry(repo, tree, snapshot) if snapshot else None
+        blob = repo.get(blob_id) if blob_id is not None else None
+        match = NAME_LINE.search(blob.data) if isinstance(blob, pygit2.Blob) else None
+        if match and looks_like_id_prefix(match.group(1).decode("ascii", "replace")):
+            print(f"gitrun: warning: pulled run {run_id} is named '{match.group(1).decode('ascii', 'replace')}', "
+                  "which looks like a run id prefix; ids win, so refer to it by its id", file=sys.stderr)
 
 
 # --- push ------------------------------------------------------------------------------------------

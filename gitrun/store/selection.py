@@ -1,0 +1,137 @@
+"""Choosing runs: reachability from HEAD, ``--where``, ``--sort``, ``--limit``, baselines.
+
+Shared by list, report, gc, push --where and the terminal UI, so the same flags mean the same thing everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pygit2
+
+from gitrun.model import fields
+from gitrun.model.query import fields_of, parse, parse_sort, sort_key
+from gitrun.model.run import Run
+
+
+@dataclass
+class Selection:
+    runs: list[Run]
+    hidden: int = 0  # runs left out because their base commit is not reachable from HEAD
+    all_branches: bool = False
+    matched: int = 0  # runs that passed the filters, before --limit
+    notes: list[str] = field(default_factory=list)
+
+
+def current_branch(repo: pygit2.Repository) -> str:
+    try:
+        if repo.head_is_detached:
+            return ""
+        return repo.references["HEAD"].target.removeprefix("refs/heads/")  # type: ignore[union-attr]
+    except (KeyError, pygit2.GitError, AttributeError):
+        return ""
+
+
+def reachable_bases(repo: pygit2.Repository, bases: set[str]) -> set[str]:
+    """Which of ``bases`` (commit hex) are HEAD or one of its ancestors; stops once all are found."""
+    if not bases:
+        return set()
+    try:
+        if repo.head_is_unborn:
+            return set()
+        head = repo.head.target
+    except pygit2.GitError:
+        return set()
+    found: set[str] = set()
+    wanted = set(bases)
+    if len(wanted) <= 32:
+        # A merge-base query per base stops at the fork point: cheaper than walking a long history.
+        for base in wanted:
+            try:
+                oid = pygit2.Oid(hex=base)
+                if oid == head or repo.descendant_of(head, oid):
+                    found.add(base)
+            except (ValueError, KeyError, pygit2.GitError):
+                continue  # a base commit this clone lacks (shallow, or not fetched): not reachable
+        return found
+    walker = repo.walk(head, pygit2.enums.SortMode.NONE)
+    for commit in walker:
+        hexid = str(commit.id)
+        if hexid in wanted:
+            found.add(hexid)
+            if len(found) == len(wanted):
+                break
+    return found
+
+
+def fields_needed(where: str | None, sort: str | None) -> list[tuple[str, ...]]:
+    """The field paths ``--where`` and ``--sort`` read (to ask the store for just enough of each note)."""
+    paths: list[tuple[str, ...]] = []
+    if where:
+        paths += fields_of(parse(where, "--where expression").root)
+    if sort:
+        paths.append(parse_sort(sort)[0])
+    return paths
+
+
+def select_runs(runs: list[Run], repo: pygit2.Repository, *, where: str | None = None,
+                sort: str | None = None, limit: int | None = None, all_branches: bool = False,
+                now: datetime | None = None) -> Selection:
+    now = now or datetime.now(UTC)
+    query = parse(where, "--where expression") if where else None
+    sorting = parse_sort(sort) if sort else None
+    hidden = 0
+    if not all_branches:
+        bases = {str(run.git.get("base_commit")) for run in runs if run.git.get("base_commit")}
+        reachable = reachable_bases(repo, bases)
+        kept = []
+        for run in runs:
+            base = str(run.git.get("base_commit") or "")
+            if not base or base in reachable:
+                kept.append(run)
+            else:
+                hidden += 1
+        runs = kept
+    if query is not None:
+        runs = [run for run in runs if query.matches(_resolver(run, now), now)]
+    if sorting is not None:
+        path, descending = sorting
+        keyed = [(sort_key(fields.resolve(run, path, now)), run) for run in runs]
+        present = [item for item in keyed if item[0][0] < 2]
+        present.sort(key=lambda item: item[0], reverse=descending)
+        runs = [run for _, run in present] + [run for key, run in keyed if key[0] == 2]  # without the field: last
+    matched = len(runs)
+    if limit is not None:
+        runs = runs[:limit]
+    return Selection(runs, hidden, all_branches, matched)
+
+
+def _resolver(run: Run, now: datetime) -> Callable[[tuple[str, ...]], list[Any]]:
+    return lambda path: fields.resolve(run, path, now)
+
+
+def baseline_of_branch(runs: list[Run], branch: str) -> Run | None:
+    """The run marked as ``branch``'s baseline (newest wins if a race left two)."""
+    if not branch:
+        return None
+    for run in runs:  # newest first
+        if branch in fields.baseline_branches(run.doc):
+            return run
+    return None
+
+
+def scope_line(selection: Selection) -> str:
+    if selection.all_branches:
+        return "runs of all branches"
+    if selection.hidden:
+        return (f"runs on commits reachable from HEAD ({selection.hidden} hidden; "
+                f"--all-branches shows them)")
+    return "runs on commits reachable from HEAD"
+
+
+def run_label(run: Run, ids: dict[str, Any] | None = None) -> str:
+    short = ids[run.id] if ids and run.id in ids else run.id[:10]
+    return f"{short} ({run.name})" if run.name else short
