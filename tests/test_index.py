@@ -260,3 +260,20 @@ def test_changes_are_seen_when_the_refs_storage_looks_unchanged(capsys: pytest.C
     git(runs_repo, "update-ref", "-d", f"refs/experiments/{runs[8]['id']}")
     code, _out, err = cli(capsys, runs_repo, "show", runs[8]["id"][:12])
     assert code == 1 and "no run matches" in err
+
+
+def test_a_big_build_in_worker_processes_gives_the_same_index(monkeypatch: pytest.MonkeyPatch,
+                                                              capsys: pytest.CaptureFixture[str],
+                                                              runs_repo: Path) -> None:
+    from gitrun.store import index
+
+    serial = listing(capsys, runs_repo, "--where", "metrics.acc > 0")
+    index_file(runs_repo).unlink()
+    monkeypatch.setattr(index, "PARALLEL_THRESHOLD", 1)
+    monkeypatch.setattr(index, "CHUNK", 7)
+    monkeypatch.setattr(index.os, "cpu_count", lambda: 2)
+    runs_store = store(runs_repo)
+    runs_store.index.sync()
+    assert [(run.id, run.doc) for run in runs_store.list_runs(index.LITE)] == [
+        (run.id, index.strip_heavy(run.doc)) for run in runs_store.list_runs(index.FULL)]
+    assert listing(capsys, runs_repo, "--where", "metrics.acc > 0") == serial

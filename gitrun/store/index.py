@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import multiprocessing
 import os
 import re
 import sqlite3
@@ -34,6 +35,8 @@ import sys
 import time
 import tomllib
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,6 +65,9 @@ COLUMN_FIELDS = frozenset({"id", "name", "status", "message", "user", "host", "c
                            "exit_code", "branch", "duration", "age", "commit", "base", "baseline"})
 RACY_SECONDS = 2.0  # a refs storage stat younger than this may hide a second write in the same tick
 PROGRESS_THRESHOLD = 200  # notes to read before a progress line is worth showing
+PARALLEL_THRESHOLD = 1500  # notes to read before starting worker processes pays off (~0.2 s to start them)
+MAX_WORKERS = 8
+CHUNK = 250
 
 _HEADER = re.compile(r'\[\[?[ \t]*"?([A-Za-z0-9_-]+)"?[ \t]*[.\]"]')
 _SPLIT = re.compile(r"(?m)^(?=\[)")
@@ -496,7 +502,7 @@ class RunIndex:
         if not old or tree is None:
             return None
         try:
-            previous = self.repo.get(old)
+            previous = self.repo.get(pygit2.Oid(hex=old))
         except (ValueError, pygit2.GitError):
             return None
         if not isinstance(previous, pygit2.Commit):
@@ -513,7 +519,7 @@ class RunIndex:
 
     def _snapshot_of(self, target: str) -> str | None:
         try:
-            commit = self.repo.get(target)
+            commit = self.repo.get(pygit2.Oid(hex=target))
         except (ValueError, pygit2.GitError):
             return None
         if not isinstance(commit, pygit2.Commit) or not commit.parent_ids:
@@ -522,34 +528,17 @@ class RunIndex:
 
     def _read_notes(self, conn: sqlite3.Connection, todo: list[tuple[str, str, str, str]]) -> None:
         progress = _Progress(len(todo)) if len(todo) >= PROGRESS_THRESHOLD else None
-        batch: list[tuple[Any, ...]] = []
-        for number, (run_id, target, snapshot, blob) in enumerate(todo, 1):
-            batch.append(self._row(run_id, target, snapshot, blob))
-            if len(batch) >= 500:
-                conn.executemany(_UPSERT, batch)
-                batch.clear()
+        done = 0
+        for rows in _parsed_rows(self.repo, todo):
+            conn.executemany(_UPSERT, rows)
+            done += len(rows)
             if progress is not None:
-                progress.update(number)
-        conn.executemany(_UPSERT, batch)
+                progress.update(done)
         if progress is not None:
             progress.done()
 
-    def _row(self, run_id: str, target: str, snapshot: str, blob: str) -> tuple[Any, ...]:
-        text = self._blob(blob)
-        if text is None:
-            doc = broken_doc(run_id, "no note found for this run")
-            return row_values(run_id, target, snapshot, blob, doc, None, doc)
-        doc, problem = lite_doc(text, run_id)
-        return row_values(run_id, target, snapshot, blob, doc, problem, doc if problem else None)
-
     def _blob(self, blob: str) -> bytes | None:
-        if not blob:
-            return None
-        try:
-            obj = self.repo.get(blob)
-        except (ValueError, pygit2.GitError):
-            return None
-        return obj.data if isinstance(obj, pygit2.Blob) else None
+        return read_blob(self.repo, blob)
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -649,6 +638,51 @@ class RunIndex:
         self.sync()
         rows = self._guarded(lambda conn: conn.execute("SELECT id, name FROM run_index").fetchall())
         return {run_id: name for run_id, name in rows}
+
+
+def read_blob(repo: pygit2.Repository, blob: str) -> bytes | None:
+    if not blob:
+        return None
+    try:
+        obj = repo.get(pygit2.Oid(hex=blob))
+    except (ValueError, pygit2.GitError):
+        return None
+    return obj.data if isinstance(obj, pygit2.Blob) else None
+
+
+def index_rows(repo: pygit2.Repository, todo: Sequence[tuple[str, str, str, str]]) -> list[tuple[Any, ...]]:
+    """``run_index`` rows of (run id, ref target, snapshot commit, note blob) items."""
+    rows = []
+    for run_id, target, snapshot, blob in todo:
+        text = read_blob(repo, blob)
+        if text is None:
+            doc = broken_doc(run_id, "no note found for this run")
+            rows.append(row_values(run_id, target, snapshot, blob, doc, None, doc))
+            continue
+        doc, problem = lite_doc(text, run_id)
+        rows.append(row_values(run_id, target, snapshot, blob, doc, problem, doc if problem else None))
+    return rows
+
+
+def _rows_in_worker(gitdir: str, todo: Sequence[tuple[str, str, str, str]]) -> list[tuple[Any, ...]]:
+    return index_rows(pygit2.Repository(gitdir), todo)
+
+
+def _parsed_rows(repo: pygit2.Repository, todo: list[tuple[str, str, str, str]]) -> Iterator[list[tuple[Any, ...]]]:
+    """Rows in chunks; many notes (a first pull of thousands of runs) are parsed by one process per CPU."""
+    chunks = [todo[start:start + CHUNK] for start in range(0, len(todo), CHUNK)]
+    workers = min(os.cpu_count() or 1, MAX_WORKERS, len(chunks))
+    if len(todo) < PARALLEL_THRESHOLD or workers < 2:
+        for chunk in chunks:
+            yield index_rows(repo, chunk)
+        return
+    try:
+        context = multiprocessing.get_context("spawn")  # never fork a process holding libgit2 and SQLite state
+        with ProcessPoolExecutor(workers, mp_context=context) as pool:
+            yield from pool.map(_rows_in_worker, [repo.path] * len(chunks), chunks)
+    except (OSError, BrokenProcessPool):  # no processes to be had (a sandbox): parse here (rows are upserts)
+        for chunk in chunks:
+            yield index_rows(repo, chunk)
 
 
 class _Progress:
