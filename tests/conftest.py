@@ -57,6 +57,8 @@ IN_PROCESS_COMMANDS = frozenset({"list", "show", "metrics", "diff", "query", "re
 
 
 def runs_in_process(args: tuple[str, ...], env: dict[str, str] | None) -> bool:
+    if os.environ.get("GITRUN_TEST_SUBPROCESS"):  # run everything as a process, e.g. to compare both ways
+        return False
     return (bool(args) and args[0] in IN_PROCESS_COMMANDS and "--" not in args and "--code" not in args
             and "GITRUN_DEBUG" not in (env or {}))  # with it, main() raises where a process prints
 
