@@ -95,7 +95,8 @@ def test_standalone_init_records_the_run(repo: Path) -> None:
     assert run["status"] == "succeeded"
     assert run["message"] == "standalone try" and run["tags"] == ["solo"]
     assert run["params"]["lr"] == 0.2 and run["params_source"]["lr"] == "argparse"
-    assert run["metrics"] == {"loss": 1.0 / 3, "acc": 0.75}
+    assert run["metrics"] == {"loss": 1.0 / 3}
+    assert run["console"]["facts"] == {"acc": 0.75}  # printed once: a console fact, not a series
     assert run["command"][1:] == ["solo.py", "--lr", "0.2"]
     log = gitrun(repo, "show", run["id"], "--log").stdout
     assert "bye" in log

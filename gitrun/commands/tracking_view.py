@@ -72,6 +72,21 @@ def _param(value: Any) -> str:
     return _number(value) if isinstance(value, float) else str(value)
 
 
+def _console_lines(console: dict[str, Any]) -> list[str]:
+    """Numbers printed once (console facts, not metrics) and output too fast to parse."""
+    lines: list[str] = []
+    facts = console.get("facts")
+    if isinstance(facts, dict) and facts:
+        width = min(max(len(str(name)) for name in facts), 40)
+        lines.append("\nconsole facts (printed once; not metrics)")
+        lines += [f"  {str(name).ljust(width)}  {_number(value)}" for name, value in sorted(facts.items())]
+    skipped = console.get("skipped_lines")
+    if skipped:
+        lines.append(f"\nconsole metrics: {skipped} lines ({human_bytes(console.get('skipped_bytes'))}) came "
+                     "faster than they could be parsed and were not read for metrics (they are in the log)")
+    return lines
+
+
 def tracking_lines(run: Run) -> list[str]:
     """The params / metrics / system / outputs sections of ``git run show``."""
     lines: list[str] = []
@@ -96,6 +111,7 @@ def tracking_lines(run: Run) -> list[str]:
             lines.append(f"  {name.ljust(width)}  {_number(item.get('last', '')):<10}  "
                          f"{_number(item.get('min', '-')):<10}  {_number(item.get('max', '-')):<10}  "
                          f"{item.get('count', '')}")
+    lines += _console_lines(run.section("console"))
     system = {name: value for name, value in summary.items() if name.startswith(SYSTEM_PREFIX)}
     if system:
         lines.append("\nsystem (max over the run)")

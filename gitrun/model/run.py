@@ -109,7 +109,8 @@ def run_summary_json(run: Run) -> dict[str, Any]:
         "log": run.section("log"),
         "missing": run.section("missing"),
     }
-    for extra in ("params", "params_source", "metrics", "summary", "outputs", "system", "data", "expect", "note",
+    for extra in ("params", "params_source", "metrics", "summary", "console", "outputs", "system", "data", "expect",
+                  "note",
                   "accepted", "parent",
                   "baseline_of"):
         if extra in doc:

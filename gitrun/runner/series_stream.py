@@ -18,7 +18,7 @@ also written without its console points (a second file, from the first console p
 from __future__ import annotations
 
 import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
@@ -168,11 +168,12 @@ class SeriesBuilder:
                 series.fold()
         self._pending = 0
 
-    def finish(self) -> dict[str, BuiltSeries]:
+    def finish(self, drop_console: Collection[str] = ()) -> dict[str, BuiltSeries]:
+        """The series; ``drop_console``: names whose console points are not a series (console facts)."""
         built: dict[str, BuiltSeries] = {}
         for name, series in self._all.items():
-            if name in self._plain and name in self._api:
-                series = self._plain[name]  # console points of an API metric are dropped
+            if name in self._plain and (name in self._api or name in drop_console):
+                series = self._plain[name]  # console points of an API metric (or a console fact) are dropped
             points = None if self.folder is not None else list(series.buffer)
             series.fold()  # in memory: only the summary
             if series.count:

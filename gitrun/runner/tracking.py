@@ -8,13 +8,17 @@ Sources, each spooled as soon as it is known (so a crashed run keeps it):
 - metric points (``metrics.jsonl``): ``gitrun.log``, the console parser (``"src": "console"``),
   the system sampler (``system/...``); ``--metrics FILE`` is read when the run is stored.
   A metric logged through the API drops console points of the same name (no double counting).
+  A console name that is not a series (``gitrun.model.console``: printed
+  once while setting up) is a console fact, not a metric.
 
 The contributor turns the spool into ``metrics/<name>.tsv`` series, the note's ``[params]``,
-``[params_source]``, ``[metrics]`` (last values, ``system/`` excluded) and ``[summary]``.
+``[params_source]``, ``[metrics]`` (last values, ``system/`` excluded), ``[summary]`` and
+``[console]`` (``facts``; ``skipped_bytes``/``skipped_lines`` when output came too fast to parse).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -22,9 +26,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from gitrun.capture.console_metrics import ConsoleConfig, LineSplitter, config_from_settings, parse_line
+from gitrun.capture.console_metrics import MAX_LINE, ConsoleConfig, ConsoleParser, config_from_settings
 from gitrun.capture.metric_files import read_metric_file
 from gitrun.capture.params import load_param_file, looks_like_param_file, param_files_in_argv, params_from_argv
+from gitrun.model.console import ConsoleFacts
 from gitrun.model.series import CONSOLE_SOURCE, SeriesPoint, series_path
 from gitrun.runner.extensions import RecordExtension, Recording
 from gitrun.runner.finalise import Ending
@@ -45,6 +50,7 @@ from gitrun.store.trees import TreeContent
 CONTEXT_FILE = "tracking.json"  # {"root", "started", "given"}: for parameter files the run reads
 OPENED_FILE = "opened.jsonl"  # written by the data feature's startup hook: {"path": absolute} per file read
 SERIES_DIR = "series"  # in the spool: the TSV files of the series being stored
+CONSOLE_STATE_FILE = "console-metrics.json"  # {"skipped_bytes", "skipped_lines"}: chunks not parsed
 FILE_SOURCE = "file"
 
 
@@ -59,28 +65,105 @@ def _relative(path: Path, rec: Recording) -> str:
         return str(path)
 
 
+# Chunks that may hold a metric: a digit, nan/inf, or a line that opens a table (a counter word in a
+# header; a section such as "| rollout/  |" of stable-baselines3).
+_HINTS = (*(bytes([digit]) for digit in b"0123456789"), b"nan", b"NaN", b"NAN", b"inf", b"Inf", b"INF",
+          b"poch", b"ter", b"tep", b"atch", b"/ ")
+# Parsing may use this share of the run's wall time (after a first allowance) and never more:
+# under a flood of output the chunks beyond it are skipped (and counted), so the child never waits.
+PARSE_SHARE = 0.05
+PARSE_ALLOWANCE_S = 0.25
+
+
+def _may_hold_metrics(data: bytes, partial: bytes = b"") -> bool:
+    if any(hint in data for hint in _HINTS):
+        return True
+    return bool(partial) and any(hint in partial[-4:] + data[:4] or hint in partial for hint in _HINTS)
+
+
 class ConsoleMetrics:
-    """An output consumer: complete lines -> metric points appended to the spool at once."""
+    """An output consumer: complete lines -> metric points appended to the spool at once.
+
+    It runs in the loop that copies the child's output, so it must be cheap: a chunk without a
+    digit (``yes``) is passed over in one scan, and when parsing has used its share of the time the
+    chunk is skipped and counted (``console-metrics.json``) instead of slowing the child down."""
 
     def __init__(self, spool: Spool, config: ConsoleConfig) -> None:
         self.path = spool.file(METRICS_FILE)
-        self.config = config
-        self.splitter = LineSplitter()
+        self.state_path = spool.file(CONSOLE_STATE_FILE)
+        self.parser = ConsoleParser(config)
+        self.partial: dict[str, bytes] = {}
+        self.torn: set[str] = set()  # streams whose current line began in skipped output
+        self.started = time.perf_counter()
+        self.spent = 0.0
+        self.skipped_bytes = 0
+        self.skipped_lines = 0
 
     def __call__(self, stream: str, data: bytes) -> None:
-        self._emit(self.splitter.feed(stream, data))
+        begin = time.perf_counter()
+        if self.spent > PARSE_ALLOWANCE_S + PARSE_SHARE * (begin - self.started):
+            self._skip(stream, data)
+            return
+        self._emit(self._lines(stream, data))
+        self.spent += time.perf_counter() - begin
+
+    def _lines(self, stream: str, data: bytes) -> list[str]:
+        if stream in self.torn:  # the line began in skipped output: drop its end too
+            cut = data.find(b"\n")
+            if cut < 0:
+                return []
+            self.torn.discard(stream)
+            data = data[cut + 1:]
+        partial = self.partial.get(stream, b"")
+        if not _may_hold_metrics(data, partial):
+            cut = max(data.rfind(b"\n"), data.rfind(b"\r"))
+            self.partial[stream] = (partial + data)[-MAX_LINE:] if cut < 0 else data[cut + 1:][-MAX_LINE:]
+            return []
+        buffered = partial + data
+        if b"\r" in buffered:
+            buffered = buffered.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        cut = buffered.rfind(b"\n")
+        self.partial[stream] = buffered[cut + 1:][-MAX_LINE:]
+        if cut < 0:
+            return []
+        return buffered[:cut].decode("utf-8", "replace").split("\n")
+
+    def _skip(self, stream: str, data: bytes) -> None:
+        first = not self.skipped_bytes
+        self.skipped_bytes += len(data)
+        self.skipped_lines += data.count(b"\n")
+        self.partial.pop(stream, None)
+        self.torn.add(stream)
+        if first:
+            self._save_state()
+
+    def _save_state(self) -> None:
+        state = {"skipped_bytes": self.skipped_bytes, "skipped_lines": self.skipped_lines}
+        with contextlib.suppress(OSError):
+            self.state_path.write_text(json.dumps(state), encoding="utf-8")
 
     def flush(self) -> None:
-        self._emit(self.splitter.flush())
+        rest = [data.decode("utf-8", "replace") for data in self.partial.values() if data]
+        self.partial.clear()
+        self._emit(rest)
+        if self.skipped_bytes:
+            self._save_state()
 
     def _emit(self, lines: list[str]) -> None:
-        import time
-
-        now = round(time.time(), 3)
-        records = [
-            {"name": point.name, "step": point.step, "time": now, "value": point.value, "src": CONSOLE_SOURCE}
-            for line in lines for point in parse_line(line, self.config)
-        ]
+        parse = self.parser.parse_line
+        records = []
+        now = 0.0
+        for line in lines:
+            points = parse(line) if line else None
+            if not points:
+                continue
+            now = now or round(time.time(), 3)
+            for point in points:
+                record: dict[str, Any] = {"name": point.name, "step": point.step, "time": now,
+                                          "value": point.value, "src": CONSOLE_SOURCE}
+                if point.counted:
+                    record["counted"] = True
+                records.append(record)
         if records:
             append_records(self.path, records)
 
@@ -243,18 +326,23 @@ def read_param_files(spool: Spool) -> list[dict[str, Any]]:
     return records
 
 
-def spooled_series(spool: Spool, with_files: bool = False, folder: Path | None = None) -> dict[str, BuiltSeries]:
-    """The series of every point in the spool (and in ``--metrics`` files), read by streaming.
+def spooled_series(spool: Spool, with_files: bool = False,
+                   folder: Path | None = None) -> tuple[dict[str, BuiltSeries], dict[str, float]]:
+    """The series of every point in the spool (and in ``--metrics`` files), read by streaming, and
+    the console facts (``model.console``: their points are in no series).
 
     With a ``folder``, each series is written there as a TSV file (constant memory); without, the
     points are kept in memory. Console duplicates of API metrics are dropped (``series_stream``).
     """
     builder = SeriesBuilder(folder)
+    facts = ConsoleFacts()
     for chunk in read_record_chunks(spool.file(METRICS_FILE)):
         builder.add(chunk)
+        facts.add(chunk)
     if with_files:
         builder.add(metric_file_points(spool))
-    return builder.finish()
+    found = facts.facts()  # numbers printed once while setting up: kept apart, never a metric
+    return builder.finish(drop_console=found), found
 
 
 def metric_file_points(spool: Spool) -> list[dict[str, Any]]:
@@ -273,6 +361,25 @@ def metric_file_points(spool: Spool) -> list[dict[str, Any]]:
             continue
         points.extend({**point, "src": FILE_SOURCE} for point in found)
     return points
+
+
+def console_state(spool: Spool) -> dict[str, Any]:
+    """What the console parser left in the spool about itself: output it skipped under load."""
+    try:
+        state = json.loads(spool.file(CONSOLE_STATE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(state, dict):
+        return {}
+    return {key: int(state[key]) for key in ("skipped_bytes", "skipped_lines") if isinstance(state.get(key), int)}
+
+
+def console_updates(spool: Spool, facts: dict[str, float]) -> dict[str, Any]:
+    """The note's ``[console]``: the facts, and what was skipped under load."""
+    console = console_state(spool)
+    if facts:
+        console["facts"] = facts
+    return {"console": console} if console else {}
 
 
 def params_updates(spool: Spool) -> dict[str, Any]:
@@ -299,15 +406,15 @@ def series_updates(built: dict[str, BuiltSeries]) -> dict[str, Any]:
 
 def tracking_updates(spool: Spool, with_files: bool = False) -> tuple[dict[str, list[SeriesPoint]], dict[str, Any]]:
     """(series by name, note updates) from the spool, in memory (a running run shown live)."""
-    built = spooled_series(spool, with_files)
-    updates = {**params_updates(spool), **series_updates(built)}
+    built, facts = spooled_series(spool, with_files)
+    updates = {**params_updates(spool), **series_updates(built), **console_updates(spool, facts)}
     return {name: series.points or [] for name, series in built.items()}, updates
 
 
 def tracking_result(spool: Spool, ending: Ending) -> tuple[dict[str, TreeContent], dict[str, Any]]:
     """Stored series (streamed to files, constant memory) and the note's params, metrics, summary."""
-    built = spooled_series(spool, with_files=True, folder=spool.file(SERIES_DIR))
-    updates = {**params_updates(spool), **series_updates(built)}
+    built, facts = spooled_series(spool, with_files=True, folder=spool.file(SERIES_DIR))
+    updates = {**params_updates(spool), **series_updates(built), **console_updates(spool, facts)}
     files: dict[str, TreeContent] = {series_path(name): series.path for name, series in built.items()
                                      if series.path is not None}
     if not updates.get("metrics"):

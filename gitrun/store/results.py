@@ -18,6 +18,7 @@ from typing import Any
 import pygit2
 
 from gitrun.model import status as statuses
+from gitrun.model.console import split_console_facts
 from gitrun.model.downsample import Series, minmax_buckets
 from gitrun.model.run import Run
 from gitrun.model.series import METRICS_DIR, SYSTEM_PREFIX, build_series, name_from_path, without_console_duplicates
@@ -128,7 +129,8 @@ class ResultReader:
         spool = find_spool(self.paths, run.id)
         if spool is None:
             return None
-        return build_series(without_console_duplicates(list(read_records(spool.file(METRICS_FILE)))))
+        points, _facts = split_console_facts(without_console_duplicates(list(read_records(spool.file(METRICS_FILE)))))
+        return build_series(points)
 
     def _stored_series_blobs(self, run: Run) -> dict[str, str]:
         tree = self._result_tree(run)
