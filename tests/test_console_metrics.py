@@ -96,7 +96,8 @@ def test_run_level_rule() -> None:
               {"name": "size", "value": 27}, {"name": "size", "value": 27},  # repeated unchanged: fact
               {"name": "lr", "value": 0.1, "counted": True},  # on a counted line: series
               {"name": "seen", "value": math.nan}]
-    assert console_facts(points).keys() == {"size", "seen"}
+    assert console_facts([{**point, "src": "console"} for point in points]).keys() == {"size", "seen"}
+    assert console_facts(points) == {}  # only console points can be facts
 
 
 def test_custom_patterns_are_always_metrics(tmp_path: Path) -> None:
