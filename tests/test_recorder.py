@@ -12,11 +12,15 @@ from tests.conftest import gitrun
 
 
 def test_a_missed_expectation_is_on_the_last_line(repo: Path) -> None:
-    proc = gitrun(repo, "--expect", "metrics.acc > 0.9", "--", "python", "-c", "print('acc: 0.84')")
+    proc = gitrun(repo, "--expect", "metrics.acc > 0.9", "--", "python", "-c", "print('epoch 1 acc: 0.84')")
     last = proc.stderr.strip().splitlines()[-1]
     said = r" succeeded in \S+ \(exit 0\); expectation missed: metrics\.acc > 0\.9 \(got 0\.84\)$"
     assert re.search(said, last), last
-    met = gitrun(repo, "--expect", "metrics.acc > 0.5", "--", "python", "-c", "print('acc: 0.84')")
+    once = gitrun(repo, "--expect", "metrics.acc > 0.5", "--", "python", "-c", "print('acc: 0.84')")
+    assert once.stderr.strip().splitlines()[-1].endswith(  # printed once: a console fact, and said so
+        "expectation missed: metrics.acc > 0.5 (metrics.acc was not recorded (printed once, 0.84: a console fact, "
+        "not a metric series))")
+    met = gitrun(repo, "--expect", "metrics.acc > 0.5", "--", "python", "-c", "print('epoch 1 acc: 0.84')")
     assert "expectation" not in met.stderr.strip().splitlines()[-1]
 
 

@@ -50,6 +50,19 @@ def _fields_of(node: query.Node) -> list[tuple[str, ...]]:
     return []
 
 
+def _not_recorded(doc: dict[str, Any], path: tuple[str, ...]) -> str:
+    """Why a field has no value; a metric printed only once is a console fact, not a series."""
+    name = ".".join(path)
+    console = doc.get("console")
+    facts = console.get("facts") if isinstance(console, dict) else None
+    if path[0] == "metrics" and isinstance(facts, dict) and ".".join(path[1:]) in facts:
+        from gitrun.model import query
+
+        value = query.format_value([facts[".".join(path[1:])]])
+        return f"{name} was not recorded (printed once, {value}: a console fact, not a metric series)"
+    return f"{name} was not recorded"
+
+
 def check_expect(doc: dict[str, Any]) -> None:
     """Evaluate ``doc["expect"]`` on the final metadata ``doc`` (in place)."""
     entry = doc.get("expect")
@@ -69,6 +82,6 @@ def check_expect(doc: dict[str, Any]) -> None:
     for path in dict.fromkeys(_fields_of(parsed.root)):
         name = ".".join(path)
         values = fields.resolve(run, path)
-        seen.append(f"{name} = {query.format_value(values)}" if values else f"{name} was not recorded")
+        seen.append(f"{name} = {query.format_value(values)}" if values else _not_recorded(doc, path))
     entry["met"] = bool(met)
     entry["detail"] = "; ".join(seen)
