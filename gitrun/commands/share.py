@@ -119,6 +119,7 @@ class PullSummary:
     updated_runs: list[str] = field(default_factory=list)
     removed_runs: list[str] = field(default_factory=list)
     kept_local: list[str] = field(default_factory=list)
+    id_like_names: list[tuple[str, str]] = field(default_factory=list)  # pulled runs named like an id prefix
 
 
 def _note_doc(repo: pygit2.Repository, tree: pygit2.Tree | None, snapshot: str) -> dict[str, Any] | None:
@@ -186,17 +187,29 @@ def _apply_moves(ctx: Context, moves: list[Move], message: str) -> set[str]:
     return {name for name, new, old in moves if _move_ref(ctx.repo, name, new, old, message)}
 
 
-def _is_tombstoned(repo: pygit2.Repository, tree: pygit2.Tree | None, snapshot: str | None) -> bool:
-    if snapshot is None:
-        return False
-    blob_id = _lookup_entry(repo, tree, snapshot)
+def _note_data(repo: pygit2.Repository, tree: pygit2.Tree | None, snapshot: str | None) -> bytes | None:
+    blob_id = _lookup_entry(repo, tree, snapshot) if snapshot is not None else None
     blob = repo.get(blob_id) if blob_id is not None else None
-    if not isinstance(blob, pygit2.Blob) or not TOMBSTONE_KEY.search(blob.data):
+    return blob.data if isinstance(blob, pygit2.Blob) else None
+
+
+def _is_tombstone_note(data: bytes | None) -> bool:
+    if data is None or not TOMBSTONE_KEY.search(data):
         return False  # the cheap test first: only a note with the tombstone key itself is parsed
     try:
-        return is_tombstone(codec.decode(blob.data))
+        return is_tombstone(codec.decode(data))
     except Exception:
         return False
+
+
+def _is_tombstoned(repo: pygit2.Repository, tree: pygit2.Tree | None, snapshot: str | None) -> bool:
+    return _is_tombstone_note(_note_data(repo, tree, snapshot))
+
+
+def _id_like_name(data: bytes | None) -> str | None:
+    match = NAME_LINE.search(data) if data is not None else None
+    name = match.group(1).decode("ascii", "replace") if match else ""
+    return name if looks_like_id_prefix(name) else None
 
 
 def integrate(ctx: Context, remote: str, before: dict[str, pygit2.Oid]) -> PullSummary:
@@ -213,19 +226,25 @@ def integrate(ctx: Context, remote: str, before: dict[str, pygit2.Oid]) -> PullS
     for run_id, target in sorted(remote_runs.items()):
         ref = run_ref(run_id)
         local = read_ref(repo, ref)
+        data = _note_data(repo, tree, _snapshot_of(repo, target))  # each note read once, parsed only if a tombstone
         if local == target and local is not None:
-            if _is_tombstoned(repo, tree, _snapshot_of(repo, target)):
+            if _is_tombstone_note(data):
                 removed.append((ref, None, local))
             continue
-        if _is_tombstoned(repo, tree, _snapshot_of(repo, target)):
+        if _is_tombstone_note(data):
             if local is not None:
                 removed.append((ref, None, local))
-        elif local is None:
+            continue
+        if local is None:
             created.append((ref, target, None))
         elif local == before.get(run_id):
             updated.append((ref, target, local))
         else:
             summary.kept_local.append(run_id)
+            continue
+        name = _id_like_name(data)
+        if name is not None:
+            summary.id_like_names.append((run_id, name))
     # Runs deleted everywhere (``rm --remote`` elsewhere): their note became a tombstone.
     for run_id in ctx.store.run_ids():
         if run_id in remote_runs:
@@ -265,26 +284,10 @@ def pull_command(remote: str | None, no_fetch: bool = False) -> int:
     print(f"gitrun: pulled from {name}: " + ", ".join(parts))
     for run_id in summary.kept_local:
         print(f"gitrun: run {run_id} differs from {name}'s copy; kept yours (`git run push` sends it)")
-    _flag_id_like_names(ctx, summary.new_runs + summary.updated_runs)
+    for run_id, run_name in summary.id_like_names:
+        print(f"gitrun: warning: pulled run {run_id} is named '{run_name}', which looks like a run id prefix; "
+              "ids win, so refer to it by its id", file=sys.stderr)
     return 0
-
-
-def _flag_id_like_names(ctx: Context, run_ids: list[str]) -> None:
-    """Warn about pulled runs named like an id prefix: such a name never selects them (ids win).
-
-    The name is found in the note's text (``name = "..."``, as gitrun writes it): a pull parses no note.
-    """
-    repo = ctx.repo
-    tree = notes_tree(repo)
-    for run_id in run_ids:
-        target = read_ref(repo, run_ref(run_id))
-        snapshot = _snapshot_of(repo, target) if target is not None else None
-        blob_id = _lookup_entry(repo, tree, snapshot) if snapshot else None
-        blob = repo.get(blob_id) if blob_id is not None else None
-        match = NAME_LINE.search(blob.data) if isinstance(blob, pygit2.Blob) else None
-        if match and looks_like_id_prefix(match.group(1).decode("ascii", "replace")):
-            print(f"gitrun: warning: pulled run {run_id} is named '{match.group(1).decode('ascii', 'replace')}', "
-                  "which looks like a run id prefix; ids win, so refer to it by its id", file=sys.stderr)
 
 
 # --- push ------------------------------------------------------------------------------------------
