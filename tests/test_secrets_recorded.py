@@ -132,3 +132,29 @@ def test_a_secret_late_in_a_large_tracked_file_keeps_it_out_of_the_snapshot(repo
     assert_nowhere(repo, GITHUB)
     excluded = {item["path"]: item["reason"] for item in only_run(repo)["snapshot"]["excluded"]}
     assert excluded["table.csv"] == "content looks like a secret (github-token)"
+
+
+def test_a_large_changed_file_is_scanned_once_while_it_stays_the_same(repo: Path, monkeypatch: Any) -> None:
+    from gitrun.capture import code
+    from gitrun.store.config import load_settings
+    from gitrun.store.git import open_repository
+
+    monkeypatch.setattr(code.ScanMemo, "RACY_NS", 0)
+    scans: list[Path] = []
+    real_scan = code._content_secret
+    monkeypatch.setattr(code, "_content_secret", lambda path, size: scans.append(path) or real_scan(path, size))
+    big = b"0.1,0.2\n" * (9 * 1024 * 1024 // 8)
+    (repo / "big.csv").write_bytes(b"old\n")
+    git(repo, "add", "big.csv")
+    git(repo, "commit", "-q", "-m", "big")
+    (repo / "big.csv").write_bytes(big)
+    _, paths = open_repository(repo)
+    settings = load_settings(paths.workdir)
+    assert code.snapshot_code(paths, settings).excluded == []
+    assert code.snapshot_code(paths, settings).excluded == []
+    assert len(scans) == 1  # the second snapshot knew the file
+    tail = f"t={GITHUB}\n".encode()
+    (repo / "big.csv").write_bytes(big[:-len(tail)] + tail)  # same size: the change time tells
+    excluded = code.snapshot_code(paths, settings).excluded
+    assert [item.reason for item in excluded] == ["content looks like a secret (github-token)"]
+    assert len(scans) == 2

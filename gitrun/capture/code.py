@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +29,63 @@ def load_gitrunignore(workdir: Path) -> IgnoreRules:
         return IgnoreRules("")
 
 
-def make_policy(settings: Settings, extra_ignore: IgnoreRules) -> Policy:
+class ScanMemo:
+    """What the secret scan found in large files, by (size, mtime, ctime, inode), so a changed large
+    tracked file that stays as it is costs one scan, not one per run.
+
+    Kept in ``<gitrun dir>/cache/secret-scan.json``. A file changed within ``RACY_NS`` of the scan
+    is not remembered (its stat may not show a change made in the same instant), as git does.
+    """
+
+    FROM_BYTES = 8 * 1024 * 1024  # smaller files are scanned every time: it costs milliseconds
+    RACY_NS = 2_000_000_000
+
+    def __init__(self, cache_dir: Path | None) -> None:
+        self.path = cache_dir / "secret-scan.json" if cache_dir is not None else None
+        self._entries: dict[str, list[Any]] | None = None
+
+    def _load(self) -> dict[str, list[Any]]:
+        if self._entries is None:
+            try:
+                loaded = json.loads(self.path.read_text(encoding="utf-8")) if self.path else {}
+                self._entries = loaded if isinstance(loaded, dict) else {}
+            except (OSError, ValueError):
+                self._entries = {}
+        return self._entries
+
+    @staticmethod
+    def _stamp(stat: os.stat_result) -> list[int]:
+        return [stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino]
+
+    def known(self, path: str, stat: os.stat_result) -> tuple[bool, str | None]:
+        """(True, kind or None) when the file was scanned as it is now; (False, None) otherwise."""
+        if self.path is None or stat.st_size < self.FROM_BYTES:
+            return False, None
+        entry = self._load().get(path)
+        if isinstance(entry, list) and len(entry) == 5 and entry[:4] == self._stamp(stat):
+            return True, entry[4]
+        return False, None
+
+    def remember(self, path: str, stat: os.stat_result, kind: str | None) -> None:
+        if self.path is None or stat.st_size < self.FROM_BYTES:
+            return
+        if time.time_ns() - max(stat.st_mtime_ns, stat.st_ctime_ns) < self.RACY_NS:
+            return
+        entries = self._load()
+        entries[path] = [*self._stamp(stat), kind]
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(entries), encoding="utf-8")
+            os.replace(tmp, self.path)
+        except OSError:
+            pass  # a cache that cannot be written only costs a rescan
+
+
+def make_policy(settings: Settings, extra_ignore: IgnoreRules, memo: ScanMemo | None = None) -> Policy:
     """Decide, before anything is hashed, which changed files stay out of the snapshot."""
     vouched = set(settings.include_secret_files)
+    memo = memo or ScanMemo(None)
 
     def decide(candidate: Candidate) -> Exclusion | None:
         path = candidate.path
@@ -47,7 +103,10 @@ def make_policy(settings: Settings, extra_ignore: IgnoreRules) -> Policy:
         name_reason = is_secret_file_name(path)
         if name_reason:
             return Exclusion(path, name_reason, size=stat.st_size)
-        kind = _content_secret(candidate.absolute, stat.st_size)
+        known, kind = memo.known(path, stat)
+        if not known:
+            kind = _content_secret(candidate.absolute, stat.st_size)
+            memo.remember(path, stat, kind)
         if kind:
             return Exclusion(path, f"content looks like a secret ({kind})", size=stat.st_size)
         return None
@@ -80,7 +139,8 @@ def _content_secret(path: Path, size: int) -> str | None:
 
 
 def snapshot_code(paths: RepoPaths, settings: Settings) -> SnapshotResult:
-    return take_snapshot(paths, make_policy(settings, load_gitrunignore(paths.workdir)))
+    memo = ScanMemo(paths.gitrun_dir / "cache")
+    return take_snapshot(paths, make_policy(settings, load_gitrunignore(paths.workdir), memo))
 
 
 def git_context(repo: pygit2.Repository, snapshot: SnapshotResult) -> Captured:
