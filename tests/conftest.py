@@ -50,10 +50,11 @@ def git(cwd: Path, *args: str, check: bool = True) -> str:
     return proc.stdout
 
 
-# Commands that only read (and print) run in this process: a subprocess would add ~0.3 s of start-up
-# (more on a loaded machine) and test nothing more. Recordings, commands that write, prompt, page or
-# read stdin, and calls with their own environment still get a real process.
-IN_PROCESS_COMMANDS = frozenset({"list", "show", "metrics", "diff", "query", "report"})
+# Commands that only read and print, or only change a run's metadata, run in this process: a
+# subprocess would add ~0.3 s of start-up (more on a loaded machine) and test nothing more.
+# Recordings, commands that prompt, start an editor or pager, read stdin or touch the working tree
+# still get a real process (and every command does with GITRUN_TEST_SUBPROCESS=1).
+IN_PROCESS_COMMANDS = frozenset({"list", "show", "metrics", "diff", "query", "report", "tag", "untag", "baseline"})
 
 
 def runs_in_process(args: tuple[str, ...], env: dict[str, str] | None) -> bool:
