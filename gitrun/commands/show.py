@@ -54,6 +54,10 @@ def render(run: Run, log: bytes) -> str:
         + (f"  signal {doc['signal']}" if doc.get("signal") else ""),
         f"command  {shlex.join(run.command)}   (in {doc.get('cwd', '.')})",
     ]
+    lines += [f"broken   {problem}" for problem in run.problems]
+    if run.problems:
+        lines.append(f"         (only what could be read is shown; `git run rm {run.id[:10]}` removes the run)")
+    lines += [f"notice   {notice}" for notice in run.notices]
     if run.message:
         lines.append(f"message  {run.message}")
     if run.tags:

@@ -40,7 +40,7 @@ def resolve(run: Run, path: tuple[str, ...], now: datetime | None = None) -> lis
     rest = path[1] if len(path) > 1 else ""
     simple: dict[str, Any] = {}
     if root in ("id", "name", "status", "message", "user", "host", "cwd", "started", "ended", "exit_code"):
-        value = run.id if root == "id" else doc.get(root)
+        value = run.id if root == "id" else run.status if root == "status" else doc.get(root)
         return [] if value is None else [value]
     if root in ("tag", "tags"):
         return [*run.tags, *[tag for tag in dataset_tags(doc) if tag not in run.tags]]

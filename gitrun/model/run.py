@@ -35,6 +35,18 @@ class Run:
         return str(self.doc.get("status", "unknown"))
 
     @property
+    def problems(self) -> list[str]:
+        """Why the note could not be trusted (``gitrun.model.schema``): the run is ``broken``."""
+        value = self.doc.get("_problems")
+        return [str(item) for item in value] if isinstance(value, list) else []
+
+    @property
+    def notices(self) -> list[str]:
+        """What is worth saying about the note (written by a newer gitrun)."""
+        value = self.doc.get("_notices")
+        return [str(item) for item in value] if isinstance(value, list) else []
+
+    @property
     def message(self) -> str:
         return str(self.doc.get("message", ""))
 
@@ -109,6 +121,10 @@ def run_summary_json(run: Run) -> dict[str, Any]:
         "log": run.section("log"),
         "missing": run.section("missing"),
     }
+    if run.problems:
+        summary["problems"] = list(run.problems)
+    if run.notices:
+        summary["notices"] = list(run.notices)
     for extra in ("params", "params_source", "metrics", "summary", "console", "outputs", "system", "data", "expect",
                   "note",
                   "accepted", "parent",

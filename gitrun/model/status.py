@@ -10,8 +10,9 @@ FAILED = "failed"
 KILLED = "killed"
 INTERRUPTED = "interrupted"
 CRASHED = "crashed"  # gitrun itself died before it could finalise the run
+BROKEN = "broken"  # the run's note could not be read or trusted (gitrun.model.schema): shown, not stored
 
-ALL = (RUNNING, SUCCEEDED, FAILED, KILLED, INTERRUPTED, CRASHED)
+ALL = (RUNNING, SUCCEEDED, FAILED, KILLED, INTERRUPTED, CRASHED, BROKEN)
 FINAL = (SUCCEEDED, FAILED, KILLED, INTERRUPTED, CRASHED)
 
 # Signals a user sends to stop a run on purpose: the run is "interrupted", not "killed".

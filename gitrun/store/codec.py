@@ -9,6 +9,15 @@ from typing import Any
 import tomli_w
 
 from gitrun.errors import StorageError
+from gitrun.model.schema import (
+    MAX_DEPTH,
+    MAX_NOTE_BYTES,
+    VIEW_KEYS,
+    CheckedDocument,
+    broken_document,
+    check_document,
+    deepest_key,
+)
 
 
 def _text(value: str) -> str:
@@ -49,11 +58,40 @@ def _clean(value: Any) -> Any:
 
 
 def encode(document: dict[str, Any]) -> bytes:
-    return tomli_w.dumps(_clean(document)).encode("utf-8")
+    stored = {key: value for key, value in document.items() if key not in VIEW_KEYS}  # read-only view keys
+    return tomli_w.dumps(_clean(stored)).encode("utf-8")
 
 
 def decode(data: bytes, what: str = "metadata") -> dict[str, Any]:
     try:
-        return tomllib.loads(data.decode("utf-8"))
+        text = data.decode("utf-8")
+        if deepest_key(text) > MAX_DEPTH:
+            raise StorageError(f"{what} has keys dotted more than {MAX_DEPTH} deep")
+        return tomllib.loads(text)
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
         raise StorageError(f"{what} is not valid TOML: {err}")
+    except RecursionError:
+        raise StorageError(f"{what} nests too deeply to read")
+
+
+def decode_note(data: bytes, run_id: str) -> CheckedDocument:
+    """A run's note, read as untrusted input: never raises; a bad note is a broken document.
+
+    The one decode point for notes (``RunStore`` reads every run through it), so a note that is
+    not TOML, is nested 10,000 deep or has fields of the wrong type breaks only its own run.
+    """
+    if len(data) > MAX_NOTE_BYTES:
+        return broken_document(run_id, f"the note is {len(data)} bytes, over the {MAX_NOTE_BYTES}-byte limit")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return broken_document(run_id, "the note is not UTF-8 text")
+    if deepest_key(text) > MAX_DEPTH:
+        return broken_document(run_id, f"the note has keys dotted more than {MAX_DEPTH} deep")
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        return broken_document(run_id, f"the note is not valid TOML ({err})")
+    except RecursionError:
+        return broken_document(run_id, "the note nests tables or lists too deeply to read")
+    return check_document(doc, run_id)

@@ -44,12 +44,14 @@ from typing import Any
 import pygit2
 
 from gitrun.model.run import Run
+from gitrun.model.schema import MAX_DEPTH, MAX_NOTE_BYTES, check_document, deepest_key, read_view
 from gitrun.model.timefmt import from_iso
+from gitrun.store import codec
 from gitrun.store.git import RepoPaths
 from gitrun.store.notes import note_blob_id, notes_tree
 from gitrun.store.refs import EXPERIMENTS_PREFIX, NOTES_REF, read_ref, run_ref
 
-SCHEMA = 2  # PRAGMA user_version of the file; another value means: rebuild
+SCHEMA = 3  # PRAGMA user_version of the file; another value means: rebuild (3: notes checked on read)
 INDEX_FILE = "index.sqlite"
 
 # Tables of a note left out of ``lite`` (big, and needed only by show/--json/--where env.*).
@@ -147,12 +149,12 @@ def read_ref_state(repo: pygit2.Repository) -> RefState:
 
 
 def decode_note(text: bytes, run_id: str) -> tuple[dict[str, Any], str | None]:
-    """The whole note as a document, and why it is unreadable (None when it is fine)."""
-    try:
-        doc = tomllib.loads(text.decode("utf-8"))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError) as err:
-        return broken_doc(run_id, f"note is not valid TOML: {err}"), f"note is not valid TOML: {err}"
-    return doc, None
+    """The whole note as a document (its read view), and why it is broken (None when it is fine).
+
+    Notes are untrusted input: ``codec.decode_note`` checks them (``gitrun.model.schema``).
+    """
+    checked = codec.decode_note(text, run_id)
+    return read_view(checked), (checked.problems[0] if checked.problems else None)
 
 
 def broken_doc(run_id: str, reason: str) -> dict[str, Any]:
@@ -171,7 +173,8 @@ def lite_doc(text: bytes, run_id: str) -> tuple[dict[str, Any], str | None]:
     except UnicodeDecodeError:
         return decode_note(text, run_id)
     doc: dict[str, Any] | None = None
-    if '"""' not in whole and "'''" not in whole:
+    cheap = len(text) <= MAX_NOTE_BYTES and deepest_key(whole) <= MAX_DEPTH  # else decode_note says why
+    if '"""' not in whole and "'''" not in whole and cheap:
         kept = [part for part in _SPLIT.split(whole) if _table_root(part) not in HEAVY_TABLES]
         try:
             doc = tomllib.loads("".join(kept))
@@ -181,7 +184,9 @@ def lite_doc(text: bytes, run_id: str) -> tuple[dict[str, Any], str | None]:
         doc, problem = decode_note(text, run_id)
         if problem:
             return doc, problem
-    return strip_heavy(doc), None
+        return strip_heavy(doc), None
+    checked = check_document(doc, run_id)  # the tables cut out are checked when read whole
+    return strip_heavy(read_view(checked)), (checked.problems[0] if checked.problems else None)
 
 
 def strip_heavy(doc: dict[str, Any]) -> dict[str, Any]:

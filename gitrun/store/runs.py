@@ -98,10 +98,16 @@ class RunStore:
 
         def change(current: dict[str, bytes | None]) -> dict[str, bytes | None]:
             text = current.get(key)
-            if text is not None and text == run.note_bytes:
+            if text is not None and text == run.note_bytes and not run.problems:
                 doc = copy.deepcopy(run.doc)  # unchanged since we read or wrote it: no need to parse
+            elif text:
+                checked = codec.decode_note(text, run.id)
+                if checked.problems:
+                    raise StorageError(f"run {run.id} is broken: {checked.problems[0]}",
+                                       hint=f"`git run rm {run.id[:10]}` removes it")
+                doc = checked.doc
             else:
-                doc = codec.decode(text, f"metadata of run {run.id}") if text else copy.deepcopy(run.doc)
+                doc = copy.deepcopy(run.doc)
             new_doc = modifier(doc)
             if new_doc is None:
                 return {}
