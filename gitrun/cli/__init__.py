@@ -35,7 +35,9 @@ def main(argv: list[str] | None = None) -> None:
             code = app.run_click(args)
             recorded = bool(app.RECORDED)
     except GitrunError as err:
-        print(f"git-run: error: {err.one_line()}", file=sys.stderr)
+        from gitrun.model.terminal import printable
+
+        print(f"git-run: error: {printable(err.one_line())}", file=sys.stderr)
         sys.exit(err.exit_code)
     except KeyboardInterrupt:
         print("git-run: interrupted", file=sys.stderr)
@@ -45,7 +47,9 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as err:  # a bug: one line by default, the traceback on request
         if os.environ.get("GITRUN_DEBUG"):
             raise
-        print(f"git-run: internal error: {type(err).__name__}: {err} (set GITRUN_DEBUG=1 for details)",
+        from gitrun.model.terminal import printable
+
+        print(printable(f"git-run: internal error: {type(err).__name__}: {err} (set GITRUN_DEBUG=1 for details)"),
               file=sys.stderr)
         sys.exit(70)
     if recorded:

@@ -27,6 +27,9 @@ __all__ = ["COMMAND_KEY", "RECORDED", "cli", "run_click"]
 
 def run_click(argv: list[str] | None) -> int:
     """Run the click application; click's own errors are shown and mapped to their exit codes."""
+    from gitrun.commands.output import install_printable_streams
+
+    install_printable_streams()  # a pulled run's text never reaches the terminal raw
     try:
         code = cli.main(args=argv, prog_name="git run", standalone_mode=False)
     except click.exceptions.Exit as exit_:

@@ -21,7 +21,7 @@ from pathlib import Path
 from gitrun.capture.hashing import hash_file
 from gitrun.commands.context import open_context
 from gitrun.errors import UsageError
-from gitrun.model.paths import printable_path
+from gitrun.model.terminal import printable
 from gitrun.runner.outputs import stored_path
 from gitrun.store.codec import file_name
 from gitrun.store.safe_write import SafeRoot
@@ -53,9 +53,9 @@ def checkout_output_command(reference: str, paths: Sequence[str] = (), to: str |
     written = skipped = 0
     for item in outputs:
         path = str(item["path"])
-        shown = printable_path(path)
+        shown = printable(path)
         if not item.get("stored"):
-            print(f"not restorable (recorded by hash only): {shown} {printable_path(str(item.get('hash', '')))}",
+            print(f"not restorable (recorded by hash only): {shown} {printable(str(item.get('hash', '')))}",
                   file=sys.stderr)
             skipped += 1
             continue
@@ -74,12 +74,12 @@ def checkout_output_command(reference: str, paths: Sequence[str] = (), to: str |
         if os.path.lexists(destination) and not force:
             if destination.is_file() and not destination.is_symlink() and hash_file(destination) == item.get("hash"):
                 continue
-            print(f"exists with other content, left alone (use --force): {printable_path(str(destination))}",
+            print(f"exists with other content, left alone (use --force): {printable(str(destination))}",
                   file=sys.stderr)
             skipped += 1
             continue
         root.write_file(relative, data)
-        print(f"restored {printable_path(str(destination))}")
+        print(f"restored {printable(str(destination))}")
         written += 1
     return 0 if skipped == 0 else 1
 

@@ -16,7 +16,7 @@ import pygit2
 
 from gitrun.capture.code import snapshot_code
 from gitrun.commands.context import Context, open_context
-from gitrun.commands.output import print_json, table, truncate
+from gitrun.commands.output import join_lines, print_json, table, truncate
 from gitrun.commands.selection import baseline_of_branch, current_branch
 from gitrun.errors import RunNotFound, StorageError, UsageError
 from gitrun.model import compare
@@ -225,7 +225,7 @@ def render(result: dict[str, Any]) -> str:
         if not files:
             out[-1] = "code: same"
         out.append(f"\n(only code is compared: {other} is {what}, not a run)")
-        return "\n".join(out)
+        return join_lines(out)
     show_all = result["all"]
     rows = [[e["key"], _value(e["a"]), _value(e["b"])] for e in result["params"]]
     out += _section("parameters", rows, ["name", "A", "B"], show_all)
@@ -262,7 +262,7 @@ def render(result: dict[str, Any]) -> str:
         out += ["", "same in both:" + ",".join(same)]
     if not show_all:
         out.append("(only what differs is shown; --all shows everything)")
-    return "\n".join(line for index, line in enumerate(out) if line or index == 0 or out[index - 1])
+    return join_lines(line for index, line in enumerate(out) if line or index == 0 or out[index - 1])
 
 
 def _section(title: str, rows: list[list[str]], headers: list[str], show_all: bool) -> list[str]:

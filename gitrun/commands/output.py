@@ -1,13 +1,22 @@
-"""Shared output helpers for commands: JSON, tables, short ids."""
+"""Shared output helpers for commands: JSON, tables, short ids, and terminal-safe text.
+
+Every string from a note or a tree may come from a teammate's pushed run: table cells and the
+lines of ``show``/``diff`` go through ``gitrun.model.terminal.printable`` one line at a time (a
+newline in a file name shows as ``\\n``), and ``install_printable_streams`` makes the same function
+the last step of everything written to stdout and stderr by a command (escape sequences never
+reach the terminal, whichever print site forgot).
+"""
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, TextIO
 
 from gitrun.model.run import Run
+from gitrun.model.terminal import printable
 
 
 def print_json(value: Any) -> None:
@@ -58,7 +67,8 @@ def table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:
         return plain
     from tabulate import tabulate
 
-    return tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True)
+    return tabulate([[printable(str(cell)) for cell in row] for row in rows],
+                    headers=[printable(str(header)) for header in headers], tablefmt="simple", disable_numparse=True)
 
 
 def _plain_table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str | None:
@@ -92,5 +102,58 @@ def _plain_table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str |
 
 def truncate(text: str, width: int) -> str:
     """One line of at most ``width`` characters: runs of white space (newlines too) become one space."""
-    text = " ".join(text.split())
+    text = printable(" ".join(text.split()))
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def join_lines(lines: Iterable[str]) -> str:
+    """``lines`` as one text, each kept on one line (blank lines a line starts with are kept)."""
+    return "\n".join(_one_line(line) for line in lines)
+
+
+def _one_line(line: str) -> str:
+    body = line.lstrip("\n")
+    return "\n" * (len(line) - len(body)) + printable(body)
+
+
+class PrintableStream(io.TextIOBase):
+    """A text stream that passes everything through ``printable`` (lines and tabs kept)."""
+
+    def __init__(self, inner: TextIO) -> None:
+        self.inner = inner
+
+    def write(self, text: str) -> int:
+        self.inner.write(printable(text, keep_newlines=True))
+        return len(text)
+
+    def flush(self) -> None:
+        self.inner.flush()
+
+    def fileno(self) -> int:
+        return self.inner.fileno()
+
+    def isatty(self) -> bool:
+        return self.inner.isatty()
+
+    def writable(self) -> bool:
+        return True
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return self.inner.encoding
+
+    @property
+    def errors(self) -> str | None:  # type: ignore[override]
+        return self.inner.errors
+
+    @property
+    def buffer(self) -> Any:
+        return self.inner.buffer  # raw bytes (``show --log``) choose their own treatment
+
+
+def install_printable_streams() -> None:
+    """Make ``printable`` the last step of every write to stdout and stderr (idempotent)."""
+    if not isinstance(sys.stdout, PrintableStream):
+        sys.stdout = PrintableStream(sys.stdout)
+    if not isinstance(sys.stderr, PrintableStream):
+        sys.stderr = PrintableStream(sys.stderr)

@@ -29,6 +29,7 @@ from gitrun.model import charts, compare
 from gitrun.model.query import format_value
 from gitrun.model.run import Run
 from gitrun.model.series import parse_tsv, series_path
+from gitrun.model.terminal import printable
 from gitrun.model.timefmt import human_duration, to_iso
 from gitrun.store.trees import read_blob_at
 
@@ -264,8 +265,19 @@ def _best(values: list[Any], direction: str | None) -> int | None:
 
 # --- markdown -------------------------------------------------------------------------------------
 
+_MD_SPECIAL = re.compile(r"[\\`*_\[\]|~]")
+
+
 def _md(value: Any) -> str:
-    return str(value).replace("|", "\\|").replace("\n", " ")
+    """One markdown table cell or heading: a pulled run's text can neither add HTML, links or
+    formatting nor break the table (markup shown as text, control characters escaped)."""
+    text = printable(" ".join(str(value).split()))
+    return _MD_SPECIAL.sub(lambda match: "\\" + match.group(), html.escape(text, quote=False))
+
+
+def _md_block(text: str) -> str:
+    """A run's markdown note or a journal entry: its markdown kept, raw HTML shown as text."""
+    return html.escape(printable(text, keep_newlines=True), quote=False)
 
 
 def render_markdown(data: ReportData) -> str:
@@ -279,13 +291,14 @@ def render_markdown(data: ReportData) -> str:
             expect_text = f"{expect.get('expression', '')}: " + (
                 "met" if expect.get("met") else "missed" if "met" in expect else "pending")
         tags = ", ".join(run.tags)
-        lines.append(f"| `{data.ids.get(run.id, run.id[:10])}` | {_md(run.name)} | {run.status} | "
-                     f"{run.doc.get('started', '')} | {human_duration(run.duration_s)} | {_md(run.branch or '-')} | "
+        lines.append(f"| `{data.ids.get(run.id, run.id[:10])}` | {_md(run.name)} | {_md(run.status)} | "
+                     f"{_md(run.doc.get('started', ''))} | {human_duration(run.duration_s)} | "
+                     f"{_md(run.branch or '-')} | "
                      f"{_md(tags)} | {_md(run.message)} | {_md(expect_text)} |")
     if data.metrics:
         lines += ["", "## Metrics over steps", ""]
         for name in data.metrics:
-            lines += [f"### {name}", "", "| run | last | curve |", "|---|---|---|"]
+            lines += [f"### {_md(name)}", "", "| run | last | curve |", "|---|---|---|"]
             for run in data.runs:
                 points = data.series[run.id][name]
                 if points:
@@ -301,15 +314,15 @@ def render_markdown(data: ReportData) -> str:
         for key in keys:
             values = [_table(run.doc, section).get(key) for run in data.runs]
             best_index = _best(values, data.directions.get(key)) if section == "metrics" else None
-            cells = [f"**{_fmt(v)}**" if index == best_index else _fmt(v) for index, v in enumerate(values)]
-            lines.append(f"| {_md(key)} | " + " | ".join(_md(cell) for cell in cells) + " |")
+            cells = [f"**{_md(_fmt(v))}**" if index == best_index else _md(_fmt(v)) for index, v in enumerate(values)]
+            lines.append(f"| {_md(key)} | " + " | ".join(cells) + " |")
     notes = [(run, str(run.doc.get("note", ""))) for run in data.runs if run.doc.get("note")]
     if notes:
         lines += ["", "## Notes"]
         for run, note in notes:
-            lines += ["", f"### {run.name}", "", note.strip()]
+            lines += ["", f"### {_md(run.name)}", "", _md_block(note.strip())]
     if data.journal:
         lines += ["", "## Journal", ""]
         for entry in data.journal:
-            lines += ["> " + line for line in entry.splitlines()] + [""]
+            lines += ["> " + line for line in _md_block(entry).splitlines()] + [""]
     return "\n".join(lines).rstrip("\n") + "\n"

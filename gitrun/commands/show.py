@@ -8,10 +8,11 @@ from typing import Any
 from gitrun.commands.context import open_context
 from gitrun.commands.data import data_summary
 from gitrun.commands.organise_view import organise_lines
-from gitrun.commands.output import print_json
+from gitrun.commands.output import join_lines, print_json
 from gitrun.commands.tracking_view import apply_live, tracking_lines
 from gitrun.model.checks import imported_distributions, normalise_distribution, sharing_summary
 from gitrun.model.run import Run, run_summary_json
+from gitrun.model.terminal import printable_log
 from gitrun.model.timefmt import human_duration
 from gitrun.store.spool import OUTPUT_LOG, find_spool
 from gitrun.store.trees import read_blob_at
@@ -27,7 +28,8 @@ def show_command(reference: str, as_json: bool = False, log: bool = False) -> in
         data = run_log(ctx, run)
         import sys
 
-        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        sys.stdout.buffer.write(printable_log(data) if sys.stdout.isatty() else data)
         return 0
     if as_json:
         print_json(run_summary_json(run))
@@ -82,7 +84,7 @@ def render(run: Run, log: bytes) -> str:
     if tail:
         lines.append(f"\noutput (last {len(tail)} lines; `git run show {run.id[:10]} --log` for all)")
         lines += [f"  {line}" for line in tail]
-    return "\n".join(lines)
+    return join_lines(lines)
 
 
 def _section_lines(title: str, values: dict[str, str]) -> list[str]:

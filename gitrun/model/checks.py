@@ -248,6 +248,10 @@ def check_outcome(run: str, doc: dict[str, Any]) -> list[tuple[str, str]]:
             "the run is still running: its outcome, logs and metrics are not final",
             f"wait for it to end (git run list), then push; {_accept_hint(run, OUTCOME)}",
         )]
+    if status == "broken":  # its note could not be read or trusted (gitrun.model.schema)
+        problems = doc.get("_problems")
+        reason = str(problems[0]) if isinstance(problems, list) and problems else "its note is damaged"
+        return [(f"the run is broken: {reason}", f"remove it (git run rm {run})")]
     if status in ("crashed", "unknown"):
         return [(
             f"the run's outcome is unknown (status {status}): gitrun stopped before the run ended",

@@ -21,6 +21,7 @@ import re
 from collections.abc import Iterable
 
 from gitrun.errors import GitrunError
+from gitrun.model.terminal import printable
 
 # Code points HFS+ drops when it compares names (git's utf8.c next_hfs_char).
 HFS_IGNORABLE = frozenset(
@@ -42,23 +43,10 @@ class PathRefused(GitrunError):
     exit_code = 1
 
     def __init__(self, path: str, reason: str, hint: str | None = None) -> None:
-        super().__init__(f"refused to write '{printable_path(path)}': {reason}",
+        super().__init__(f"refused to write '{printable(path)}': {reason}",
                          hint or "the run holds a path git would refuse to check out; nothing was written")
         self.path = path
         self.reason = reason
-
-
-def printable_path(path: str) -> str:
-    """A path as text that is safe to print: control characters and odd code points escaped."""
-    return "".join(char if char.isprintable() and ord(char) not in HFS_IGNORABLE else _escape(char)
-                   for char in path)
-
-
-def _escape(char: str) -> str:
-    code = ord(char)
-    if 0xDC80 <= code <= 0xDCFF:  # a non-UTF-8 byte, kept by surrogateescape
-        return f"\\x{code - 0xDC00:02x}"
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def _hfs_fold(component: str) -> str:
@@ -94,9 +82,9 @@ def path_problem(path: str, is_link: bool = False) -> str | None:
             if part in (".", ".."):
                 return f"'{part}' component (after a backslash)"
             if is_dotgit(part):
-                return f"names git's own folder ('{printable_path(part)}' is .git on some filesystem)"
+                return f"names git's own folder ('{printable(part)}' is .git on some filesystem)"
     if is_link and _names_git_own_file(components[-1].split("\\")[-1]):
-        return f"a symbolic link named {printable_path(components[-1])} (git refuses those)"
+        return f"a symbolic link named {printable(components[-1])} (git refuses those)"
     return None
 
 
