@@ -103,7 +103,7 @@ def read_metric_file(path: Path) -> list[dict[str, Any]]:
         for line in text.splitlines():
             try:
                 row = json.loads(line)
-            except ValueError:
+            except (ValueError, RecursionError):
                 continue
             if isinstance(row, dict):
                 rows.append(row)

@@ -20,6 +20,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from gitrun.model.schema import MAX_DEPTH, deepest_key, nesting_depth
+
 PARAM_FILE_SUFFIXES = (".yaml", ".yml", ".json", ".toml")
 MAX_PARAM_FILE_BYTES = 1024 * 1024
 MAX_PARAMS_PER_SOURCE = 2000
@@ -205,21 +207,121 @@ def safe_value(value: Any) -> Any:
     return text if len(text) <= MAX_STRING else text[:MAX_STRING] + "…"
 
 
-def parse_param_text(text: str, suffix: str) -> Any:
-    """The data of a parameter file's text; raises ValueError when it does not parse."""
-    suffix = suffix.lower()
-    if suffix == ".json":
-        return json.loads(text)
-    if suffix == ".toml":
-        return tomllib.loads(text)
-    if suffix in (".yaml", ".yml"):
-        import yaml
+MAX_PARAM_VALUES = 200_000  # scalars a parsed file may expand to (YAML aliases share, flatten copies)
 
-        try:
-            return yaml.safe_load(text)
-        except yaml.YAMLError as err:
-            raise ValueError(str(err))
-    raise ValueError(f"not a parameter file type: {suffix}")
+
+def parse_param_text(text: str, suffix: str) -> Any:
+    """The data of a parameter file's text; raises ValueError when it does not parse.
+
+    Bounded whatever the text holds (a teammate's config, a file named on the command line): at
+    most ``MAX_DEPTH`` levels of nesting, at most ``MAX_PARAM_VALUES`` values after YAML aliases are
+    expanded (an alias bomb under 1 MiB is refused at once, before it is ever expanded), and TOML
+    keys dotted no deeper than ``MAX_DEPTH`` (tomllib is quadratic in them).
+    """
+    suffix = suffix.lower()
+    try:
+        if suffix == ".json":
+            data = json.loads(text)
+        elif suffix == ".toml":
+            if deepest_key(text) > MAX_DEPTH:
+                raise ValueError(f"keys dotted more than {MAX_DEPTH} deep")
+            data = tomllib.loads(text)
+        elif suffix in (".yaml", ".yml"):
+            return _load_yaml(text)
+        else:
+            raise ValueError(f"not a parameter file type: {suffix}")
+    except RecursionError:
+        raise ValueError(f"nested more than {MAX_DEPTH} deep")
+    if nesting_depth(data) > MAX_DEPTH:
+        raise ValueError(f"nested more than {MAX_DEPTH} deep")
+    return data
+
+
+_BRACKETS = re.compile(r"[\[\]{}]")
+
+
+def yaml_depth_estimate(text: str) -> int:
+    """About how deeply YAML ``text`` nests (block indentation levels plus open brackets), cheaply.
+
+    PyYAML's scanner takes time quadratic in the nesting (2,000 ``[`` take seconds), so nesting is
+    estimated before parsing; brackets inside quoted text count too (a generous overestimate).
+    """
+    indents: list[int] = []
+    flow = deepest = 0
+    for line in text.splitlines():
+        body = line.lstrip(" ")
+        if not body or body.startswith("#"):
+            continue
+        indent = len(line) - len(body)
+        while indents and indents[-1] >= indent:
+            indents.pop()
+        indents.append(indent)
+        for bracket in _BRACKETS.findall(body):
+            flow += 1 if bracket in "[{" else -1
+            deepest = max(deepest, len(indents) + flow)
+        deepest = max(deepest, len(indents) + flow)
+    return deepest
+
+
+def _load_yaml(text: str) -> Any:
+    import yaml
+
+    if yaml_depth_estimate(text) > MAX_DEPTH:
+        raise ValueError(f"nested more than {MAX_DEPTH} deep")
+
+    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # LibYAML when present: several times faster
+
+    class BoundedLoader(base):  # type: ignore[valid-type,misc]
+        """A safe loader that measures the composed node graph before building anything from it."""
+
+        def get_single_node(self) -> Any:
+            node = super().get_single_node()
+            _check_yaml_graph(node)
+            return node
+
+    try:
+        return yaml.load(text, Loader=BoundedLoader)
+    except yaml.YAMLError as err:
+        raise ValueError(str(err))
+    except RecursionError:
+        raise ValueError(f"nested more than {MAX_DEPTH} deep")
+
+
+def _check_yaml_graph(root: Any) -> None:
+    """Refuse a YAML document whose aliases expand past MAX_PARAM_VALUES or MAX_DEPTH.
+
+    Aliases make the node graph a DAG: its expanded size and height are computed once per node, so
+    a billion-laughs document costs as little to measure as it takes to read.
+    """
+    import yaml
+
+    measured: dict[int, tuple[int, int]] = {}  # id(node) -> (expanded values, height)
+
+    def measure(node: Any) -> tuple[int, int]:
+        known = measured.get(id(node))
+        if known is not None:
+            return known
+        if isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            children = [part for pair in node.value for part in pair]
+        else:
+            children = []
+        size, height = 1, 1
+        for child in children:
+            child_size, child_height = measure(child)
+            size += child_size
+            height = max(height, child_height + 1)
+        if size > MAX_PARAM_VALUES:
+            raise ValueError(f"holds more than {MAX_PARAM_VALUES} values once its YAML aliases are expanded "
+                             "(aliases repeated inside one another: an alias bomb?)")
+        if height > MAX_DEPTH:
+            raise ValueError(f"nested more than {MAX_DEPTH} deep")
+        measured[id(node)] = (size, height)
+        return size, height
+
+    if root is not None:
+        measure(root)
 
 
 def load_param_file(path: Path) -> dict[str, Any]:
@@ -231,7 +333,7 @@ def load_param_file(path: Path) -> dict[str, Any]:
         raise ValueError(f"{path.name}: larger than {MAX_PARAM_FILE_BYTES} bytes")
     try:
         data = parse_param_text(path.read_text(encoding="utf-8"), path.suffix)
-    except (UnicodeDecodeError, json.JSONDecodeError, tomllib.TOMLDecodeError) as err:
+    except (UnicodeDecodeError, ValueError) as err:  # JSON and TOML errors are ValueErrors too
         raise ValueError(f"{path.name}: {err}")
     if not isinstance(data, Mapping):
         raise ValueError(f"{path.name}: the top level is not a mapping of names to values")

@@ -235,12 +235,23 @@ class Query:
         return evaluate(self.root, resolve, now or datetime.now(UTC))
 
 
+MAX_NESTING = 100  # parentheses and 'not's inside one another: far beyond any real expression
+MAX_DURATION_S = 100_000 * 86400.0  # 'since 99999999999d' is a mistake, not a date before year 1
+
+
 class _Parser:
     def __init__(self, text: str, what: str) -> None:
         self.text = text
         self.what = what
         self.tokens = tokenize(text, what)
         self.pos = 0
+        self.depth = 0
+
+    def deeper(self, token: Token) -> None:
+        """Count one more level of nesting; refuse past MAX_NESTING (the parser recurses per level)."""
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise self.error(f"the expression nests more than {MAX_NESTING} levels deep", token)
 
     def error(self, message: str, token: Token | None = None) -> QueryError:
         token = token or self.peek()
@@ -284,17 +295,20 @@ class _Parser:
 
     def parse_not(self) -> Node:
         if self.is_keyword(self.peek(), "not"):
-            self.next()
-            return Not(self.parse_not())
+            self.deeper(self.next())
+            node = Not(self.parse_not())
+            self.depth -= 1
+            return node
         return self.parse_primary()
 
     def parse_primary(self) -> Node:
         token = self.peek()
         if token.kind == "lparen":
-            self.next()
+            self.deeper(self.next())
             if self.peek().kind == "rparen":
                 raise self.error("empty parentheses")
             node = self.parse_or()
+            self.depth -= 1
             if self.peek().kind != "rparen":
                 raise self.error(f"expected ')' to close the '(' at column {token.column}, "
                                  f"found {self.peek().shown()}")
@@ -371,6 +385,8 @@ class _Parser:
         self.next()
         seconds = parse_duration(token.text)
         if seconds is not None:
+            if not 0 <= seconds <= MAX_DURATION_S:
+                raise self.error(f"'{token.text}' is not a duration from now to at most 100000 days ago", token)
             return Since(seconds, None, before)
         moment = parse_moment(token.text)
         if moment is not None:

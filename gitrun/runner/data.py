@@ -49,6 +49,7 @@ from gitrun.model.datasets import (
 from gitrun.runner.extensions import RecordExtension, Recording
 from gitrun.runner.finalise import Ending
 from gitrun.runner.startup_hook import add_startup_hook
+from gitrun.store.git import fresh_repository
 from gitrun.store.refs import read_ref, run_ref
 from gitrun.store.spool import Spool
 from gitrun.store.trees import TreeContent
@@ -136,7 +137,7 @@ class DataExtension(RecordExtension):
 
     def _hash_declared(self, remotes: list[str]) -> tuple[list[dict[str, Any]], list[str]]:
         rec = self.rec
-        repo = pygit2.Repository(str(rec.paths.gitdir))
+        repo = fresh_repository(rec.paths)
         excluded = {str(item.get("path")) for item in rec.doc.get("snapshot", {}).get("excluded", [])
                     if isinstance(item, dict)}
         index = repo.index

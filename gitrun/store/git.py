@@ -131,16 +131,27 @@ class RepoPaths:
 def open_repository(start: Path | str | None = None) -> tuple[pygit2.Repository, RepoPaths]:
     """Open the repository containing ``start`` (default: the current directory).
 
+    ``GIT_DIR`` and ``GIT_WORK_TREE`` (which ``git --git-dir=... --work-tree=... run`` sets) are
+    honoured as git honours them: with ``GIT_DIR`` and no work tree named (by ``GIT_WORK_TREE`` or
+    ``core.worktree``), the current directory is the top of the working tree. Both are made
+    absolute in the environment, so git subprocesses started from another folder find the same
+    repository.
+
     Raises NotARepository outside a git working tree and for bare repositories, since a run
     needs a working tree to snapshot.
     """
     where = Path(start or os.getcwd()).resolve()
-    found = pygit2.discover_repository(str(where))
-    if found is None:
-        raise NotARepository(
-            f"not a git repository: {where}", hint="run inside a git working tree, or `git init` one"
-        )
-    repo = pygit2.Repository(found)
+    if os.environ.get("GIT_DIR"):
+        repo = _open_from_environment()
+        found = str(repo.path)
+    else:
+        discovered = pygit2.discover_repository(str(where))
+        if discovered is None:
+            raise NotARepository(
+                f"not a git repository: {where}", hint="run inside a git working tree, or `git init` one"
+            )
+        found = discovered
+        repo = pygit2.Repository(found)
     if repo.is_bare or repo.workdir is None:
         raise NotARepository(
             f"{found.rstrip('/')} is a bare repository", hint="run inside a clone that has a working tree"
@@ -151,9 +162,36 @@ def open_repository(start: Path | str | None = None) -> tuple[pygit2.Repository,
     return repo, RepoPaths(Path(repo.workdir).resolve(), gitdir, commondir)
 
 
+def _open_from_environment() -> pygit2.Repository:
+    gitdir = Path(os.environ["GIT_DIR"]).resolve()
+    try:
+        repo = pygit2.Repository(str(gitdir), flags=pygit2.enums.RepositoryOpenFlag.NO_SEARCH)
+    except pygit2.GitError:
+        raise NotARepository(f"not a git repository: GIT_DIR={os.environ['GIT_DIR']}",
+                             hint="point GIT_DIR at a repository's .git folder, or unset it")
+    os.environ["GIT_DIR"] = str(gitdir)
+    work_tree = os.environ.get("GIT_WORK_TREE")
+    if work_tree:
+        top = Path(work_tree).resolve()
+        os.environ["GIT_WORK_TREE"] = str(top)
+    elif repo.config.get_bool("core.bare") if "core.bare" in repo.config else False:
+        return repo  # refused as bare by the caller
+    elif "core.worktree" in repo.config:
+        top = (gitdir / str(repo.config["core.worktree"])).resolve()
+    else:
+        top = Path(os.getcwd()).resolve()  # git's rule for GIT_DIR without a work tree
+    if not top.is_dir():
+        raise NotARepository(f"the working tree {top} does not exist", hint="check GIT_WORK_TREE")
+    repo.workdir = str(top)
+    return repo
+
+
 def fresh_repository(paths: RepoPaths) -> pygit2.Repository:
     """A new Repository object: libgit2 caches the index and config per object."""
-    return pygit2.Repository(str(paths.gitdir))
+    repo = pygit2.Repository(str(paths.gitdir))
+    if repo.workdir is None or Path(repo.workdir).resolve() != paths.workdir:
+        repo.workdir = str(paths.workdir)  # a separate git dir (GIT_DIR, --separate-git-dir)
+    return repo
 
 
 def default_signature(repo: pygit2.Repository) -> pygit2.Signature:

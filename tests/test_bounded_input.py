@@ -1,0 +1,87 @@
+"""Every input gitrun parses is bounded by size, depth and time (issue 9).
+
+``--where`` expressions, durations, and the parameter files a run reads (``--params``, config files
+named on the command line, a teammate's YAML) give one clear line instead of a RecursionError,
+an OverflowError or minutes of CPU and gigabytes of memory.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from gitrun.capture.params import parse_param_text
+from tests.conftest import gitrun
+
+
+def alias_bomb(levels: int = 9) -> str:
+    """Billion laughs: 9 levels of 9 aliases each expand to 9**9 (387 million) strings, in 400 bytes."""
+    text = "a: &a [" + ", ".join(["lol"] * 9) + "]\n"
+    previous = "a"
+    for name in "bcdefghijklmnop"[:levels - 1]:
+        text += f"{name}: &{name} [" + ", ".join([f"*{previous}"] * 9) + "]\n"
+        previous = name
+    return text
+
+
+WHERE_LIMITS = [
+    ("(" * 5000 + "status == 'ok'" + ")" * 5000, "nests more than 100 levels deep"),
+    ("not " * 5000 + "status == 'ok'", "nests more than 100 levels deep"),
+    ("since 99999999999d", "is not a duration from now to at most 100000 days ago"),
+    ("before 1e999", "is not a duration from now to at most 100000 days ago"),
+]
+
+
+def test_where_refuses_what_it_cannot_evaluate_in_one_error(repo: Path) -> None:
+    gitrun(repo, "-q", "--", "true")
+    for expression, message in WHERE_LIMITS:
+        proc = gitrun(repo, "list", "--where", expression, check=False)
+        assert proc.returncode == 2, proc.stderr
+        assert proc.stderr.startswith("git-run: error: invalid --where expression") and message in proc.stderr
+        assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr
+
+
+def test_an_alias_bomb_in_params_is_refused_at_once_and_the_run_goes_on(repo: Path) -> None:
+    (repo / "bomb.yaml").write_text(alias_bomb())
+    (repo / "conf.yaml").write_text(alias_bomb())
+    started = time.monotonic()
+    proc = gitrun(repo, "--params", "bomb.yaml", "--", "python", "train.py", "--config", "conf.yaml", timeout=120)
+    assert time.monotonic() - started < 60  # it took 267 s and 9.7 GB before
+    assert proc.returncode == 0
+    assert "--params" in proc.stderr and "bomb.yaml: not recorded" in proc.stderr and "alias bomb" in proc.stderr
+    assert len([line for line in proc.stderr.splitlines() if "bomb.yaml" in line]) == 1
+    shown = json.loads(gitrun(repo, "show", "--json", _last(repo)).stdout)
+    assert shown["status"] == "succeeded"
+    assert not any(key.startswith(("a.", "b.", "i.")) for key in shown.get("params", {}))
+
+
+def _last(repo: Path) -> str:
+    return str(json.loads(gitrun(repo, "list", "--json").stdout)[0]["id"])
+
+
+@pytest.mark.parametrize("suffix, text", [
+    (".yaml", alias_bomb()),
+    (".yaml", "x: " + "[" * 5000 + "]" * 5000),
+    (".yaml", "".join(" " * depth + "a:\n" for depth in range(1000))),
+    (".json", "[" * 100_000 + "]" * 100_000),
+    (".json", '{"a":' * 100 + "1" + "}" * 100),
+    (".toml", "a" + ".a" * 10_000 + " = 1\n"),
+    (".toml", "x = " + "[" * 5000 + "]" * 5000),
+])
+def test_parameter_files_are_bounded(suffix: str, text: str) -> None:
+    started = time.monotonic()
+    with pytest.raises(ValueError, match=r"deep|alias bomb"):
+        parse_param_text(text, suffix)
+    assert time.monotonic() - started < 10
+
+
+def test_ordinary_parameter_files_still_parse() -> None:
+    yaml_text = "lr: 0.1\nmodel: &m {layers: [64, 128], act: relu}\nteacher: *m\nopt:\n  betas: [0.9, 0.99]\n"
+    assert parse_param_text(yaml_text, ".yml") == {"lr": 0.1, "model": {"layers": [64, 128], "act": "relu"},
+                                                   "teacher": {"layers": [64, 128], "act": "relu"},
+                                                   "opt": {"betas": [0.9, 0.99]}}
+    assert parse_param_text('{"a": {"b": [1, 2]}}', ".json") == {"a": {"b": [1, 2]}}
+    assert parse_param_text("a.b.c = 1\n[t]\nx = 2\n", ".toml") == {"a": {"b": {"c": 1}}, "t": {"x": 2}}
