@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> None:
     except GitrunError as err:
         from gitrun.model.terminal import printable
 
-        print(f"git-run: error: {printable(err.one_line())}", file=sys.stderr)
+        print(f"git-run: error: {printable(err.one_line(), keep_newlines=True)}", file=sys.stderr)
         sys.exit(err.exit_code)
     except KeyboardInterrupt:
         print("git-run: interrupted", file=sys.stderr)

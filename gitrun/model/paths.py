@@ -56,7 +56,8 @@ def _hfs_fold(component: str) -> str:
 
 def is_dotgit(component: str) -> bool:
     """``component`` names the ``.git`` folder on some filesystem git protects (any case, NTFS, HFS+)."""
-    return bool(_NTFS_DOTGIT.fullmatch(component)) or _hfs_fold(component) == ".git"
+    # Both foldings at once (stricter than git, which applies each alone): no filesystem may see .git.
+    return bool(_NTFS_DOTGIT.fullmatch(component)) or bool(_NTFS_DOTGIT.fullmatch(_hfs_fold(component)))
 
 
 def _names_git_own_file(component: str) -> bool:
