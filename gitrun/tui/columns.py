@@ -34,8 +34,8 @@ def column(key: str) -> Column:
     """A column for a field path; raises QueryError (pointing into ``key``) for an unknown field."""
     path = check_field(key, key, 1, "column") if key not in BUILTIN else (key,)
     header = {"name": "name / id", "expect": "expect"}.get(key, key.split(".", 1)[-1] if len(path) > 1 else key)
-    widths = {"status": 11, "name": 30, "age": 8, "duration": 8, "branch": 12, "message": 40, "tags": 16,
-              "expect": 7}
+    widths = {"status": 11, "name": 25, "age": 4, "duration": 8, "branch": 10, "message": 32, "tags": 14,
+              "expect": 6}
     return Column(key, header, path, widths.get(key, 12))
 
 

@@ -8,11 +8,13 @@ shared between threads mid-call. Reads and writes go through ``gitrun.store``.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from gitrun.commands.output import short_ids
 from gitrun.commands.selection import current_branch, reachable_bases
 from gitrun.errors import UsageError
 from gitrun.model import status as statuses
@@ -39,6 +41,7 @@ class RunList:
     reachable: set[str] = field(default_factory=set)  # base commits reachable from HEAD
     branch: str = ""  # the current branch
     token: tuple[Any, ...] = ()
+    short: dict[str, str] = field(default_factory=dict)  # the shortest unique prefix of each id (8+)
 
     def on_head(self, run: Run) -> bool:
         base = str(run.git.get("base_commit") or "")
@@ -54,6 +57,7 @@ class RunSource:
         self.results = ResultReader(self.repo, self.paths)
         self.settings: Settings = load_settings(self.paths.workdir)
         self.lock = self.results.lock
+        self.clock: Callable[[], datetime] | None = None
 
     @property
     def root(self) -> Path:
@@ -75,7 +79,7 @@ class RunSource:
         for run in runs:
             if run.status == statuses.RUNNING:
                 self.apply_live(run)
-        return RunList(runs, reachable, branch, token)
+        return RunList(runs, reachable, branch, token, short_ids(runs))
 
     def change_token(self) -> tuple[Any, ...]:
         """Cheap to compute; changes whenever a run starts, ends, is edited, deleted or fetched.
@@ -123,6 +127,9 @@ class RunSource:
 
     # --- actions (each one atomic read-modify-write of the note) ---------------------------------
 
+    # A listed run may carry only part of its note (the read index's light level): every write below
+    # starts from the run's whole note, read again, so nothing of it is ever lost.
+
     def tag(self, run: Run, tags: list[str], remove: bool = False) -> Run:
         for tag in tags:
             check_tag(tag)
@@ -135,8 +142,8 @@ class RunSource:
             return doc
 
         with self.lock:
-            return self.store.update_doc(run, change, f"gitrun: {'untag' if remove else 'tag'} {run.id} "
-                                                      + " ".join(tags))
+            return self.store.update_doc(self.store.get(run.id), change,
+                                         f"gitrun: {'untag' if remove else 'tag'} {run.id} " + " ".join(tags))
 
     def set_note(self, run: Run, text: str) -> Run:
         text = text.strip("\n")
@@ -151,7 +158,7 @@ class RunSource:
             return doc
 
         with self.lock:
-            return self.store.update_doc(run, change, f"gitrun: note {run.id}")
+            return self.store.update_doc(self.store.get(run.id), change, f"gitrun: note {run.id}")
 
     def mark_baseline(self, run: Run, runs: list[Run], branch: str | None = None) -> str:
         """Make ``run`` the baseline of ``branch`` (default: the current branch, else the run's)."""
@@ -211,7 +218,8 @@ class RunSource:
             append_entry(self.repo, text)
 
     def now(self) -> datetime:
-        return datetime.now(UTC)
+        """The clock ages and running durations are shown against (tests fix it)."""
+        return self.clock() if self.clock is not None else datetime.now(UTC)
 
 
 def open_source(start: Path | str | None = None) -> RunSource:

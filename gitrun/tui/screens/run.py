@@ -94,6 +94,7 @@ class RunScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.show_tab("overview")
+        self.follow()  # the whole note (the table may hold a lighter copy), then every few seconds if running
         if self.run.status == "running":
             self.set_interval(LIVE_SECONDS, self.follow)
 
@@ -179,7 +180,7 @@ class RunScreen(Screen[None]):
             if panel.names or panel.is_mounted:
                 panel.set_run(fresh)
         self.query_one(LogView).set_run(fresh)
-        self.loaded = {name for name in self.loaded if name in ("metrics", "system", "logs", "code")}
+        self.loaded = {name for name in self.loaded if name in ("metrics", "system", "logs", "code", "outputs")}
         active = self.query_one(TabbedContent).active
         self.show_tab(active)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -18,6 +18,7 @@ from gitrun.model.run import Run
 from gitrun.tui import actions
 from gitrun.tui.columns import (
     GROUPINGS,
+    STATUS_MARK,
     Column,
     column,
     compile_filter,
@@ -154,7 +155,7 @@ class RunsScreen(Screen[None]):
     def filtered(self) -> list[Run]:
         if self.data is None:
             return []
-        now = datetime.now(UTC)
+        now = self.gapp.source.now()
         runs = self.data.runs if self.gapp.prefs.all_branches else [r for r in self.data.runs if self.data.on_head(r)]
         try:
             matcher = compile_filter(self.query_text, now)
@@ -170,7 +171,7 @@ class RunsScreen(Screen[None]):
         table = self.query_one(DataTable)
         cursor_key = self.cursor_key()
         self.shown_runs = self.filtered()
-        now = datetime.now(UTC)
+        now = self.gapp.source.now()
         cols = self.columns()
         rows: list[tuple[str, list[Any]]] = []
         grouping = self.gapp.prefs.grouping
@@ -192,7 +193,7 @@ class RunsScreen(Screen[None]):
     def row_cells(self, run: Run, cols: list[Column], now: datetime) -> list[Any]:
         cells: list[Any] = [SELECTED if run.id in self.selected else " "]
         for col in cols:
-            text = cell_text(run, col, now)
+            text = cell_text(run, col, now, self.data.short.get(run.id, "") if self.data else "")
             if col.key == "status":
                 cells.append(Text(text, style=STATUS_STYLE.get(run.status, "")))
             elif col.key == "expect" and text == "missed":
@@ -204,7 +205,7 @@ class RunsScreen(Screen[None]):
     def update_rows(self, runs: list[Run]) -> None:
         """Refresh the cells of these runs in place (live metrics, status) without rebuilding."""
         table = self.query_one(DataTable)
-        now = datetime.now(UTC)
+        now = self.gapp.source.now()
         cols = self.columns()
         for run in runs:
             for key in self.row_keys(run.id):
@@ -251,8 +252,9 @@ class RunsScreen(Screen[None]):
             return
         total = len(self.data.runs)
         on_head = sum(1 for run in self.data.runs if self.data.on_head(run))
-        scope = "all branches" if self.gapp.prefs.all_branches else f"reachable from HEAD ({total - on_head} hidden)"
-        by_status = "  ".join(f"{name} {count}" for name, count in sorted(counts(self.shown_runs).items()))
+        scope = "all branches" if self.gapp.prefs.all_branches else f"on HEAD ({total - on_head} hidden: a)"
+        by_status = " ".join(f"{STATUS_MARK.get(name, '?')}{count} {name}"
+                             for name, count in sorted(counts(self.shown_runs).items()))
         sort = f"  sort {self.sort_column.key}{' ↓' if self.descending else ' ↑'}" if self.sort_column else ""
         group = f"  group {self.gapp.prefs.grouping}" if self.gapp.prefs.grouping != "none" else ""
         picked = f"  {len(self.selected)} selected" if self.selected else ""
@@ -282,7 +284,8 @@ class RunsScreen(Screen[None]):
         self.query_one(DataTable).focus()
 
     def action_focus_filter(self) -> None:
-        self.query_one("#filter", Input).focus()
+        # at once, not deferred like Widget.focus(): keys typed right after "/" belong to the filter
+        self.set_focus(self.query_one("#filter", Input))
 
     def action_clear(self) -> None:
         if self.focused is self.query_one("#filter", Input):
