@@ -34,7 +34,23 @@ def minmax_buckets(xs: Sequence[float], ys: Sequence[float], buckets: int, name:
     """At most two points per bucket (its min and its max, in x order); every point when they fit."""
     count = len(ys)
     out = Series(name, count=count, last=ys[-1] if count else None)
-    finite = [index for index in range(count) if math.isfinite(ys[index])] if count else []
+    if not count:
+        return out
+    if math.isfinite(sum(ys)):  # no NaN or inf (the common case): min/max/index run at C speed
+        out.low, out.high = min(ys), max(ys)
+        if count <= 2 * buckets or buckets <= 0:
+            out.xs, out.ys = [float(x) for x in xs], [float(y) for y in ys]
+            return out
+        values = list(ys)
+        for start, end in _bounds(count, buckets):
+            part = values[start:end]
+            low_index = start + part.index(min(part))
+            high_index = start + part.index(max(part))
+            for index in sorted({low_index, high_index}):
+                out.xs.append(float(xs[index]))
+                out.ys.append(float(values[index]))
+        return out
+    finite = [index for index in range(count) if math.isfinite(ys[index])]
     if finite:
         out.low = min(ys[index] for index in finite)
         out.high = max(ys[index] for index in finite)
@@ -42,13 +58,15 @@ def minmax_buckets(xs: Sequence[float], ys: Sequence[float], buckets: int, name:
         out.xs = [float(xs[index]) for index in finite]
         out.ys = [float(ys[index]) for index in finite]
         return out
-    size = count / buckets
-    start = 0
-    for bucket in range(buckets):
-        end = min(count, round((bucket + 1) * size))
+    for start, end in _bounds(count, buckets):
         _append_extremes(out, xs, ys, start, end)
-        start = end
     return out
+
+
+def _bounds(count: int, buckets: int) -> list[tuple[int, int]]:
+    size = count / buckets
+    edges = [0] + [min(count, round((bucket + 1) * size)) for bucket in range(buckets)]
+    return [(edges[i], edges[i + 1]) for i in range(buckets) if edges[i + 1] > edges[i]]
 
 
 def _append_extremes(out: Series, xs: Sequence[float], ys: Sequence[float], start: int, end: int) -> None:
@@ -56,7 +74,7 @@ def _append_extremes(out: Series, xs: Sequence[float], ys: Sequence[float], star
     low = high = 0.0
     for index in range(start, end):
         value = ys[index]
-        if value != value or value in (math.inf, -math.inf):
+        if not math.isfinite(value):
             continue
         if low_index < 0 or value < low:
             low, low_index = value, index

@@ -12,9 +12,10 @@ from datetime import datetime
 from typing import Any
 
 from gitrun.model import fields
-from gitrun.model.query import QueryError, check_field, format_value, parse, sort_key, split_field
+from gitrun.model.query import QueryError, check_field, fields_of, format_value, parse, sort_key, split_field
 from gitrun.model.run import Run
 from gitrun.model.timefmt import human_age, human_duration
+from gitrun.store.index import COLUMNS, LITE, level_for
 
 BUILTIN = ("status", "name", "age", "duration", "branch", "message", "tags", "expect")
 STATUS_MARK = {"running": "▶", "succeeded": "✓", "failed": "✗", "killed": "☠", "interrupted": "◼",
@@ -99,6 +100,18 @@ def compile_filter(text: str, now: datetime) -> Matcher | None:
         return None
     query = parse(text, "filter")
     return lambda run: query.matches(lambda path: fields.resolve(run, path, now), now)
+
+
+def detail_needed(text: str, columns: Iterable[Column]) -> str:
+    """How much of each note (``gitrun.store.index`` level) the filter and the columns read."""
+    paths = [col.path for col in columns if col.key not in BUILTIN]
+    try:
+        if text.strip():
+            paths += fields_of(parse(text, "filter").root)
+    except QueryError:
+        pass
+    level = level_for(paths)
+    return LITE if level == COLUMNS else level
 
 
 def filter_error(text: str) -> str | None:

@@ -25,6 +25,7 @@ from gitrun.model.series import last_values
 from gitrun.store import codec
 from gitrun.store.config import Settings, load_settings
 from gitrun.store.git import open_repository
+from gitrun.store.index import LITE
 from gitrun.store.jsonl import METRICS_FILE
 from gitrun.store.notes import modify_notes
 from gitrun.store.refs import NOTES_REF, read_ref
@@ -42,6 +43,7 @@ class RunList:
     branch: str = ""  # the current branch
     token: tuple[Any, ...] = ()
     short: dict[str, str] = field(default_factory=dict)  # the shortest unique prefix of each id (8+)
+    level: str = LITE  # how much of each note the runs carry (gitrun.store.index)
 
     def on_head(self, run: Run) -> bool:
         base = str(run.git.get("base_commit") or "")
@@ -69,17 +71,19 @@ class RunSource:
 
     # --- listing and watching ---------------------------------------------------------------------
 
-    def load(self) -> RunList:
+    def load(self, level: str = LITE) -> RunList:
+        """Every run from the read index: ``LITE`` notes (no env, hardware, snapshot) unless a filter
+        or a column needs the whole note (``FULL``)."""
         with self.lock:
             token = self.change_token()
-            runs = self.store.list_runs()
+            runs = self.store.list_runs(level)
             bases = {str(run.git.get("base_commit")) for run in runs if run.git.get("base_commit")}
             reachable = reachable_bases(self.repo, bases)
             branch = current_branch(self.repo)
         for run in runs:
             if run.status == statuses.RUNNING:
                 self.apply_live(run)
-        return RunList(runs, reachable, branch, token, short_ids(runs))
+        return RunList(runs, reachable, branch, token, short_ids(runs), level)
 
     def change_token(self) -> tuple[Any, ...]:
         """Cheap to compute; changes whenever a run starts, ends, is edited, deleted or fetched.

@@ -14,6 +14,7 @@ from gitrun.tui.prefs import load_prefs
 from gitrun.tui.screens.compare import CompareScreen
 from gitrun.tui.screens.run import RunScreen
 from gitrun.tui.source import RunSource
+from gitrun.tui.widgets.run_table import RunTable
 from tests.run_fixtures import store
 
 SIZE = (120, 36)
@@ -41,8 +42,12 @@ async def wait_for(pilot: Any, condition: Any, timeout: float = 10.0) -> None:
 
 
 def table_text(app: GitRunApp) -> str:
-    table = app.screen.query_one(DataTable)
-    return "\n".join(" ".join(str(cell) for cell in table.get_row_at(index)) for index in range(table.row_count))
+    screen = app.screen
+    if isinstance(screen, CompareScreen):
+        table = screen.query_one(DataTable)
+        return "\n".join(" ".join(str(cell) for cell in table.get_row_at(i)) for i in range(table.row_count))
+    runs = screen.query_one(RunTable)
+    return "\n".join(" ".join(runs.row_text(index)) for index in range(runs.row_count))
 
 
 def runs_loaded(app: GitRunApp) -> bool:
@@ -50,10 +55,10 @@ def runs_loaded(app: GitRunApp) -> bool:
 
 
 def move_to(app: GitRunApp, name: str) -> None:
-    table = app.runs_screen.query_one(DataTable)
+    table = app.runs_screen.query_one(RunTable)
     for index in range(table.row_count):
-        if name in str(table.get_row_at(index)[2]):
-            table.move_cursor(row=index)
+        if name in table.row_text(index)[2]:
+            table.move_cursor(index)
             return
     raise AssertionError(f"{name} is not in the table")
 

@@ -68,7 +68,7 @@ def test_run_metrics_tab(snap_compare: Any, demo: dict[str, Any], theme: str) ->
 
         for _ in range(200):
             charts = pilot.app.screen.query(MetricChart)
-            if charts and charts.first().lines:
+            if charts and len(charts.first().lines) == 2:  # acc and loss, drawn one after the other
                 break
             await pilot.pause(0.05)
         await pilot.pause()

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from gitrun.tui.app import GitRunApp
 
 TABS = ("overview", "params", "metrics", "system", "data", "env", "code", "logs", "outputs", "note")
-LIVE_SECONDS = 2.0
+LIVE_SECONDS = 1.0
 
 
 def key_value_table(title: str, rows: list[tuple[str, str]]) -> Table:
@@ -157,6 +157,15 @@ class RunScreen(Screen[None]):
         widget.update(Group(head, syntax))
 
     @work(thread=True, group="outputs")
+    def fill_metrics(self) -> None:
+        self.query_one("#metrics-panel", MetricsPanel).activate()
+
+    def fill_system(self) -> None:
+        self.query_one("#system-panel", MetricsPanel).activate()
+
+    def fill_logs(self) -> None:
+        self.query_one(LogView).activate()
+
     def fill_outputs(self) -> None:
         rows = details.outputs(self.gapp.source.results.outputs(self.run))
         self.app.call_from_thread(fill_table, self.query_one("#outputs-table", DataTable),
@@ -177,8 +186,7 @@ class RunScreen(Screen[None]):
         self.run = fresh
         self.query_one("#title", Static).update(self.title_text())
         for panel in self.query(MetricsPanel):
-            if panel.names or panel.is_mounted:
-                panel.set_run(fresh)
+            panel.set_run(fresh)
         self.query_one(LogView).set_run(fresh)
         self.loaded = {name for name in self.loaded if name in ("metrics", "system", "logs", "code", "outputs")}
         active = self.query_one(TabbedContent).active

@@ -9,12 +9,12 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.coordinate import Coordinate
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import Footer, Input, Static
 
 from gitrun.errors import GitrunError
 from gitrun.model.run import Run
+from gitrun.store.index import FULL
 from gitrun.tui import actions
 from gitrun.tui.columns import (
     GROUPINGS,
@@ -24,6 +24,7 @@ from gitrun.tui.columns import (
     compile_filter,
     counts,
     default_columns,
+    detail_needed,
     field_choices,
     filter_error,
     grouped,
@@ -33,6 +34,7 @@ from gitrun.tui.columns import cell as cell_text
 from gitrun.tui.prefs import save_prefs
 from gitrun.tui.screens.dialogs import ColumnPicker
 from gitrun.tui.source import RunList
+from gitrun.tui.widgets.run_table import RunTable, TableColumn, TableRow
 
 if TYPE_CHECKING:
     from gitrun.tui.app import GitRunApp
@@ -76,7 +78,6 @@ class RunsScreen(Screen[None]):
         self.sort_column: Column | None = None
         self.descending = False
         self.query_text = ""
-        self.shown_keys: list[str] = []
         self.tokens: tuple[Any, ...] = ()
         self.live: tuple[Any, ...] = ()
 
@@ -97,30 +98,30 @@ class RunsScreen(Screen[None]):
         yield Static("gitrun", id="title")
         yield Input(placeholder="/ filter: status == failed and metrics.acc > 0.9", id="filter")
         yield Static("", id="filter-error")
-        yield DataTable(id="runs", cursor_type="row", zebra_stripes=True)
+        yield RunTable(id="runs")
         yield Static("loading runs…", id="counts")
         yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#filter-error").display = False
         self.setup_columns()
-        self.query_one(DataTable).focus()
+        self.query_one(RunTable).focus()
         self.load()
         self.set_interval(POLL_SECONDS, self.poll)
 
     def setup_columns(self) -> None:
-        table = self.query_one(DataTable)
-        table.clear(columns=True)
-        table.add_column(" ", key="_sel", width=1)
-        for col in self.columns():
-            table.add_column(col.header, key=col.key, width=col.width)
-        self.shown_keys = []
+        columns = [TableColumn("_sel", " ", 1)]
+        columns += [TableColumn(col.key, col.header, col.width or 12) for col in self.columns()]
+        self.query_one(RunTable).set_columns(columns)
 
     # --- loading and live updates -------------------------------------------------------------------
 
+    def level(self) -> str:
+        return detail_needed(self.query_text, self.columns())
+
     @work(thread=True, exclusive=True, group="load")
     def load(self) -> None:
-        data = self.gapp.source.load()
+        data = self.gapp.source.load(self.level())
         live = self.gapp.source.live_token()
         self.app.call_from_thread(self.show_list, data, live)
 
@@ -168,73 +169,50 @@ class RunsScreen(Screen[None]):
         return runs
 
     def render_table(self) -> None:
-        table = self.query_one(DataTable)
-        cursor_key = self.cursor_key()
+        """Filter, sort and group every run; rows make their cells only when drawn."""
+        table = self.query_one(RunTable)
+        cursor_key = table.cursor_key
         self.shown_runs = self.filtered()
         now = self.gapp.source.now()
         cols = self.columns()
-        rows: list[tuple[str, list[Any]]] = []
+        rows: list[TableRow] = []
         grouping = self.gapp.prefs.grouping
         if grouping == "none":
-            rows = [(run.id, self.row_cells(run, cols, now)) for run in self.shown_runs]
+            rows = [TableRow(run.id, self.cells_of(run, cols, now)) for run in self.shown_runs]
         else:
             for index, (name, members) in enumerate(grouped(self.shown_runs, grouping)):
-                label = Text(f"── {grouping}: {name or '-'} ({len(members)})", style="bold")
-                rows.append((f"group:{index}", ["", "", label, *[""] * (len(cols) - 2)]))
-                rows += [(f"{run.id}:{index}", self.row_cells(run, cols, now)) for run in members]
-        table.clear()
-        for key, cells in rows:
-            table.add_row(*cells, key=key)
-        self.shown_keys = [key for key, _ in rows]
-        self.restore_cursor(cursor_key)
+                label = [Text(f"── {grouping}: {name or '-'} ({len(members)})")]
+                rows.append(TableRow(f"group:{index}", label.copy, group=True))
+                rows += [TableRow(f"{run.id}:{index}", self.cells_of(run, cols, now)) for run in members]
+        table.set_rows(rows, keep=cursor_key)
         self.update_counts()
         self.update_title()
 
-    def row_cells(self, run: Run, cols: list[Column], now: datetime) -> list[Any]:
-        cells: list[Any] = [SELECTED if run.id in self.selected else " "]
+    def cells_of(self, run: Run, cols: list[Column], now: datetime) -> Any:
+        return lambda: self.row_cells(run, cols, now)
+
+    def row_cells(self, run: Run, cols: list[Column], now: datetime) -> list[Text]:
+        cells = [Text(SELECTED if run.id in self.selected else " ")]
         for col in cols:
             text = cell_text(run, col, now, self.data.short.get(run.id, "") if self.data else "")
-            if col.key == "status":
-                cells.append(Text(text, style=STATUS_STYLE.get(run.status, "")))
-            elif col.key == "expect" and text == "missed":
-                cells.append(Text(text, style="red"))
-            else:
-                cells.append(Text(text, no_wrap=True))  # Text, not str: a run's name is never markup
+            style = STATUS_STYLE.get(run.status, "") if col.key == "status" else \
+                "red" if col.key == "expect" and text == "missed" else ""
+            cells.append(Text(text, style=style, no_wrap=True))  # Text, not str: a run's name is never markup
         return cells
 
     def update_rows(self, runs: list[Run]) -> None:
-        """Refresh the cells of these runs in place (live metrics, status) without rebuilding."""
-        table = self.query_one(DataTable)
-        now = self.gapp.source.now()
-        cols = self.columns()
-        for run in runs:
-            for key in self.row_keys(run.id):
-                cells = self.row_cells(run, cols, now)
-                for col_key, value in zip(["_sel", *[c.key for c in cols]], cells, strict=True):
-                    try:
-                        table.update_cell(key, col_key, value)
-                    except Exception:  # the row was filtered away meanwhile
-                        break
+        """Redraw these runs' rows (live metrics, status) without rebuilding the table."""
+        keys = [key for run in runs for key in self.row_keys(run.id)]
+        self.query_one(RunTable).refresh_rows(keys)
 
     def row_keys(self, run_id: str) -> list[str]:
-        return [key for key in self.shown_keys if key == run_id or key.startswith(run_id + ":")]
-
-    def cursor_key(self) -> str | None:
-        table = self.query_one(DataTable)
-        if not table.row_count:
-            return None
-        try:
-            return str(table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0)).row_key.value)
-        except Exception:
-            return None
-
-    def restore_cursor(self, key: str | None) -> None:
-        table = self.query_one(DataTable)
-        if key is not None and key in self.shown_keys:
-            table.move_cursor(row=self.shown_keys.index(key), animate=False)
+        table = self.query_one(RunTable)
+        if table.index_of(run_id) is not None:
+            return [run_id]
+        return [row.key for row in table.rows if row.key.startswith(run_id + ":")]
 
     def current_run(self) -> Run | None:
-        key = self.cursor_key()
+        key = self.query_one(RunTable).cursor_key
         if key is None or key.startswith("group:"):
             return None
         run_id = key.split(":", 1)[0]
@@ -277,11 +255,13 @@ class RunsScreen(Screen[None]):
             label.update(Text(error, style="red"))
             return
         self.query_text = event.value
+        if self.data is not None and self.level() == FULL and self.data.level != FULL:
+            self.load()  # e.g. env.packages.torch: the list holds lighter notes; read whole ones first
         self.render_table()
 
     @on(Input.Submitted, "#filter")
     def filter_done(self) -> None:
-        self.query_one(DataTable).focus()
+        self.query_one(RunTable).focus()
 
     def action_focus_filter(self) -> None:
         # at once, not deferred like Widget.focus(): keys typed right after "/" belong to the filter
@@ -289,7 +269,7 @@ class RunsScreen(Screen[None]):
 
     def action_clear(self) -> None:
         if self.focused is self.query_one("#filter", Input):
-            self.query_one(DataTable).focus()
+            self.query_one(RunTable).focus()
         elif self.selected:
             self.selected.clear()
             self.render_table()
@@ -308,9 +288,9 @@ class RunsScreen(Screen[None]):
         self.descending = not self.descending
         self.render_table()
 
-    @on(DataTable.HeaderSelected)
-    def header_clicked(self, event: DataTable.HeaderSelected) -> None:
-        key = str(event.column_key.value)
+    @on(RunTable.HeaderClicked)
+    def header_clicked(self, event: RunTable.HeaderClicked) -> None:
+        key = event.key
         col = next((c for c in self.columns() if c.key == key), None)
         if col is None:
             return
@@ -359,11 +339,9 @@ class RunsScreen(Screen[None]):
         if run is None:
             return
         self.selected ^= {run.id}
-        table = self.query_one(DataTable)
-        for key in self.row_keys(run.id):
-            table.update_cell(key, "_sel", SELECTED if run.id in self.selected else " ")
-        if table.cursor_row < table.row_count - 1:
-            table.move_cursor(row=table.cursor_row + 1)
+        table = self.query_one(RunTable)
+        table.refresh_rows(self.row_keys(run.id))
+        table.move_cursor(table.cursor + 1)
         self.update_counts()
 
     def action_open(self) -> None:
@@ -371,8 +349,8 @@ class RunsScreen(Screen[None]):
         if run is not None:
             self.gapp.open_run(run)
 
-    @on(DataTable.RowSelected)
-    def row_chosen(self, event: DataTable.RowSelected) -> None:
+    @on(RunTable.Chosen)
+    def row_chosen(self) -> None:
         self.action_open()
 
     def action_compare(self) -> None:

@@ -37,6 +37,7 @@ class LogView(Vertical):
         self.pattern = ""
         self.shown_size = -1
         self.text = ""
+        self.active = False
 
     @property
     def gapp(self) -> GitRunApp:
@@ -47,12 +48,15 @@ class LogView(Vertical):
         yield Static("", classes="log-status")
         yield RichLog(highlight=False, markup=False, wrap=False, max_lines=MAX_LINES, auto_scroll=True)
 
-    def on_mount(self) -> None:
-        self.load()
+    def activate(self) -> None:
+        """Its tab is shown: read the log now (not when the run screen opens)."""
+        if not self.active:
+            self.active = True
+            self.load()
 
     def set_run(self, run: Run) -> None:
         self.run = run
-        if self.following:
+        if self.following and self.active:
             self.load()
 
     @work(thread=True, exclusive=True, group="log")

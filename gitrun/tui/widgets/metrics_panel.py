@@ -52,6 +52,7 @@ class MetricsPanel(Horizontal):
         self.smoothing_index = 0
         self.x_axis = "step"
         self.cross = -1  # crosshair position in 1/20ths of the x range; -1: hidden
+        self.active = False
 
     @property
     def gapp(self) -> GitRunApp:
@@ -63,13 +64,17 @@ class MetricsPanel(Horizontal):
             yield MetricChart("", classes="chart")
             yield Static("", classes="readout")
 
-    def on_mount(self) -> None:
-        self.load_names()
+    def activate(self) -> None:
+        """Its tab is shown: read names and points now (not when the run screen opens)."""
+        if not self.active:
+            self.active = True
+            self.load_names()
 
     def set_run(self, run: Run) -> None:
-        """A newer copy of the run (it is still going): reload names and points."""
+        """A newer copy of the run (it is still going): reload names and points if shown."""
         self.run = run
-        self.load_names()
+        if self.active:
+            self.load_names()
 
     @work(thread=True, exclusive=True, group="names")
     def load_names(self) -> None:
@@ -99,11 +104,15 @@ class MetricsPanel(Horizontal):
 
     @work(thread=True, exclusive=True, group="points")
     def load_points(self) -> None:
+        """Series one by one, drawing after each: the first chart shows before the tenth is read."""
         chosen = list(self.query_one(SelectionList).selected)
         width = max(40, self.query_one(MetricChart).size.width or 100)
-        series: list[Series] = [self.gapp.source.results.series(self.run, name, buckets=width, x=self.x_axis)
-                                for name in chosen]
-        self.app.call_from_thread(self.draw, series)
+        series: list[Series] = []
+        for name in chosen:
+            series.append(self.gapp.source.results.series(self.run, name, buckets=width, x=self.x_axis))
+            self.app.call_from_thread(self.draw, list(series))
+        if not chosen:
+            self.app.call_from_thread(self.draw, [])
 
     def draw(self, series: list[Series]) -> None:
         chart = self.query_one(MetricChart)
