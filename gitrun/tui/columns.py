@@ -15,7 +15,7 @@ from gitrun.model import fields
 from gitrun.model.query import QueryError, check_field, fields_of, format_value, parse, sort_key, split_field
 from gitrun.model.run import Run
 from gitrun.model.timefmt import human_age, human_duration
-from gitrun.store.index import COLUMNS, LITE, level_for
+from gitrun.store.index import level_for
 
 BUILTIN = ("status", "name", "age", "duration", "branch", "message", "tags", "expect")
 STATUS_MARK = {"running": "▶", "succeeded": "✓", "failed": "✗", "killed": "☠", "interrupted": "◼",
@@ -102,16 +102,18 @@ def compile_filter(text: str, now: datetime) -> Matcher | None:
     return lambda run: query.matches(lambda path: fields.resolve(run, path, now), now)
 
 
-def detail_needed(text: str, columns: Iterable[Column]) -> str:
-    """How much of each note (``gitrun.store.index`` level) the filter and the columns read."""
+def detail_needed(text: str, columns: Iterable[Column], grouping: str = "none") -> str:
+    """How much of each note (``gitrun.store.index`` level) the filter, columns and grouping read:
+    the built-in columns need only the index's typed columns, a parameter column the light notes."""
     paths = [col.path for col in columns if col.key not in BUILTIN]
+    if grouping.startswith("params."):
+        paths.append(split_field(grouping))
     try:
         if text.strip():
             paths += fields_of(parse(text, "filter").root)
     except QueryError:
         pass
-    level = level_for(paths)
-    return LITE if level == COLUMNS else level
+    return level_for(paths)
 
 
 def filter_error(text: str) -> str | None:

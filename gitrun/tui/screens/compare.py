@@ -59,6 +59,16 @@ class CompareScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.load_runs()
+
+    @work(thread=True, exclusive=True, group="compare-runs")
+    def load_runs(self) -> None:
+        """The runs' whole notes (the table holds lighter copies): environment, data, summaries."""
+        runs = [self.gapp.source.refresh(run) for run in self.runs]
+        self.app.call_from_thread(self.show_runs, runs)
+
+    def show_runs(self, runs: list[Run]) -> None:
+        self.runs = runs
         self.fill_table()
         names = shared_metrics(self.runs)
         picker = self.query_one("#compare-metrics", SelectionList)

@@ -44,6 +44,7 @@ class RunScreen(Screen[None]):
         Binding("escape", "app.pop_screen", "back"),
         *[Binding(str(index + 1) if index < 9 else "0", f"tab('{name}')", name, show=False)
           for index, name in enumerate(TABS)],
+        Binding("slash", "search_log", "search log", show=False),
         Binding("t", "tag", "tag"),
         Binding("u", "untag", "untag", show=False),
         Binding("e", "edit_note", "edit note"),
@@ -193,6 +194,10 @@ class RunScreen(Screen[None]):
         self.show_tab(active)
 
     # --- actions ---------------------------------------------------------------------------------------
+
+    def action_search_log(self) -> None:
+        self.action_tab("logs")
+        self.query_one(LogView).action_search()
 
     def reload(self) -> None:
         self.loaded.clear()

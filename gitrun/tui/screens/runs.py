@@ -14,7 +14,7 @@ from textual.widgets import Footer, Input, Static
 
 from gitrun.errors import GitrunError
 from gitrun.model.run import Run
-from gitrun.store.index import FULL
+from gitrun.store.index import COLUMNS, FULL, LITE
 from gitrun.tui import actions
 from gitrun.tui.columns import (
     GROUPINGS,
@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 STATUS_STYLE = {"running": "bold cyan", "succeeded": "green", "failed": "red", "crashed": "bold red",
                 "killed": "red", "interrupted": "yellow"}
 SELECTED = "●"
+LEVELS = [COLUMNS, LITE, FULL]
 POLL_SECONDS = 1.0
 
 
@@ -80,6 +81,7 @@ class RunsScreen(Screen[None]):
         self.query_text = ""
         self.tokens: tuple[Any, ...] = ()
         self.live: tuple[Any, ...] = ()
+        self.loading = False
 
     @property
     def gapp(self) -> GitRunApp:
@@ -117,15 +119,26 @@ class RunsScreen(Screen[None]):
     # --- loading and live updates -------------------------------------------------------------------
 
     def level(self) -> str:
-        return detail_needed(self.query_text, self.columns())
+        return detail_needed(self.query_text, self.columns(), self.gapp.prefs.grouping)
+
+    def ensure_level(self) -> None:
+        """Read fuller notes when a filter, column or grouping needs them (``env.*``, ``params.*``)."""
+        if self.data is not None and LEVELS.index(self.level()) > LEVELS.index(self.data.level):
+            self.load()
+
+    def load(self) -> None:
+        """Read the runs again (in a worker); one load at a time, the poll waits for it."""
+        self.loading = True
+        self.load_worker(self.level())
 
     @work(thread=True, exclusive=True, group="load")
-    def load(self) -> None:
-        data = self.gapp.source.load(self.level())
+    def load_worker(self, level: str) -> None:
+        data = self.gapp.source.load(level)
         live = self.gapp.source.live_token()
         self.app.call_from_thread(self.show_list, data, live)
 
     def show_list(self, data: RunList, live: tuple[Any, ...]) -> None:
+        self.loading = False
         self.data = data
         self.tokens = data.token
         self.live = live
@@ -136,9 +149,11 @@ class RunsScreen(Screen[None]):
     def poll(self) -> None:
         """Cheap checks each second: the notes ref (any run started, ended, edited) and the spools."""
         source = self.gapp.source
+        if self.loading:
+            return
         token = source.change_token()
         if token != self.tokens:
-            self.load()
+            self.app.call_from_thread(self.load)
             return
         live = source.live_token()
         if live != self.live and self.data is not None:
@@ -255,8 +270,7 @@ class RunsScreen(Screen[None]):
             label.update(Text(error, style="red"))
             return
         self.query_text = event.value
-        if self.data is not None and self.level() == FULL and self.data.level != FULL:
-            self.load()  # e.g. env.packages.torch: the list holds lighter notes; read whole ones first
+        self.ensure_level()
         self.render_table()
 
     @on(Input.Submitted, "#filter")
@@ -306,6 +320,7 @@ class RunsScreen(Screen[None]):
         self.gapp.prefs.grouping = options[(options.index(current) + 1) % len(options)] if current in options \
             else "none"
         self.save_prefs()
+        self.ensure_level()
         self.render_table()
 
     def action_all_branches(self) -> None:
@@ -313,18 +328,22 @@ class RunsScreen(Screen[None]):
         self.save_prefs()
         self.render_table()
 
+    @work(thread=True, exclusive=True, group="columns")
     def action_columns(self) -> None:
-        runs = self.data.runs if self.data else []
+        choices = field_choices(self.gapp.source.store.list_runs(LITE))
+        self.app.call_from_thread(self.pick_columns, choices)
 
+    def pick_columns(self, choices: list[str]) -> None:
         def chosen(result: list[str] | None) -> None:
             if result is None:
                 return
             self.gapp.prefs.extra_columns = result
             self.save_prefs()
             self.setup_columns()
+            self.ensure_level()
             self.render_table()
 
-        self.app.push_screen(ColumnPicker(field_choices(runs), self.gapp.prefs.extra_columns), chosen)
+        self.app.push_screen(ColumnPicker(choices, self.gapp.prefs.extra_columns), chosen)
 
     def save_prefs(self) -> None:
         try:

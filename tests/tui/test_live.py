@@ -1,0 +1,133 @@
+"""What the UI shows while runs are going: new runs appear, last metrics change, without a restart;
+and the actions that talk to other places (push, journal, columns) write what they say."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from pathlib import Path
+from typing import Any
+
+from gitrun.store.spool import create_spool, process_start_time
+from gitrun.tui.app import GitRunApp
+from gitrun.tui.prefs import Prefs, load_prefs
+from gitrun.tui.source import RunSource
+from tests.conftest import git
+from tests.run_fixtures import set_doc, store
+from tests.tui.test_app import SIZE, move_to, runs_loaded, sync, table_text, wait_for
+
+
+def make_running(repo: Path, run_id: str) -> Path:
+    """Turn a recorded run into one still going: status running and a live spool owned by us."""
+    set_doc(repo, run_id, status="running")
+    runs = store(repo)
+    spool = create_spool(runs.paths, run_id)
+    spool.write_live({"run_id": run_id, "pid": os.getpid(), "pid_create_time": process_start_time(os.getpid()),
+                      "host": socket.gethostname()})
+    return spool.file("metrics.jsonl")
+
+
+def log_point(path: Path, name: str, step: int, value: float) -> None:
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(json.dumps({"name": name, "step": step, "time": 1.0 + step, "value": value}) + "\n")
+
+
+@sync
+async def test_running_runs_update_in_place_and_new_runs_appear(project: dict[str, Any]) -> None:
+    repo = Path(project["repo"])
+    points = make_running(repo, project["b"])
+    log_point(points, "acc", 1, 0.42)
+    app = GitRunApp(RunSource(repo), Prefs(extra_columns=["metrics.acc"]))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: runs_loaded(app))
+        assert "0.42" in table_text(app) and "running" in table_text(app)
+        move_to(app, "run-a")  # the cursor must stay where the user put it
+        log_point(points, "acc", 2, 0.77)
+        await wait_for(pilot, lambda: "0.77" in table_text(app))
+        assert app.runs_screen.current_run().name == "run-a"  # type: ignore[union-attr]
+        # a run recorded by someone else meanwhile shows up without a key press
+        runs = store(repo)
+        base = runs.get(project["a"])
+        runs.create("01mzzzzzzzzzzzzzzzzzzzzzzz", runs.repo.get(base.snapshot_commit).tree_id,
+                    runs.repo.head.target, "new one", {"id": "01mzzzzzzzzzzzzzzzzzzzzzzz", "name": "late-run-1",
+                                                       "status": "running", "git": base.git})
+        await wait_for(pilot, lambda: "late-run-1" in table_text(app))
+        assert table_text(app).index("late-run-1") < table_text(app).index("run-c")  # newest first
+        assert app.runs_screen.current_run().name == "run-a"  # type: ignore[union-attr]
+
+
+@sync
+async def test_filter_on_a_field_outside_the_light_notes(project: dict[str, Any]) -> None:
+    app = GitRunApp(RunSource(project["repo"]))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: runs_loaded(app))
+        await pilot.press("slash", *"env.packages.numpy == 2.0.0")
+        await wait_for(pilot, lambda: "run-a" not in table_text(app) and "run-b" in table_text(app))
+
+
+@sync
+async def test_columns_are_chosen_and_remembered(project: dict[str, Any]) -> None:
+    repo = Path(project["repo"])
+    app = GitRunApp(RunSource(repo))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: runs_loaded(app))
+        await pilot.press("C")
+        from textual.widgets import SelectionList
+
+        from gitrun.tui.screens.dialogs import ColumnPicker
+
+        await wait_for(pilot, lambda: isinstance(app.screen, ColumnPicker))
+
+        picker = app.screen.query_one(SelectionList)
+        names = [picker.get_option_at_index(i).value for i in range(picker.option_count)]
+        assert "params.lr" in names and "metrics.acc" in names
+        picker.select("params.lr")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.screen is app.runs_screen)
+        assert "0.01" in table_text(app)  # run-b's lr
+    assert load_prefs(repo / ".git" / "gitrun").extra_columns == ["params.lr"]
+
+
+@sync
+async def test_push_selected_runs_to_a_remote(project: dict[str, Any], tmp_path: Path) -> None:
+    repo = Path(project["repo"])
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", str(remote))
+    git(repo, "remote", "add", "origin", str(remote))
+    app = GitRunApp(RunSource(repo))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: runs_loaded(app))
+        move_to(app, "run-a")
+        await pilot.press("space")
+        move_to(app, "run-b")
+        await pilot.press("space", "p", "enter")  # remote: origin (the default)
+        pushed = f"refs/experiments/{project['a']}"
+        await wait_for(pilot, lambda: pushed in git(remote, "for-each-ref"), timeout=60)
+        refs = git(remote, "for-each-ref")
+        assert f"refs/experiments/{project['b']}" in refs and project["c"] not in refs
+        assert "refs/notes/gitrun" in refs
+
+
+@sync
+async def test_journal_entry_and_run_note_tab(project: dict[str, Any]) -> None:
+    repo = Path(project["repo"])
+    app = GitRunApp(RunSource(repo))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: runs_loaded(app))
+        await pilot.press("j", "a", *"tried mixup", "enter")
+        await wait_for(pilot, lambda: "tried mixup" in git(repo, "show", "refs/gitrun/journal:journal.md",
+                                                            check=False))
+        await pilot.press("escape")
+        move_to(app, "run-b")
+        await pilot.press("enter")
+        await pilot.pause(0.2)
+        await pilot.press("0", "e", *"# Verdict", "ctrl+s")
+        await wait_for(pilot, lambda: store(repo).get(project["b"]).doc.get("note") == "# Verdict\n")
+        await pilot.press("8")  # logs
+        from gitrun.tui.widgets.log_view import LogView
+
+        view = app.screen.query_one(LogView)
+        await wait_for(pilot, lambda: "loss" in view.text)
+        await pilot.press("slash", *"0.5")
+        assert view.pattern == "0.5"
