@@ -15,7 +15,7 @@ from gitrun.model import fields
 from gitrun.model.query import QueryError, check_field, fields_of, format_value, parse, sort_key, split_field
 from gitrun.model.run import Run
 from gitrun.model.timefmt import human_age, human_duration
-from gitrun.store.index import level_for
+from gitrun.store.index import COLUMNS, LITE, level_for
 
 BUILTIN = ("status", "name", "age", "duration", "branch", "message", "tags", "expect")
 STATUS_MARK = {"running": "▶", "succeeded": "✓", "failed": "✗", "killed": "☠", "interrupted": "◼",
@@ -105,7 +105,7 @@ def compile_filter(text: str, now: datetime) -> Matcher | None:
 def detail_needed(text: str, columns: Iterable[Column], grouping: str = "none") -> str:
     """How much of each note (``gitrun.store.index`` level) the filter, columns and grouping read:
     the built-in columns need only the index's typed columns, a parameter column the light notes."""
-    paths = [col.path for col in columns if col.key not in BUILTIN]
+    paths = [col.path for col in columns]
     if grouping.startswith("params."):
         paths.append(split_field(grouping))
     try:
@@ -114,6 +114,19 @@ def detail_needed(text: str, columns: Iterable[Column], grouping: str = "none") 
     except QueryError:
         pass
     return level_for(paths)
+
+
+def covers(have: str, need: str) -> bool:
+    """Does a list read at level ``have`` answer what level ``need`` asks (``columns:params`` ...)?"""
+    def rank(level: str) -> int:
+        return 0 if level.startswith(COLUMNS) else 1 if level == LITE else 2
+
+    if rank(have) != rank(need):
+        return rank(have) > rank(need)
+    if rank(have) == 0:
+        sections = have.partition(":")[2].split(",")
+        return all(name in sections for name in need.partition(":")[2].split(",") if name)
+    return True
 
 
 def filter_error(text: str) -> str | None:

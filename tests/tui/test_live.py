@@ -131,3 +131,14 @@ async def test_journal_entry_and_run_note_tab(project: dict[str, Any]) -> None:
         await wait_for(pilot, lambda: "loss" in view.text)
         await pilot.press("slash", *"0.5")
         assert view.pattern == "0.5"
+
+
+def test_once_shows_the_running_runs_last_metrics(project: dict[str, Any]) -> None:
+    from gitrun.tui.plain import render_once
+
+    repo = Path(project["repo"])
+    points = make_running(repo, project["b"])
+    log_point(points, "acc", 7, 0.66)
+    text = render_once(RunSource(repo))
+    running = text[text.index("running: run-b"):]
+    assert "acc" in running and "0.66" in running and " 7 " in running

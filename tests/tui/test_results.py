@@ -74,3 +74,12 @@ def test_ui_once_prints_the_table(project: dict[str, Any]) -> None:
 
 def test_clean_removes_terminal_control() -> None:
     assert clean("evil\x1b]0;title\x07name\nnext") == "evil?]0;title?name next"
+
+
+def test_minmax_fast_path_keeps_spikes_in_finite_series() -> None:
+    values = [float(step % 7) for step in range(50_000)]
+    values[12_345] = 1e6
+    values[40_000] = -1e6
+    series = minmax_buckets(list(range(50_000)), values, 80)
+    assert len(series.xs) <= 160 and 1e6 in series.ys and -1e6 in series.ys
+    assert series.xs[series.ys.index(1e6)] == 12_345 and series.xs == sorted(series.xs)

@@ -14,7 +14,7 @@ from textual.widgets import Footer, Input, Static
 
 from gitrun.errors import GitrunError
 from gitrun.model.run import Run
-from gitrun.store.index import COLUMNS, FULL, LITE
+from gitrun.store.index import LITE
 from gitrun.tui import actions
 from gitrun.tui.columns import (
     GROUPINGS,
@@ -23,6 +23,7 @@ from gitrun.tui.columns import (
     column,
     compile_filter,
     counts,
+    covers,
     default_columns,
     detail_needed,
     field_choices,
@@ -42,7 +43,6 @@ if TYPE_CHECKING:
 STATUS_STYLE = {"running": "bold cyan", "succeeded": "green", "failed": "red", "crashed": "bold red",
                 "killed": "red", "interrupted": "yellow"}
 SELECTED = "●"
-LEVELS = [COLUMNS, LITE, FULL]
 POLL_SECONDS = 1.0
 
 
@@ -123,7 +123,7 @@ class RunsScreen(Screen[None]):
 
     def ensure_level(self) -> None:
         """Read fuller notes when a filter, column or grouping needs them (``env.*``, ``params.*``)."""
-        if self.data is not None and LEVELS.index(self.level()) > LEVELS.index(self.data.level):
+        if self.data is not None and not covers(self.data.level, self.level()):
             self.load()
 
     def load(self) -> None:
@@ -157,7 +157,9 @@ class RunsScreen(Screen[None]):
             return
         live = source.live_token()
         if live != self.live and self.data is not None:
-            running = [run for run in self.data.runs if run.status == "running"]
+            # only the runs whose spool grew are read again (100 runs going at once stay cheap)
+            changed = {entry[0] for entry in set(live) - set(self.live)}
+            running = [run for run in self.data.runs if run.status == "running" and run.id in changed]
             for run in running:
                 source.apply_live(run)
             self.app.call_from_thread(self.live_changed, live, running)
@@ -263,8 +265,11 @@ class RunsScreen(Screen[None]):
 
     @on(Input.Changed, "#filter")
     def filter_changed(self, event: Input.Changed) -> None:
+        labels = self.query("#filter-error")
+        if not labels:
+            return  # the input's first Changed, before the screen is composed
         error = filter_error(event.value)
-        label = self.query_one("#filter-error", Static)
+        label = labels.first(Static)
         label.display = error is not None
         if error is not None:
             label.update(Text(error, style="red"))
