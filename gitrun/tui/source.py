@@ -15,22 +15,22 @@ from pathlib import Path
 from typing import Any
 
 from gitrun.commands.output import short_ids
-from gitrun.commands.selection import current_branch, reachable_bases
 from gitrun.errors import UsageError
 from gitrun.model import status as statuses
 from gitrun.model.compare import metric_direction
-from gitrun.model.organise import check_tag, retagged, set_baseline_mark
+from gitrun.model.organise import set_baseline_mark
 from gitrun.model.run import Run
 from gitrun.model.series import last_values
 from gitrun.store import codec
-from gitrun.store.config import Settings, load_settings
+from gitrun.store.config import Settings
 from gitrun.store.git import open_repository
 from gitrun.store.index import LITE
 from gitrun.store.jsonl import METRICS_FILE
+from gitrun.store.library import Store
 from gitrun.store.notes import modify_notes
 from gitrun.store.refs import NOTES_REF, read_ref
-from gitrun.store.results import ResultReader
 from gitrun.store.runs import RunStore
+from gitrun.store.selection import current_branch, reachable_bases
 from gitrun.store.spool import OUTPUT_LOG, all_spools
 
 
@@ -54,11 +54,15 @@ class RunSource:
     """One repository, as the UI sees it."""
 
     def __init__(self, start: Path | str | None = None) -> None:
-        self.repo, self.paths = open_repository(start)
+        # The store as a library (gitrun.store.library.Store) does listing, tags and notes; what it
+        # does not offer yet (baselines, delete, reachability) uses a RunStore under the same lock.
+        self.library = Store(start)
+        self.paths = self.library.paths
+        self.repo, _ = open_repository(self.paths.workdir)
         self.store = RunStore(self.repo, self.paths)
-        self.results = ResultReader(self.repo, self.paths)
-        self.settings: Settings = load_settings(self.paths.workdir)
-        self.lock = self.results.lock
+        self.results = self.library.results
+        self.settings: Settings = self.library.settings
+        self.lock = self.library.lock
         self.clock: Callable[[], datetime] | None = None
 
     @property
@@ -76,7 +80,7 @@ class RunSource:
         or a column needs the whole note (``FULL``)."""
         with self.lock:
             token = self.change_token()
-            runs = self.store.list_runs(level)
+            runs = self.library.runs(level)
             bases = {str(run.git.get("base_commit")) for run in runs if run.git.get("base_commit")}
             reachable = reachable_bases(self.repo, bases)
             branch = current_branch(self.repo)
@@ -131,38 +135,13 @@ class RunSource:
 
     # --- actions (each one atomic read-modify-write of the note) ---------------------------------
 
-    # A listed run may carry only part of its note (the read index's light level): every write below
-    # starts from the run's whole note, read again, so nothing of it is ever lost.
-
-    def tag(self, run: Run, tags: list[str], remove: bool = False) -> Run:
-        for tag in tags:
-            check_tag(tag)
-
-        def change(doc: dict[str, Any]) -> dict[str, Any] | None:
-            new = retagged(doc, tags, remove)
-            if new is None:
-                return None
-            doc["tags"] = new
-            return doc
-
+    def tag(self, run: Run, tags: list[str], remove: bool = False) -> list[str]:
         with self.lock:
-            return self.store.update_doc(self.store.get(run.id), change,
-                                         f"gitrun: {'untag' if remove else 'tag'} {run.id} " + " ".join(tags))
+            return self.library.tag(self.library.get(run.id), tags, remove)  # from the whole note
 
-    def set_note(self, run: Run, text: str) -> Run:
-        text = text.strip("\n")
-
-        def change(doc: dict[str, Any]) -> dict[str, Any] | None:
-            if text == str(doc.get("note", "")).strip("\n"):
-                return None
-            if text:
-                doc["note"] = text + "\n"
-            else:
-                doc.pop("note", None)
-            return doc
-
+    def set_note(self, run: Run, text: str) -> str:
         with self.lock:
-            return self.store.update_doc(self.store.get(run.id), change, f"gitrun: note {run.id}")
+            return self.library.set_note(self.library.get(run.id), text)
 
     def mark_baseline(self, run: Run, runs: list[Run], branch: str | None = None) -> str:
         """Make ``run`` the baseline of ``branch`` (default: the current branch, else the run's)."""
