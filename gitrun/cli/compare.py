@@ -10,17 +10,18 @@ from gitrun.cli.group import cli
 
 
 @cli.command("diff")
-@click.argument("first", metavar="A")
+@click.argument("first", metavar="[A]", required=False)
 @click.argument("second", metavar="[B]", required=False)
 @click.option("--all", "show_all", is_flag=True, help="Show every value, not only what differs.")
 @click.option("--code", is_flag=True, help="Also show the code patch (through your pager, like git diff).")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object (see docs/format.md).")
-def diff_cmd(first: str, second: str | None, show_all: bool, code: bool, as_json: bool) -> None:
+def diff_cmd(first: str | None, second: str | None, show_all: bool, code: bool, as_json: bool) -> None:
     """Compare runs A and B: code, parameters, metrics, data, environment, hardware, command.
 
     \b
     A or B may be a run, a branch, a commit, or . (the working tree). With only A,
     A is compared with its branch's baseline run, else with its base commit.
+    Without A and B, the two newest runs are compared.
     """
     from gitrun.commands.diff import diff_command
 

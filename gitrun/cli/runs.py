@@ -31,11 +31,11 @@ def list_cmd(as_json: bool, as_csv: bool, limit: int | None, columns: str | None
 
 
 @cli.command("show")
-@click.argument("run")
+@click.argument("run", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object (a stable contract).")
 @click.option("--log", is_flag=True, help="Print the run's whole console output.")
-def show_cmd(run: str, as_json: bool, log: bool) -> None:
-    """Show everything recorded about RUN (an id, a unique prefix, or a name)."""
+def show_cmd(run: str | None, as_json: bool, log: bool) -> None:
+    """Show everything recorded about RUN (an id, a unique prefix, or a name); without RUN, the newest run."""
     from gitrun.commands.show import show_command
 
     sys.exit(show_command(run, as_json=as_json, log=log))

@@ -147,9 +147,15 @@ def compute(ctx: Context, a: Side, b: Side, show_all: bool, with_patch: bool) ->
     return result
 
 
-def diff_command(first: str, second: str | None = None, show_all: bool = False, code: bool = False,
+def diff_command(first: str | None = None, second: str | None = None, show_all: bool = False, code: bool = False,
                  as_json: bool = False) -> int:
     ctx = open_context()
+    if first is None:  # like `git diff` without arguments: the latest change, here the two newest runs
+        newest = ctx.store.run_ids()[:2]
+        if len(newest) < 2:
+            raise UsageError(f"there {'is one run' if newest else 'are no runs'}: nothing to compare it with",
+                             hint="give a commit to compare with: git run diff RUN HEAD")
+        first, second = newest[1], newest[0]
     a = resolve_side(ctx, first)
     if second is None:
         b = a

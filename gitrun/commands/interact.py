@@ -19,6 +19,17 @@ def user_editor(workdir: Path) -> str:
     return editor or os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
 
 
+def can_start_editor() -> bool:
+    """An editor needs a terminal (stdin and stdout); ``GIT_EDITOR`` set in the environment is a
+    scripted editor (as in git's own test suites) and runs without one."""
+    if os.environ.get("GIT_EDITOR"):
+        return True
+    try:
+        return sys.stdin.isatty() and sys.stdout.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
 def edit_text(initial: str, workdir: Path, suffix: str = ".md") -> str:
     """Open ``initial`` in the user's editor; return what they saved."""
     editor = user_editor(workdir)

@@ -16,7 +16,7 @@ from pathlib import Path
 import pygit2
 
 from gitrun.commands.context import Context, open_context
-from gitrun.commands.interact import edit_text
+from gitrun.commands.interact import can_start_editor, edit_text
 from gitrun.errors import UsageError
 from gitrun.model.timefmt import utc_now
 from gitrun.store.git import default_signature, run_git
@@ -110,7 +110,7 @@ def journal_command(action: str | None = None, text: str | None = None, kind: st
         append_entry(ctx.repo, text, kind)
         print("journal: entry added")
         return 0
-    if action == "show":
+    if action == "show" or not can_start_editor():  # no terminal for an editor: print it instead
         current, _tip = read_journal(ctx.repo)
         print(current.rstrip("\n") if current else "the journal is empty (add to it with `git run journal add`)")
         return 0

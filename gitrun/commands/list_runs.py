@@ -55,7 +55,8 @@ def list_command(as_json: bool = False, limit: int | None = None, columns: str |
         print(NO_RUNS)
         return 0
     if not selection.runs:
-        print("no runs match" + (f" --where {where}" if where else "") + f" ({scope_line(selection)})")
+        why = f": {'; '.join(selection.notes)}" if selection.notes else ""
+        print("no runs match" + (f" --where {where}" if where else "") + f" ({scope_line(selection)}){why}")
         return 0
     ids = short_ids(runs)
     branch = current_branch(ctx.repo)
@@ -103,7 +104,8 @@ def _default_table(ctx: Context, listed: Listed, where: str | None) -> int:
         print(NO_RUNS)
         return 0
     if not listed.shown:
-        print("no runs match" + (f" --where {where}" if where else "") + f" ({scope_line(selection)})")
+        why = f": {'; '.join(selection.notes)}" if selection.notes else ""
+        print("no runs match" + (f" --where {where}" if where else "") + f" ({scope_line(selection)}){why}")
         return 0
     rows = listed.rows
     if rows is None:
@@ -136,6 +138,8 @@ def _footer(selection: Selection, shown: int | None = None) -> None:
     if selection.matched > count:
         footer += f"; showing {count} of {selection.matched}"
     print(f"\n{footer}")
+    for note in selection.notes:
+        print(f"note: {note}", file=sys.stderr)
 
 
 def _cell(run: Run, path: tuple[str, ...], now: datetime, ids: dict[str, str], branch: str) -> str:

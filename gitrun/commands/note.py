@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from gitrun.commands.context import open_context
-from gitrun.commands.interact import edit_text
+from gitrun.commands.interact import can_start_editor, edit_text
+from gitrun.errors import UsageError
 
 
 def note_command(reference: str, message: str | None = None, show: bool = False, append: bool = False) -> int:
@@ -18,6 +19,9 @@ def note_command(reference: str, message: str | None = None, show: bool = False,
         return 0
     if message is not None:
         text = (current.rstrip("\n") + "\n\n" + message if append and current else message)
+    elif not can_start_editor():
+        raise UsageError("no terminal to open an editor in",
+                         hint=f'set the note with: git run note {run.id[:10]} -m "TEXT" (or --show to print it)')
     else:
         text = edit_text(current, ctx.paths.workdir)
     text = text.strip("\n")

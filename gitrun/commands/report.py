@@ -121,7 +121,9 @@ def report_command(references: Sequence[str], output: str, where: str | None = N
         runs = selection.runs
         scope = scope_line(selection) + (f", where {where}" if where else "")
         if selection.matched > len(runs):
-            scope += f"; the newest {len(runs)} of {selection.matched}"
+            scope += f"; newest {len(runs)} of {selection.matched} runs (--limit N for more)"
+        if not runs and selection.notes:
+            raise UsageError(f"no runs to report on: {'; '.join(selection.notes)}", hint="check --where")
     if not runs:
         raise UsageError("no runs to report on", hint="check --where, or add --all-branches")
     names = [name.strip() for name in metrics.split(",") if name.strip()] if metrics else None

@@ -10,6 +10,7 @@ from gitrun.commands.data import data_summary
 from gitrun.commands.organise_view import organise_lines
 from gitrun.commands.output import join_lines, print_json
 from gitrun.commands.tracking_view import apply_live, tracking_lines
+from gitrun.errors import RunNotFound
 from gitrun.model.checks import imported_distributions, normalise_distribution, sharing_summary
 from gitrun.model.run import Run, run_summary_json
 from gitrun.model.terminal import printable_log
@@ -20,9 +21,9 @@ from gitrun.store.trees import read_blob_at
 LOG_TAIL_LINES = 20
 
 
-def show_command(reference: str, as_json: bool = False, log: bool = False) -> int:
+def show_command(reference: str | None = None, as_json: bool = False, log: bool = False) -> int:
     ctx = open_context()
-    run = ctx.store.resolve(reference)
+    run = ctx.store.resolve(reference) if reference is not None else newest_run(ctx)
     apply_live(ctx, run)  # params/metrics spooled so far by a run still going
     if log:
         data = run_log(ctx, run)
@@ -36,6 +37,13 @@ def show_command(reference: str, as_json: bool = False, log: bool = False) -> in
         return 0
     print(render(run, run_log(ctx, run)))
     return 0
+
+
+def newest_run(ctx: Any) -> Run:
+    """The run started last (like ``git show`` showing HEAD)."""
+    for run_id in ctx.store.run_ids():  # newest first: run ids sort by start time
+        return ctx.store.get(run_id)  # type: ignore[no-any-return]
+    raise RunNotFound("there are no runs yet", hint="record one with `git run -- COMMAND`")
 
 
 def run_log(ctx: Any, run: Run) -> bytes:

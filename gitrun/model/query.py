@@ -316,6 +316,9 @@ class _Parser:
             return node
         if token.kind == "end":
             raise self.error("expected a condition, found the end of the expression")
+        if token.kind in ("word", "string") and self.is_keyword(self.tokens[self.pos + 1], "in") \
+                and token.text.lower() not in ("and", "or", "not"):
+            return self.parse_membership()  # 'X' in tags
         if token.kind != "word":
             raise self.error(f"expected a field name, found {token.shown()}")
         lowered = token.text.lower()
@@ -330,6 +333,13 @@ class _Parser:
         self.next()
         path = check_field(token.text, self.text, token.column, self.what)
         op = self.peek()
+        if self.is_keyword(op, "contains"):  # tags contains X; message contains "lr"
+            self.next()
+            value_token = self.peek()
+            if value_token.kind not in ("word", "string"):
+                raise self.error(f"expected a value after 'contains', found {value_token.shown()}")
+            self.next()
+            return Compare(path, "==" if path[0] in ("tag", "tags") else "contains", value_token.text, op.column)
         if op.kind != "op":
             if op.kind == "word" and op.text.lower() not in ("and", "or"):
                 raise self.error(f"expected an operator (== != < <= > >= ~ !~) after '{token.text}', "
@@ -366,6 +376,17 @@ class _Parser:
                                  f"{value_token.shown()}", value_token)
             value = moment.isoformat()
         return Compare(path, op.text, value, op.column)
+
+    def parse_membership(self) -> Node:
+        value_token = self.next()
+        keyword = self.next()
+        field_token = self.peek()
+        if field_token.kind != "word":
+            raise self.error(f"expected a field name after 'in', found {field_token.shown()}")
+        self.next()
+        path = check_field(field_token.text, self.text, field_token.column, self.what)
+        op = "==" if path[0] in ("tag", "tags") else "contains"
+        return Compare(path, op, value_token.text, keyword.column)
 
     def literal(self, token: Token) -> Any:
         if token.kind == "string":
@@ -468,6 +489,8 @@ def compare(actual: Any, op: str, expected: Any) -> bool:
     if op in ("~", "!~"):
         found = re.search(str(expected), _text(actual)) is not None
         return found if op == "~" else not found
+    if op == "contains":
+        return _text(expected).lower() in _text(actual).lower()
     if isinstance(expected, bool):
         if isinstance(actual, bool):
             return (actual == expected) if op == "==" else (actual != expected)

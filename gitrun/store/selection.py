@@ -13,7 +13,7 @@ from typing import Any
 import pygit2
 
 from gitrun.model import fields
-from gitrun.model.query import fields_of, parse, parse_sort, sort_key
+from gitrun.model.query import Query, fields_of, parse, parse_sort, sort_key
 from gitrun.model.run import Run
 
 
@@ -95,7 +95,9 @@ def select_runs(runs: list[Run], repo: pygit2.Repository, *, where: str | None =
             else:
                 hidden += 1
         runs = kept
+    notes: list[str] = []
     if query is not None:
+        notes = absent_fields(query, runs, now)
         runs = [run for run in runs if query.matches(_resolver(run, now), now)]
     if sorting is not None:
         path, descending = sorting
@@ -106,7 +108,19 @@ def select_runs(runs: list[Run], repo: pygit2.Repository, *, where: str | None =
     matched = len(runs)
     if limit is not None:
         runs = runs[:limit]
-    return Selection(runs, hidden, all_branches, matched)
+    return Selection(runs, hidden, all_branches, matched, notes)
+
+
+def absent_fields(query: Query, runs: list[Run], now: datetime) -> list[str]:
+    """"no run has metrics.loss" for each section field of ``query`` that none of ``runs`` has:
+    a typo or a metric never logged, which would otherwise quietly match nothing."""
+    notes: list[str] = []
+    for path in dict.fromkeys(fields_of(query.root)):
+        if len(path) < 2 or not runs:
+            continue
+        if not any(fields.resolve(run, path, now) for run in runs):
+            notes.append(f"no run has {'.'.join(path)}")
+    return notes
 
 
 def _resolver(run: Run, now: datetime) -> Callable[[tuple[str, ...]], list[Any]]:

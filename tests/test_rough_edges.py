@@ -1,0 +1,84 @@
+"""Rough edges a new user hit (issue 10): defaults, terminals, helpful --where answers."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import git, gitrun
+from tests.run_fixtures import TRAIN, record, run_in_terminal
+
+
+@pytest.fixture
+def three_runs(repo: Path) -> list[str]:
+    (repo / "train.py").write_text(TRAIN)
+    git(repo, "commit", "-qam", "train")
+    return [record(repo, "--name", name, "--tag", tag, "--", "python", "train.py", lr)
+            for name, tag, lr in (("first", "baseline", "0.1"), ("second", "sweep", "0.2"),
+                                  ("third", "sweep", "0.3"))]
+
+
+def marker_editor(tmp_path: Path) -> tuple[dict[str, str], Path]:
+    """An $EDITOR that leaves a marker file behind when started, and appends a line."""
+    marker = tmp_path / "editor-started"
+    script = tmp_path / "editor.sh"
+    script.write_text(f'#!/bin/sh\ntouch "{marker}"\nprintf "\\nedited\\n" >> "$1"\n')
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    return {"EDITOR": str(script), "VISUAL": str(script)}, marker
+
+
+def test_journal_and_note_start_no_editor_without_a_terminal(repo: Path, three_runs: list[str], tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GIT_EDITOR", raising=False)
+    env, marker = marker_editor(tmp_path)
+    gitrun(repo, "journal", "add", "planned: warmup")
+    out = gitrun(repo, "journal", env=env).stdout  # piped, as in a script or CI: print it
+    assert "planned: warmup" in out and "# Experiment journal" in out
+    note = gitrun(repo, "note", "first", env=env, check=False)
+    assert note.returncode == 2 and note.stdout == ""
+    assert len(note.stderr.strip().splitlines()) == 1 and "-m" in note.stderr and "terminal" in note.stderr
+    assert not marker.exists()
+    # On a terminal the editor still opens.
+    code, out = run_in_terminal(repo, ["journal"], env=env)
+    assert code == 0 and "journal saved" in out and marker.exists()
+    assert "edited" in gitrun(repo, "journal", "show").stdout
+
+
+def test_show_and_diff_without_arguments_use_the_newest_runs(repo: Path, three_runs: list[str]) -> None:
+    shown = gitrun(repo, "show").stdout
+    assert shown.startswith(f"run      {three_runs[2]}  (third)")
+    assert json.loads(gitrun(repo, "show", "--json").stdout)["id"] == three_runs[2]
+    diff = gitrun(repo, "diff", "--json").stdout
+    result = json.loads(diff)
+    assert (result["a"]["name"], result["b"]["name"]) == ("second", "third")
+    assert "second" in gitrun(repo, "diff").stdout
+
+
+def test_show_and_diff_without_runs_say_so(repo: Path) -> None:
+    show = gitrun(repo, "show", check=False)
+    assert show.returncode != 0 and "no runs yet" in show.stderr and "Traceback" not in show.stderr
+    record(repo, "--", "true")
+    diff = gitrun(repo, "diff", check=False)
+    assert diff.returncode == 2 and "one run" in diff.stderr
+
+
+def test_where_on_a_field_no_run_has_says_so(repo: Path, three_runs: list[str]) -> None:
+    out = gitrun(repo, "list", "--where", "metrics.los < 1").stdout
+    assert "no runs match" in out and "no run has metrics.los" in out
+    report = gitrun(repo, "report", "--where", "metrics.los < 1", "-o", "r.md", check=False)
+    assert report.returncode == 2 and "no run has metrics.los" in report.stderr
+    # A field some run has is not reported, even when nothing matches.
+    assert "no run has" not in gitrun(repo, "list", "--where", "metrics.loss > 5").stdout
+
+
+def test_where_tags_contains_and_in(repo: Path, three_runs: list[str]) -> None:
+    def names(where: str) -> list[str]:
+        return [run["name"] for run in json.loads(gitrun(repo, "list", "--json", "--where", where).stdout)]
+
+    assert names("tags contains sweep") == ["third", "second"]
+    assert names("'baseline' in tags") == ["first"]
+    assert names("sweep in tags and not 'x' in tags") == ["third", "second"]
+    assert names('message contains "TRAIN"') == names("message ~ train")
