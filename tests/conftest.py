@@ -37,7 +37,8 @@ def isolate(monkeypatch: pytest.MonkeyPatch, home: Path) -> None:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
     for key, value in IDENTITY.items():
         monkeypatch.setenv(key, value)
-    for key in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GITRUN_RUN_ID", "GITRUN_SPOOL"):
+    # COLUMNS/LINES: pytest-xdist workers inherit COLUMNS=80; output fitting is tested with it set explicitly.
+    for key in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GITRUN_RUN_ID", "GITRUN_SPOOL", "COLUMNS", "LINES"):
         monkeypatch.delenv(key, raising=False)
     (home / ".gitconfig").write_text("[init]\n\tdefaultBranch = main\n[user]\n\tname = Ada Tester\n"
                                      "\temail = ada@example.com\n")

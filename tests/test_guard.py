@@ -66,3 +66,43 @@ def test_gitrun_and_its_dependencies_never_count_unless_imported() -> None:
     own = own_distributions()
     assert {"gitrun", "pygit2", "click"} <= own
     assert "pytest" not in own  # a dev extra, not needed to run gitrun
+
+
+def many_runs_with_one_problem(repo: Path, count: int) -> list[str]:
+    (repo / ".gitrun.toml").write_text("max_untracked_size = 100\n")
+    (repo / "weights.bin").write_bytes(b"x" * 1000)
+    return [record(repo, "true") for _ in range(count)]
+
+
+def test_check_groups_identical_problems_and_fits_80_columns(repo: Path) -> None:
+    runs = many_runs_with_one_problem(repo, 4)
+    result = gitrun(repo, "check", check=False, env={"COLUMNS": "80"})
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80, result.stdout
+    assert result.stdout.count("weights.bin was left out") == 1  # one entry for the 4 runs
+    assert "(4 runs)" in result.stdout
+    assert 'git run check --accept "REASON" RUN --only code' in " ".join(result.stdout.split())
+    assert "4 of 4 run(s) failed" in result.stdout
+    # Piped without COLUMNS: one line per part, never cut.
+    piped = gitrun(repo, "check", runs[0], check=False).stdout
+    assert any("weights.bin was left out of the snapshot (untracked file larger than 100 bytes)" in line
+               for line in piped.splitlines())
+    assert runs[0] in piped
+
+
+def test_accept_takes_several_runs_or_a_where_selection(repo: Path) -> None:
+    runs = many_runs_with_one_problem(repo, 3)
+    out = gitrun(repo, "check", "--accept", "weights are rebuilt by the run", runs[0], runs[1], "--only", "code")
+    assert "accepted code for 2 runs" in out.stdout
+    remaining = gitrun(repo, "check", check=False).stdout
+    assert runs[2] in remaining and runs[0] not in remaining
+    gitrun(repo, "tag", runs[2], "sweep")
+    gitrun(repo, "check", "--accept", "the sweep too", "--where", "tags contains sweep", "--only", "code")
+    assert gitrun(repo, "check").returncode == 0
+    doc = json.loads(gitrun(repo, "show", runs[2], "--json").stdout)
+    assert doc["accepted"][0]["reason"] == "the sweep too"
+    nothing = gitrun(repo, "check", "--accept", "why", check=False)
+    assert nothing.returncode == 2 and "name the runs to accept" in nothing.stderr
+    no_match = gitrun(repo, "check", "--accept", "why", "--where", "metrics.nope > 1", check=False)
+    assert no_match.returncode == 2 and "no run has metrics.nope" in no_match.stderr

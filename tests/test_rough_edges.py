@@ -82,3 +82,22 @@ def test_where_tags_contains_and_in(repo: Path, three_runs: list[str]) -> None:
     assert names("'baseline' in tags") == ["first"]
     assert names("sweep in tags and not 'x' in tags") == ["third", "second"]
     assert names('message contains "TRAIN"') == names("message ~ train")
+
+
+def test_list_show_diff_fit_80_columns(repo: Path, three_runs: list[str]) -> None:
+    long_message = "a very long message about the learning rate schedule, " * 4
+    record(repo, "-m", long_message, "--", "python", "-c", "print('x' * 150); print('loss: 0.5')")
+    narrow = {"COLUMNS": "80"}
+    for args in (["list"], ["show"], ["diff"], ["diff", "first", "second", "--all"]):
+        out = gitrun(repo, *args, env=narrow).stdout
+        assert max(len(line) for line in out.splitlines()) <= 80, (args, out)
+    shown = gitrun(repo, "show", env=narrow).stdout
+    assert "schedule," in shown.split("message", 1)[1]  # wrapped, not lost
+    wide = gitrun(repo, "show").stdout  # piped: nothing is cut
+    assert "x" * 150 in wide
+
+
+def test_diff_metric_table_labels_every_column(repo: Path, three_runs: list[str]) -> None:
+    out = gitrun(repo, "diff", "first", "third", env={"COLUMNS": "120"}).stdout
+    header = out.split("metrics:", 1)[1].splitlines()[1].split()
+    assert header == ["name", "A", "B", "delta", "better", "direction"]

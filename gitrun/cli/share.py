@@ -61,15 +61,23 @@ def remote_setup_cmd(remote: str | None, undo: bool) -> None:
 
 @cli.command("check")
 @click.argument("runs", nargs=-1)
-@click.option("--accept", nargs=2, default=None, metavar="RUN REASON",
-              help="Let RUN through the checks (all, or --only CHECK), recording REASON in its metadata.")
+@click.option("--where", default=None, metavar="EXPR", help="Check the runs matching EXPR (docs/query.md).")
+@click.option("--accept", default=None, metavar="REASON",
+              help="Let RUNS (or the --where selection) through the checks (all, or --only CHECK), "
+                   "recording REASON in their metadata.")
 @click.option("--only", default=None, metavar="CHECK",
               help="code, data, environment, env_vars, secrets or outcome.")
-def check_cmd(runs: tuple[str, ...], accept: tuple[str, str] | None, only: str | None) -> None:
-    """Check that RUNS (default: all) can be reproduced by others; exit 1 on an error."""
+def check_cmd(runs: tuple[str, ...], where: str | None, accept: str | None, only: str | None) -> None:
+    """Check that RUNS (default: all) can be reproduced by others; exit 1 on an error.
+
+    \b
+    git run check                                   every run
+    git run check --where "tag == sweep"            the runs matching EXPR
+    git run check --accept "on the team share" RUN1 RUN2 --only data
+    """
     from gitrun.commands.check import check_command
 
-    sys.exit(check_command(list(runs), accept=accept, only=only))
+    sys.exit(check_command(list(runs), accept=accept, only=only, where=where))
 
 
 @cli.group("hooks")

@@ -23,7 +23,9 @@ from typing import Any
 import pygit2
 
 from gitrun.commands.context import Context, open_context
-from gitrun.errors import UsageError
+from gitrun.commands.output import output_width, wrap
+from gitrun.commands.selection import select_runs
+from gitrun.errors import GitrunError, UsageError
 from gitrun.model import checks as C
 from gitrun.model.checks import Finding
 from gitrun.model.run import Run
@@ -95,7 +97,7 @@ def own_distributions() -> frozenset[str]:
 def check_secrets(repo: pygit2.Repository, run: Run, label: str) -> list[tuple[str, str]]:
     """Everything the run publishes, scanned whole: its note, its result tree (logs, outputs/, series)
     and the files its snapshot changes (``gitrun.store.secret_scan``)."""
-    fix_tail = f"or, if it is a false alarm: git run check --accept {label} \"REASON\" --only {C.SECRETS}"
+    fix_tail = f"or, if it is a false alarm: git run check --accept \"REASON\" {label} --only {C.SECRETS}"
     problems: list[tuple[str, str]] = []
     for leak in scan_changes(repo, run.snapshot_commit):
         problems.append((
@@ -119,41 +121,74 @@ def check_secrets(repo: pygit2.Repository, run: Run, label: str) -> list[tuple[s
 
 # --- reporting -----------------------------------------------------------------------------------
 
-def render_findings(ctx: Context, findings: list[Finding], runs: Iterable[Run]) -> str:
-    names = {run.id: run.name for run in runs}
-    lines: list[str] = []
-    by_run: dict[str, list[Finding]] = {}
+def _label(run: Run) -> str:
+    return run.name or run.id[:10]
+
+
+def group_findings(findings: list[Finding], runs: Iterable[Run]) -> list[tuple[Finding, list[Run]]]:
+    """Identical problems of several runs as one: (a finding, every run it affects), in order of
+    first appearance. A run's own name in the texts is what may differ (fixes name the run)."""
+    by_id = {run.id: run for run in runs}
+    groups: dict[tuple[str, str, str, str], tuple[Finding, list[Run]]] = {}
     for finding in findings:
-        by_run.setdefault(finding.run_id, []).append(finding)
-    for run_id, items in by_run.items():
-        name = f" ({names[run_id]})" if names.get(run_id) else ""
-        lines.append(f"run {run_id}{name}:")
-        for finding in items:
-            lines.append(f"  {finding.severity:<5}  {finding.check:<11}  {finding.problem}")
-            lines.append(f"  {'':<5}  {'':<11}  fix: {finding.fix}")
+        run = by_id.get(finding.run_id)
+        if run is None:
+            continue
+        label = _label(run)
+        key = (finding.severity, finding.check, finding.problem.replace(label, "RUN"),
+               finding.fix.replace(label, "RUN"))
+        if key in groups:
+            groups[key][1].append(run)
+        else:
+            groups[key] = (finding, [run])
+    return list(groups.values())
+
+
+def _runs_text(runs: list[Run], width: int | None) -> str:
+    if len(runs) <= 3:
+        return ", ".join(f"{run.id} ({run.name})" if run.name else run.id for run in runs)
+    names = [_label(run) for run in runs]
+    shown = names if width is None else names[:8]
+    rest = len(names) - len(shown)
+    return ", ".join(shown) + (f" and {rest} more" if rest else "") + f" ({len(runs)} runs)"
+
+
+def render_findings(ctx: Context, findings: list[Finding], runs: Iterable[Run], width: int | None = None) -> str:
+    """One entry per distinct problem: severity, check, what is wrong, the runs it affects, the fix;
+    wrapped to ``width`` columns (None: one line each)."""
+    lines: list[str] = []
+    indent = " " * 21
+    for finding, affected in group_findings(findings, runs):
+        fix = finding.fix
+        if len(affected) > 1:
+            fix = fix.replace(_label(affected[0]), "RUN")
+        lines += wrap(finding.problem, width, indent, f"{finding.severity:<5}  {finding.check:<11}  ")
+        lines += wrap(_runs_text(affected, width), width, indent + "      ", indent + "runs: ")
+        lines += wrap(fix, width, indent + "     ", indent + "fix: ")
     return "\n".join(lines)
 
 
 def report(ctx: Context, runs: list[Run], out: Any = None, context: str = "check", only: str | None = None) -> int:
     """Check ``runs``, print the findings; 1 when any is an error."""
     out = out or sys.stdout
+    width = output_width(out)
     config = check_config(ctx)
     findings: list[Finding] = []
     for run in runs:
         findings.extend(run_checks(ctx, run, config, only))
     errors = [f for f in findings if f.severity == C.ERROR]
     if findings:
-        print(render_findings(ctx, findings, runs), file=out)
+        print(render_findings(ctx, findings, runs, width), file=out)
     if errors:
         blocked = len({f.run_id for f in errors})
         if context == "pre-push":
-            print(f"gitrun: push blocked: {blocked} run(s) could not be reproduced by others "
-                  f"({len(errors)} problem(s) above). Fix them, accept them per run with "
-                  "`git run check --accept RUN \"REASON\" [--only CHECK]`, or push anyway with "
-                  "`git push --no-verify`.", file=out)
+            text = (f"gitrun: push blocked: {blocked} run(s) could not be reproduced by others "
+                    f"({len(errors)} problem(s) above). Fix them, accept them with "
+                    "`git run check --accept \"REASON\" RUN... [--only CHECK]`, or push anyway with "
+                    "`git push --no-verify`.")
         else:
-            print(f"gitrun: {blocked} of {len(runs)} run(s) failed the checks ({len(errors)} problem(s)).",
-                  file=out)
+            text = f"gitrun: {blocked} of {len(runs)} run(s) failed the checks ({len(errors)} problem(s))."
+        print("\n".join(wrap(text, width)), file=out)
         return 1
     if context != "pre-push" or findings:
         print(f"gitrun: {len(runs)} run(s) checked: " +
@@ -166,7 +201,7 @@ def report(ctx: Context, runs: list[Run], out: Any = None, context: str = "check
 
 def accept_run(ctx: Context, run: Run, reason: str, only: str | None) -> None:
     if not reason.strip():
-        raise UsageError("an accept needs a reason", hint='git run check --accept RUN "why this is fine"')
+        raise UsageError("an accept needs a reason", hint='git run check --accept "why this is fine" RUN')
     check = only or "all"
     signature = default_signature(ctx.repo)
     entry = {"check": check, "reason": reason, "by": f"{signature.name} <{signature.email}>",
@@ -186,18 +221,52 @@ def accept_run(ctx: Context, run: Run, reason: str, only: str | None) -> None:
     ctx.store.update_doc(run, change, f"gitrun: accept {check} for {run.id}")
 
 
-def check_command(references: list[str], accept: tuple[str, str] | None = None, only: str | None = None) -> int:
+def _legacy_accept(ctx: Context, references: list[str], reason: str) -> tuple[list[str], str] | None:
+    """``--accept RUN "REASON"`` (the older form): the value names a run and the one argument does not."""
+    if len(references) != 1:
+        return None
+    try:
+        ctx.store.resolve(reason)
+    except GitrunError:
+        return None
+    try:
+        ctx.store.resolve(references[0])
+        return None
+    except GitrunError:
+        return [reason], references[0]
+
+
+def check_command(references: list[str], accept: str | None = None, only: str | None = None,
+                  where: str | None = None) -> int:
     ctx = open_context()
     if only is not None and only not in C.CHECKS:
         raise UsageError(f"unknown check '{only}'", hint="one of " + ", ".join(C.CHECKS))
     if accept is not None:
-        reference, reason = accept
-        run = ctx.store.resolve(reference)
-        accept_run(ctx, run, reason, only)
-        print(f"gitrun: accepted {only or 'every check'} for run {run.id} ({run.name}): {reason}")
+        legacy = _legacy_accept(ctx, references, accept)
+        if legacy is not None:
+            references, accept = legacy
+        if not references and where is None:
+            raise UsageError("name the runs to accept",
+                             hint='git run check --accept "REASON" RUN..., or with --where EXPR')
+    runs = _chosen_runs(ctx, references, where)
+    if accept is not None:
+        for run in runs:
+            accept_run(ctx, run, accept, only)
+        what = f"run {runs[0].id} ({runs[0].name})" if len(runs) == 1 else f"{len(runs)} runs"
+        print(f"gitrun: accepted {only or 'every check'} for {what}: {accept}")
         return 0
-    runs = [ctx.store.resolve(reference) for reference in references] if references else ctx.store.list_runs()
     if not runs:
         print("gitrun: no runs to check")
         return 0
     return report(ctx, runs, only=only)
+
+
+def _chosen_runs(ctx: Context, references: list[str], where: str | None) -> list[Run]:
+    runs = [ctx.store.resolve(reference) for reference in references]
+    if where is not None:
+        selection = select_runs(ctx.store.list_runs(), ctx.repo, where=where, all_branches=True)
+        if not selection.runs:
+            why = f": {'; '.join(selection.notes)}" if selection.notes else ""
+            raise UsageError(f"no runs match --where {where}{why}")
+        runs += [run for run in selection.runs if run.id not in {chosen.id for chosen in runs}]
+    return runs if references or where is not None else ctx.store.list_runs()

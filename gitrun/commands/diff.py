@@ -16,7 +16,7 @@ import pygit2
 
 from gitrun.capture.code import snapshot_code
 from gitrun.commands.context import Context, open_context
-from gitrun.commands.output import join_lines, print_json, table, truncate
+from gitrun.commands.output import fit, join_lines, output_width, print_json, table, truncate, wrap
 from gitrun.commands.selection import baseline_of_branch, current_branch
 from gitrun.errors import RunNotFound, StorageError, UsageError
 from gitrun.model import compare
@@ -166,7 +166,7 @@ def diff_command(first: str | None = None, second: str | None = None, show_all: 
     if as_json:
         print_json(result)
         return 0
-    print(render(result))
+    print(render(result, output_width()))
     if code and result["code"]["files"]:
         print()
         run_git_on_terminal(["diff", a.tree, b.tree], ctx.paths.workdir)
@@ -211,8 +211,9 @@ def _data_cells(entry: dict[str, Any], show_all: bool) -> list[str]:
     return [", ".join(f"{key} {_value(side.get(key))}" for key in keys) for side in (a, b)]
 
 
-def render(result: dict[str, Any]) -> str:
-    out = _header(result)
+def render(result: dict[str, Any], width: int | None = None) -> str:
+    """The comparison as text; with ``width``, tables and lines are fitted to that many columns."""
+    out = [fit(line, width) for line in _header(result)]
     files = result["code"]["files"]
     out.append("")
     if files:
@@ -222,7 +223,7 @@ def render(result: dict[str, Any]) -> str:
         for item in files:
             name = f"{item['old_path']} -> {item['path']}" if "old_path" in item else item["path"]
             stats = "binary" if item["binary"] else f"+{item['additions']} -{item['deletions']}"
-            out.append(f"  {letters.get(item['status'], 'M')}  {name}  {stats}")
+            out.append(fit(f"  {letters.get(item['status'], 'M')}  {name}  {stats}", width))
     else:
         out.append("same: code")
     if "params" not in result:
@@ -234,7 +235,7 @@ def render(result: dict[str, Any]) -> str:
         return join_lines(out)
     show_all = result["all"]
     rows = [[e["key"], _value(e["a"]), _value(e["b"])] for e in result["params"]]
-    out += _section("parameters", rows, ["name", "A", "B"], show_all)
+    out += _section("parameters", rows, ["name", "A", "B"], width)
     rows = []
     for entry in result["metrics"]:
         better = {"a": "A", "b": "B"}.get(entry["better"] or "", "")
@@ -243,9 +244,9 @@ def render(result: dict[str, Any]) -> str:
         direction = {"lower": "lower is better", "higher": "higher is better"}.get(entry["direction"] or "", "")
         rows.append([entry["key"], _value(entry["a"]), _value(entry["b"]), compare.format_delta(entry),
                      better, direction])
-    out += _section("metrics", rows, ["name", "A", "B", "delta", "better", ""], show_all)
+    out += _section("metrics", rows, ["name", "A", "B", "delta", "better", "direction"], width)
     rows = [[e["key"], *_data_cells(e, show_all)] for e in result["data"]]
-    out += _section("data", rows, ["dataset", "A", "B"], show_all)
+    out += _section("data", rows, ["dataset", "A", "B"], width)
     env = result["environment"]
     rows = [[e["key"], _value(e["a"]), _value(e["b"])] for e in env["general"]]
     for entry in env["packages"]:
@@ -257,22 +258,22 @@ def render(result: dict[str, Any]) -> str:
                      "-" if not env["vars_added"] else " ".join(env["vars_added"])])
     if show_all and env.get("vars_same"):
         rows.append(["env var names", f"{len(env['vars_same'])} in both (--json lists them)", ""])
-    out += _section("environment", rows, ["", "A", "B"], show_all)
+    out += _section("environment", rows, ["field", "A", "B"], width)
     rows = [[e["key"], _value(e["a"]), _value(e["b"])] for e in result["hardware"]]
-    out += _section("hardware", rows, ["", "A", "B"], show_all)
+    out += _section("hardware", rows, ["field", "A", "B"], width)
     rows = [[e["key"], _value(e["a"]), _value(e["b"])] for e in result["command"]]
-    out += _section("command", rows, ["", "A", "B"], show_all)
+    out += _section("command", rows, ["field", "A", "B"], width)
     same = [line[len("same:"):] for line in out if line.startswith("same:")]
     out = [line for line in out if not line.startswith("same:")]
     if same:
-        out += ["", "same in both:" + ",".join(same)]
+        out += ["", *wrap("same in both:" + ",".join(same), width, "  ")]
     if not show_all:
         out.append("(only what differs is shown; --all shows everything)")
     return join_lines(line for index, line in enumerate(out) if line or index == 0 or out[index - 1])
 
 
-def _section(title: str, rows: list[list[str]], headers: list[str], show_all: bool) -> list[str]:
+def _section(title: str, rows: list[list[str]], headers: list[str], width: int | None) -> list[str]:
     if not rows:
         return [f"same: {title}"]
-    body = table(rows, headers)
+    body = table(rows, headers, None if width is None else width - 2)
     return ["", f"{title}:", *["  " + line for line in body.splitlines()]]

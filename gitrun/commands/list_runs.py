@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from gitrun.commands.context import Context, open_context
-from gitrun.commands.output import short_ids, short_ids_of, table, truncate, write_json_array
+from gitrun.commands.output import output_width, short_ids, short_ids_of, table, truncate, write_json_array
 from gitrun.commands.selection import Selection, current_branch, fields_needed, reachable_bases, scope_line, select_runs
 from gitrun.model import fields
 from gitrun.model.query import format_value, parse_columns
@@ -61,7 +61,7 @@ def list_command(as_json: bool = False, limit: int | None = None, columns: str |
     ids = short_ids(runs)
     branch = current_branch(ctx.repo)
     rows = [[_cell(run, path, now, ids, branch) for _, path in chosen] for run in selection.runs]
-    print(table(rows, [header for header, _ in chosen]))
+    print(table(rows, [header for header, _ in chosen], output_width()))
     _footer(selection)
     return 0
 
@@ -126,7 +126,7 @@ def _default_table(ctx: Context, listed: Listed, where: str | None) -> int:
             run_branch or ("(detached)" if detached else "-"),
             message if len(message) <= 60 else message[:59] + "…",
         ])
-    print(table(cells, [header for header, _ in parse_columns(DEFAULT_COLUMNS)]))
+    print(table(cells, [header for header, _ in parse_columns(DEFAULT_COLUMNS)], output_width()))
     selection.matched = max(selection.matched, len(listed.shown))
     _footer(selection, len(listed.shown))
     return 0

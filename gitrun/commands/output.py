@@ -1,4 +1,4 @@
-"""Shared output helpers for commands: JSON, tables, short ids, and terminal-safe text.
+"""Shared output helpers for commands: JSON, tables, short ids, terminal-safe text, fitting the width.
 
 Every string from a note or a tree may come from a teammate's pushed run: table cells and the
 lines of ``show``/``diff`` go through ``gitrun.model.terminal.printable`` one line at a time (a
@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import shutil
 import sys
+import textwrap
 from collections.abc import Iterable, Sequence
 from typing import Any, TextIO
 
@@ -60,7 +63,47 @@ def _shared_prefix(a: str, b: str, minimum: int) -> int:
     return common
 
 
-def table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:
+MIN_WIDTH = 40  # below this, fitting does more harm than good
+MIN_COLUMN = 6
+
+
+def output_width(stream: Any = None) -> int | None:
+    """Columns to fit output into: ``$COLUMNS`` when set, the terminal's width when ``stream``
+    (stdout by default) is one, else None: piped output is not cut, like git's."""
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return max(int(columns), MIN_WIDTH)
+    stream = sys.stdout if stream is None else stream
+    try:
+        if not stream.isatty():
+            return None
+    except (AttributeError, ValueError):
+        return None
+    return max(shutil.get_terminal_size().columns, MIN_WIDTH)
+
+
+def table(rows: Sequence[Sequence[Any]], headers: Sequence[str], width: int | None = None) -> str:
+    """A plain table; with ``width``, the widest columns' cells are cut (ending in …) until it fits."""
+    text = _render_table(rows, headers)
+    if width is None:
+        return text
+    cells = [["" if cell is None else str(cell) for cell in row] for row in rows]
+    while max((len(line) for line in text.splitlines()), default=0) > width:
+        widths = [max([len(str(header)), *(len(row[index]) for row in cells if index < len(row))])
+                  for index, header in enumerate(headers)]
+        widest = max(range(len(widths)), key=lambda index: widths[index])
+        excess = max((len(line) for line in text.splitlines()), default=0) - width
+        target = max(widths[widest] - excess, MIN_COLUMN, len(str(headers[widest])))
+        if target >= widths[widest]:
+            break  # nothing more to cut
+        for row in cells:
+            if widest < len(row):
+                row[widest] = truncate(row[widest], target)
+        text = _render_table(cells, headers)
+    return text
+
+
+def _render_table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:
     """tabulate's ``simple`` format; single-line text cells (every listing) skip tabulate (10x faster)."""
     plain = _plain_table(rows, headers)
     if plain is not None:
@@ -69,6 +112,20 @@ def table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:
 
     return tabulate([[printable(str(cell)) for cell in row] for row in rows],
                     headers=[printable(str(header)) for header in headers], tablefmt="simple", disable_numparse=True)
+
+
+def wrap(text: str, width: int | None, indent: str = "", first_indent: str | None = None) -> list[str]:
+    """``text`` as lines of at most ``width`` columns (one line when ``width`` is None)."""
+    first = indent if first_indent is None else first_indent
+    if width is None:
+        return [first + " ".join(text.split())]
+    return textwrap.wrap(" ".join(text.split()), width=width, initial_indent=first, subsequent_indent=indent,
+                         break_long_words=True, break_on_hyphens=False) or [first]
+
+
+def fit(line: str, width: int | None) -> str:
+    """One line cut to ``width`` columns (ending in …); unchanged when ``width`` is None."""
+    return line if width is None or len(line) <= width else line[: width - 1] + "…"
 
 
 def _plain_table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str | None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import shlex
 from typing import Any
 
 from gitrun.commands.context import open_context
 from gitrun.commands.data import data_summary
 from gitrun.commands.organise_view import organise_lines
-from gitrun.commands.output import join_lines, print_json
+from gitrun.commands.output import fit, join_lines, output_width, print_json, wrap
 from gitrun.commands.tracking_view import apply_live, tracking_lines
 from gitrun.errors import RunNotFound
 from gitrun.model.checks import imported_distributions, normalise_distribution, sharing_summary
@@ -35,7 +36,7 @@ def show_command(reference: str | None = None, as_json: bool = False, log: bool 
     if as_json:
         print_json(run_summary_json(run))
         return 0
-    print(render(run, run_log(ctx, run)))
+    print(render(run, run_log(ctx, run), output_width()))
     return 0
 
 
@@ -56,7 +57,8 @@ def run_log(ctx: Any, run: Run) -> bytes:
     return read_blob_at(ctx.repo, commit.tree, path) or b""
 
 
-def render(run: Run, log: bytes) -> str:
+def render(run: Run, log: bytes, width: int | None = None) -> str:
+    """The report; with ``width``, long values wrap (command, message) or are cut (the rest)."""
     doc = run.doc
     lines: list[str] = [
         f"run      {run.id}  ({run.name})",
@@ -69,7 +71,7 @@ def render(run: Run, log: bytes) -> str:
         lines.append(f"         (only what could be read is shown; `git run rm {run.id[:10]}` removes the run)")
     lines += [f"notice   {notice}" for notice in run.notices]
     if run.message:
-        lines.append(f"message  {run.message}")
+        lines.append(f"message  {' '.join(run.message.split())}")
     if run.tags:
         lines.append(f"tags     {', '.join(run.tags)}")
     lines.append(f"started  {doc.get('started', '-')}   ended {doc.get('ended', '-')}"
@@ -88,11 +90,24 @@ def render(run: Run, log: bytes) -> str:
     missing = run.section("missing")
     if missing:
         lines += _section_lines("not captured", {key: str(value) for key, value in missing.items()})
+    lines = [wrapped for line in "\n".join(lines).split("\n") for wrapped in _wrap_value(line, width)]
     tail = log.decode("utf-8", "replace").splitlines()[-LOG_TAIL_LINES:]
     if tail:
-        lines.append(f"\noutput (last {len(tail)} lines; `git run show {run.id[:10]} --log` for all)")
-        lines += [f"  {line}" for line in tail]
+        lines += ["", *wrap(f"output (last {len(tail)} lines; `git run show {run.id[:10]} --log` for all)", width)]
+        lines += [fit(f"  {line}", width) for line in tail]  # the log as printed: cut, not rewrapped
     return join_lines(lines)
+
+
+_KEY = re.compile(r"^\s*\S.*?\s{2,}")  # "  key   " before a value
+
+
+def _wrap_value(line: str, width: int | None) -> list[str]:
+    """A "key  value" line wrapped under its value's column when longer than ``width``."""
+    if width is None or len(line) <= width:
+        return [line]
+    match = _KEY.match(line)
+    indent = match.end() if match and match.end() < width // 2 else 4
+    return wrap(line[indent:], width, " " * indent, line[:indent])
 
 
 def _section_lines(title: str, values: dict[str, str]) -> list[str]:
@@ -147,7 +162,7 @@ def _env_summary(run: Run) -> dict[str, str]:
         unused = [name for name in special if name not in used]
         values["packages"] = f"{len(packages)} installed" + (
             f"; not reinstallable elsewhere: {', '.join(used)}" if used else "") + (
-            f"; not imported, so no matter: {', '.join(unused)}" if unused else "")
+            f"; editable or local but never imported (no matter): {', '.join(unused)}" if unused else "")
     if isinstance(env.get("imported"), list):
         values["imported"] = ", ".join(str(name) for name in env["imported"]) or "no installed package"
     for key in ("conda_env", "virtualenv"):

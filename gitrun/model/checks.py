@@ -50,7 +50,7 @@ def accepted_checks(doc: dict[str, Any]) -> set[str]:
 
 
 def _accept_hint(run: str, check: str) -> str:
-    return f"or, if it is fine: git run check --accept {run} \"REASON\" --only {check}"
+    return f"or, if it is fine: git run check --accept \"REASON\" {run} --only {check}"
 
 
 def check_code(run: str, doc: dict[str, Any]) -> list[tuple[str, str]]:
@@ -220,7 +220,7 @@ def required_secrets(doc: dict[str, Any]) -> list[str]:
 def check_env_vars(run: str, doc: dict[str, Any]) -> list[tuple[str, str]]:
     env = doc.get("env", {})
     declared = {str(n) for n in (env.get("required_secrets", []) if isinstance(env, dict) else []) or []}
-    fix = (f"git run check --accept {run} \"needs {{names}}\" --only {ENV_VARS} "
+    fix = (f"git run check --accept \"needs {{names}}\" {run} --only {ENV_VARS} "
            "(they are then listed in the run's env.required_secrets)")
     problems: list[tuple[str, str]] = []
     missing = [name for name in required_env_vars(doc) if name not in declared]
