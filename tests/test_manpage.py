@@ -56,8 +56,8 @@ def test_git_run_help_shows_the_manual(tmp_path: Path) -> None:
 def test_a_real_pip_install_ships_the_man_page(tmp_path: Path) -> None:
     prefix = tmp_path / "prefix"
     # --ignore-installed: never uninstall the gitrun of the environment running the tests
-    install = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--ignore-installed", "--prefix", str(prefix),
-                              str(ROOT)], capture_output=True, text=True, timeout=600)
+    install = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--ignore-installed",
+                              "--prefix", str(prefix), str(ROOT)], capture_output=True, text=True, timeout=600)
     assert install.returncode == 0, install.stderr
     assert "Deprecat" not in install.stderr  # the project's own packaging warns about nothing
     assert (prefix / "share" / "man" / "man1" / "git-run.1").read_text() == PAGE.read_text()
