@@ -42,7 +42,7 @@ bench: install
 
 # The man page git-run(1) is generated from the click help; tests/test_manpage.py says when to rerun this.
 man: install
-	$(BIN)/python -m gitrun.cli.manpage > man/git-run.1
+	$(BIN)/git-run manpage > man/git-run.1
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from gitrun.cli.app import cli
 from gitrun.cli.manpage import render
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -19,7 +20,7 @@ needs_man = pytest.mark.skipif(shutil.which("man") is None, reason="man is not i
 
 
 def test_committed_man_page_is_generated_from_the_current_help() -> None:
-    assert PAGE.read_text() == render(), "man/git-run.1 is out of date: run `make man` and commit it"
+    assert PAGE.read_text() == render(cli), "man/git-run.1 is out of date: run `make man` and commit it"
 
 
 def test_pip_install_puts_the_page_where_man_finds_it() -> None:

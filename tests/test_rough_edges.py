@@ -101,3 +101,38 @@ def test_diff_metric_table_labels_every_column(repo: Path, three_runs: list[str]
     out = gitrun(repo, "diff", "first", "third", env={"COLUMNS": "120"}).stdout
     header = out.split("metrics:", 1)[1].splitlines()[1].split()
     assert header == ["name", "A", "B", "delta", "better", "direction"]
+
+
+WRITER = """import pathlib, sys
+out = pathlib.Path('runs/exp')
+out.mkdir(parents=True, exist_ok=True)
+(out / 'events.out.tfevents').write_bytes(b'\\x00event' * 100)
+(out / 'ckpt.pt').write_bytes(b'weights' * 50)
+print('loss: 0.5')
+"""
+
+
+def test_outputs_of_earlier_runs_stay_out_of_the_next_snapshot(repo: Path) -> None:
+    (repo / "write.py").write_text(WRITER)
+    git(repo, "add", "write.py")
+    git(repo, "commit", "-qm", "writer")
+    first = record(repo, "--name", "one", "--", "python", "write.py")
+    second_run = gitrun(repo, "--name", "two", "--", "python", "write.py")
+    second = json.loads(gitrun(repo, "show", "two", "--json").stdout)
+    excluded = {item["path"]: item["reason"] for item in second["snapshot"]["excluded"]}
+    assert excluded == {"runs/exp/ckpt.pt": "output of an earlier run (one)",
+                        "runs/exp/events.out.tfevents": "output of an earlier run (one)"}
+    assert "add this line to .gitignore: /runs/" in second_run.stderr
+    assert "runs/exp" not in git(repo, "ls-tree", "-r", "--name-only", second["commit"])
+    diff = json.loads(gitrun(repo, "diff", "one", "two", "--json").stdout)
+    assert diff["code"]["same"], diff["code"]
+    third_run = gitrun(repo, "--name", "three", "--", "python", "write.py")
+    assert ".gitignore" not in third_run.stderr  # suggested once
+    assert gitrun(repo, "check", "two", "three").returncode == 0  # an output left out is no code problem
+    # A file the user changed at an output's path is code again: it goes into the snapshot.
+    (repo / "runs" / "exp" / "ckpt.pt").write_bytes(b"edited by hand")
+    fourth = record(repo, "--name", "four", "--", "true")
+    commit = json.loads(gitrun(repo, "show", fourth, "--json").stdout)["commit"]
+    tree = git(repo, "ls-tree", "-r", "--name-only", commit)
+    assert "runs/exp/ckpt.pt" in tree and "runs/exp/events.out.tfevents" not in tree
+    assert first

@@ -10,8 +10,10 @@ from typing import Any
 
 import pygit2
 
+from gitrun.capture.earlier_outputs import Lookup, earlier_outputs, suggest_gitignore_once
 from gitrun.capture.hashing import hash_file
 from gitrun.model.captured import Captured
+from gitrun.model.checks import EARLIER_OUTPUT
 from gitrun.model.ignore import IgnoreRules
 from gitrun.model.secrets import StreamScanner, is_secret_file_name, strip_url_credentials
 from gitrun.store.config import Settings
@@ -82,10 +84,12 @@ class ScanMemo:
             pass  # a cache that cannot be written only costs a rescan
 
 
-def make_policy(settings: Settings, extra_ignore: IgnoreRules, memo: ScanMemo | None = None) -> Policy:
+def make_policy(settings: Settings, extra_ignore: IgnoreRules, memo: ScanMemo | None = None,
+                earlier: Lookup | None = None) -> Policy:
     """Decide, before anything is hashed, which changed files stay out of the snapshot."""
     vouched = set(settings.include_secret_files)
     memo = memo or ScanMemo(None)
+    earlier = earlier or {}
 
     def decide(candidate: Candidate) -> Exclusion | None:
         path = candidate.path
@@ -95,6 +99,10 @@ def make_policy(settings: Settings, extra_ignore: IgnoreRules, memo: ScanMemo | 
             stat = os.lstat(candidate.absolute)
         except OSError:
             return None  # gone or unreadable: the snapshot mechanics record it
+        if candidate.untracked and path in earlier:
+            found = _earlier_output(earlier[path], candidate.absolute, stat.st_size)
+            if found is not None:
+                return found_exclusion(path, stat.st_size, *found)
         if candidate.untracked and stat.st_size > settings.max_untracked_bytes:
             return Exclusion(path, f"untracked file larger than {settings.max_untracked_bytes} bytes",
                              size=stat.st_size, hash=_safe_hash(candidate.absolute))
@@ -112,6 +120,23 @@ def make_policy(settings: Settings, extra_ignore: IgnoreRules, memo: ScanMemo | 
         return None
 
     return decide
+
+
+def _earlier_output(versions: list[list[Any]], absolute: Path, size: int) -> tuple[str, str] | None:
+    """(hash, run name) when the file is, byte for byte, what an earlier run wrote there."""
+    if not any(version[0] == size for version in versions):
+        return None  # the size differs: no need to read the file
+    content = _safe_hash(absolute)
+    if content is None:
+        return None
+    for version in versions:
+        if version[0] == size and version[1] == content:
+            return content, str(version[2])
+    return None
+
+
+def found_exclusion(path: str, size: int, content: str, run: str) -> Exclusion:
+    return Exclusion(path, f"{EARLIER_OUTPUT} ({run})", size=size, hash=content)
 
 
 def _safe_hash(path: Path) -> str | None:
@@ -140,7 +165,14 @@ def _content_secret(path: Path, size: int) -> str | None:
 
 def snapshot_code(paths: RepoPaths, settings: Settings) -> SnapshotResult:
     memo = ScanMemo(paths.gitrun_dir / "cache")
-    return take_snapshot(paths, make_policy(settings, load_gitrunignore(paths.workdir), memo))
+    policy = make_policy(settings, load_gitrunignore(paths.workdir), memo, earlier_outputs(paths))
+    result = take_snapshot(paths, policy)
+    outputs = [item.path for item in result.excluded if item.reason.startswith(EARLIER_OUTPUT)]
+    line = suggest_gitignore_once(paths, outputs)
+    if line:
+        result.warnings.append(f"{len(outputs)} file(s) earlier runs wrote are left out of the snapshot; to keep "
+                               f"them out of git status too, add this line to .gitignore: {line}")
+    return result
 
 
 def git_context(repo: pygit2.Repository, snapshot: SnapshotResult) -> Captured:

@@ -4,7 +4,7 @@
 page, users get "No manual entry for git-run". The page is committed as ``man/git-run.1`` and
 installed by ``pip install`` as ``share/man/man1/git-run.1`` under the environment's prefix, where
 ``man`` finds it for a ``bin/`` on PATH. tests/test_manpage.py checks the committed page is what
-this module generates; regenerate it with ``python -m gitrun.cli.manpage > man/git-run.1``.
+this module generates; regenerate it with ``make man`` (``git run manpage > man/git-run.1``).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import inspect
 import click
 
 from gitrun import __version__
+from gitrun.cli.group import cli as group
 
 
 def _roff(text: str) -> str:
@@ -67,11 +68,10 @@ def _commands(group: click.Group, ctx: click.Context, prefix: str) -> list[str]:
     return out
 
 
-def render() -> str:
-    """The whole page (deterministic: no dates, so the committed copy can be compared)."""
-    from gitrun.cli.app import cli
-
-    ctx = click.Context(cli, info_name="git run")
+def render(cli: click.Group) -> str:
+    """The page of the assembled application ``cli`` (deterministic: no dates, so the committed
+    copy can be compared)."""
+    ctx = click.Context(cli, info_name="git run", **cli.context_settings)
     summary = (cli.help or "").strip().splitlines()[0]
     parts = [
         f'.TH GIT\\-RUN 1 "" "gitrun {__version__}" "Git Manual"',
@@ -96,7 +96,10 @@ def render() -> str:
     return "\n".join(parts) + "\n"
 
 
-if __name__ == "__main__":
-    import sys
-
-    sys.stdout.write(render())
+@group.command("manpage", hidden=True)
+@click.pass_context
+def manpage_cmd(ctx: click.Context) -> None:
+    """Print the man page git-run(1) (roff), generated from this help."""
+    root = ctx.find_root().command
+    assert isinstance(root, click.Group)
+    click.echo(render(root), nl=False)

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import re
 import sys
-import tempfile
-from pathlib import Path
 
 import pygit2
 
@@ -19,11 +17,11 @@ from gitrun.commands.context import Context, open_context
 from gitrun.commands.interact import can_start_editor, edit_text
 from gitrun.errors import UsageError
 from gitrun.model.timefmt import utc_now
-from gitrun.store.git import default_signature, run_git
+from gitrun.store.git import default_signature
+from gitrun.store.journal_share import JOURNAL_FILE, merge_texts
 from gitrun.store.refs import JOURNAL_REF, RefMoved, compare_and_swap, read_ref, retry_on_conflict
 from gitrun.store.trees import build_tree, read_blob_at
 
-JOURNAL_FILE = "journal.md"
 EMPTY_JOURNAL = ("# Experiment journal\n\n"
                  "Experiments in progress, planned, and decided against (with the reason).\n"
                  "Link runs as run:<id-prefix>.\n")
@@ -65,14 +63,7 @@ def append_entry(repo: pygit2.Repository, text: str, kind: str | None = None) ->
 
 
 def _merge(ctx: Context, base: str, ours: str, theirs: str) -> str | None:
-    with tempfile.TemporaryDirectory(prefix="gitrun-journal-") as folder:
-        paths = []
-        for name, text in (("ours", ours), ("base", base), ("theirs", theirs)):
-            path = Path(folder) / name
-            path.write_text(text, encoding="utf-8")
-            paths.append(str(path))
-        result = run_git(["merge-file", "-p", *paths], ctx.paths.workdir, check=False)
-        return result.text if result.returncode == 0 else None
+    return merge_texts(ctx.paths.workdir, base, ours, theirs)
 
 
 def edit_journal(ctx: Context) -> int:

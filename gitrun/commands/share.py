@@ -8,6 +8,7 @@ ssh config, proxies and hooks apply. The protocol (docs/format.md, "Sharing and 
 * pull: fetch, merge the remote notes into ``refs/notes/gitrun`` (TOML-aware three-way merge,
   ``gitrun.store.merge``), then create the local ``refs/experiments/<id>`` of runs new to us, move
   those we had not changed since the last fetch, and remove those the remote deleted (tombstones).
+* the journal (``refs/gitrun/journal``) is fetched, merged and pushed along: ``gitrun.store.journal_share``.
 * push: fetch and merge first; then build the notes commit to publish: the remote's notes plus our
   notes of the runs that are (or are being put) on the remote (so metadata of runs we keep local
   never leaves the machine), as a child of the remote's notes commit (a fast-forward); push it and
@@ -37,10 +38,17 @@ from gitrun.model.run import Run
 from gitrun.model.timefmt import to_iso, utc_now
 from gitrun.store import codec
 from gitrun.store.git import GitResult, default_signature, run_git
+from gitrun.store.journal_share import (
+    journal_fetch_refspec,
+    journal_push_refspecs,
+    merge_remote_journal,
+    tracking_journal_ref,
+)
 from gitrun.store.merge import apply_note_blobs, is_tombstone, merge_into_local
 from gitrun.store.notes import _lookup_entry, notes_tree
 from gitrun.store.refs import (
     EXPERIMENTS_PREFIX,
+    JOURNAL_REF,
     NOTES_REF,
     REMOTE_NOTES_PREFIX,
     RefMoved,
@@ -66,7 +74,7 @@ def tracking_runs_prefix(remote: str) -> str:
 def fetch_refspecs(remote: str) -> list[str]:
     # The notes source is a glob so that a remote without runs yet is not an error.
     return [f"+{NOTES_REF}*:{tracking_notes_ref(remote)}*",
-            f"+{EXPERIMENTS_PREFIX}*:{tracking_runs_prefix(remote)}*"]
+            f"+{EXPERIMENTS_PREFIX}*:{tracking_runs_prefix(remote)}*", journal_fetch_refspec(remote)]
 
 
 def resolve_remote(ctx: Context, remote: str | None) -> str:
@@ -120,6 +128,7 @@ class PullSummary:
     removed_runs: list[str] = field(default_factory=list)
     kept_local: list[str] = field(default_factory=list)
     id_like_names: list[tuple[str, str]] = field(default_factory=list)  # pulled runs named like an id prefix
+    journal_changed: bool = False
 
 
 def _note_doc(repo: pygit2.Repository, tree: pygit2.Tree | None, snapshot: str) -> dict[str, Any] | None:
@@ -218,6 +227,7 @@ def integrate(ctx: Context, remote: str, before: dict[str, pygit2.Oid]) -> PullS
     summary = PullSummary()
     theirs = read_ref(repo, tracking_notes_ref(remote))
     summary.merged_notes = merge_into_local(repo, theirs, f"gitrun: merge notes from {remote}")
+    summary.journal_changed = merge_remote_journal(repo, ctx.paths.workdir, remote)
     tree = notes_tree(repo)
     remote_runs = tracked_runs(repo, remote)
     created: list[Move] = []
@@ -281,6 +291,8 @@ def pull_command(remote: str | None, no_fetch: bool = False) -> int:
     if summary.removed_runs:
         parts.append(f"{len(summary.removed_runs)} removed (deleted on {name})")
     parts.append(f"metadata of {summary.merged_notes} run(s) merged")
+    if summary.journal_changed:
+        parts.append("journal updated")
     print(f"gitrun: pulled from {name}: " + ", ".join(parts))
     for run_id in summary.kept_local:
         print(f"gitrun: run {run_id} differs from {name}'s copy; kept yours (`git run push` sends it)")
@@ -435,6 +447,9 @@ def _record_pushed(ctx: Context, remote: str, plan: PushPlan) -> None:
         lines.append(f"delete {tracking_runs_prefix(remote)}{run_id}")
     if plan.notes_commit is not None:
         lines.append(f"update {tracking_notes_ref(remote)} {plan.notes_commit}")
+    journal = read_ref(repo, JOURNAL_REF)
+    if journal is not None and f"{JOURNAL_REF}:{JOURNAL_REF}" in plan.refspecs:
+        lines.append(f"update {tracking_journal_ref(remote)} {journal}")
     if lines:  # tracking refs mirror the remote, as `git fetch` would set them
         run_git(["update-ref", "-m", f"gitrun: pushed to {remote}", "--stdin"], ctx.paths.workdir,
                 input_bytes=("\n".join(lines) + "\n").encode())
@@ -453,7 +468,9 @@ def push_runs(ctx: Context, remote: str, chosen: list[str] | None, deletions: li
         fetch(ctx, remote)
         merge_into_local(ctx.repo, read_ref(ctx.repo, tracking_notes_ref(remote)),
                          f"gitrun: merge notes from {remote}")
+        merge_remote_journal(ctx.repo, ctx.paths.workdir, remote)
         plan = plan_push(ctx, remote, chosen, deletions)
+        plan.refspecs += journal_push_refspecs(ctx.repo, remote)
         if not plan.refspecs and not plan.new_runs:
             return None
         flags = ["--porcelain"] + (["--atomic"] if atomic else []) + (["--no-verify"] if no_verify else [])
@@ -528,10 +545,10 @@ def remote_setup_command(remote: str | None, undo: bool = False) -> int:
     key = f"remote.{name}.fetch"
     existing = run_git(["config", "--get-all", key], ctx.paths.workdir, check=False).text.split()
     wanted = fetch_refspecs(name)
-    undo_command = f"git config --unset-all {key} '^\\+refs/(notes/gitrun|experiments/)'"
+    undo_command = f"git config --unset-all {key} '^\\+refs/(notes/gitrun|experiments/|gitrun/journal)'"
     if undo:
-        run_git(["config", "--unset-all", key, r"^\+refs/(notes/gitrun|experiments/)"], ctx.paths.workdir,
-                check=False)
+        run_git(["config", "--unset-all", key, r"^\+refs/(notes/gitrun|experiments/|gitrun/journal)"],
+                ctx.paths.workdir, check=False)
         print(f"gitrun: `git fetch {name}` no longer brings runs")
         return 0
     added = 0

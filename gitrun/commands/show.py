@@ -12,7 +12,7 @@ from gitrun.commands.organise_view import organise_lines
 from gitrun.commands.output import fit, join_lines, output_width, print_json, wrap
 from gitrun.commands.tracking_view import apply_live, tracking_lines
 from gitrun.errors import RunNotFound
-from gitrun.model.checks import imported_distributions, normalise_distribution, sharing_summary
+from gitrun.model.checks import EARLIER_OUTPUT, imported_distributions, normalise_distribution, sharing_summary
 from gitrun.model.run import Run, run_summary_json
 from gitrun.model.terminal import printable_log
 from gitrun.model.timefmt import human_duration
@@ -20,6 +20,7 @@ from gitrun.store.spool import OUTPUT_LOG, find_spool
 from gitrun.store.trees import read_blob_at
 
 LOG_TAIL_LINES = 20
+MAX_LISTED_OUTPUTS = 5  # more earlier outputs left out of the snapshot are counted, not listed
 
 
 def show_command(reference: str | None = None, as_json: bool = False, log: bool = False) -> int:
@@ -142,8 +143,13 @@ def _git_lines(run: Run) -> list[str]:
 
 def _snapshot_summary(run: Run) -> dict[str, str]:
     values: dict[str, str] = {}
-    for item in run.section("snapshot").get("excluded", []) or []:
-        values[str(item.get("path"))] = "left out: " + str(item.get("reason"))
+    excluded = [item for item in run.section("snapshot").get("excluded", []) or [] if isinstance(item, dict)]
+    outputs = [item for item in excluded if str(item.get("reason", "")).startswith(EARLIER_OUTPUT)]
+    for item in excluded:
+        if len(outputs) <= MAX_LISTED_OUTPUTS or item not in outputs:
+            values[str(item.get("path"))] = "left out: " + str(item.get("reason"))
+    if len(outputs) > MAX_LISTED_OUTPUTS:
+        values[f"{len(outputs)} files"] = f"left out: {EARLIER_OUTPUT}s (show --json lists them)"
     return values
 
 

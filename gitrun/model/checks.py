@@ -26,6 +26,10 @@ WARN = "warn"
 OFF = "off"
 SEVERITIES = (ERROR, WARN, OFF)
 
+# The reason a snapshot leaves out a file an earlier run wrote (gitrun.capture.earlier_outputs):
+# an output, not code, so nothing the code check asks about.
+EARLIER_OUTPUT = "output of an earlier run"
+
 # Data locations others can reach (set by the data capture in each ``data`` entry).
 SHARED_DATA_LOCATIONS = frozenset({"snapshot", "shared", "lfs", "dvc"})
 
@@ -63,8 +67,8 @@ def check_code(run: str, doc: dict[str, Any]) -> list[tuple[str, str]]:
             continue
         reason = str(item.get("reason", ""))
         path = str(item.get("path", "?"))
-        if ".gitrunignore" in reason or item.get("accepted"):
-            continue  # the user chose to leave it out
+        if ".gitrunignore" in reason or item.get("accepted") or reason.startswith(EARLIER_OUTPUT):
+            continue  # the user chose to leave it out, or gitrun's own earlier output
         problems.append((
             f"{path} was left out of the snapshot ({reason})",
             f"if the run needs it, commit it (Git LFS for large files) and re-record; if not, add it to "

@@ -24,6 +24,7 @@ from gitrun.capture.hardware import capture_hardware
 from gitrun.errors import UsageError
 from gitrun.model import status as statuses
 from gitrun.model.captured import Captured
+from gitrun.model.checks import EARLIER_OUTPUT
 from gitrun.model.ids import is_valid_name, looks_like_id_prefix, new_run_id, new_run_name
 from gitrun.model.run import SCHEMA_VERSION, Run
 from gitrun.model.timefmt import human_duration, to_iso, utc_now
@@ -148,9 +149,15 @@ def current_user() -> str:
 
 
 def report_exclusions(options: RecordOptions, snapshot: SnapshotResult) -> None:
+    outputs = [item for item in snapshot.excluded if item.reason.startswith(EARLIER_OUTPUT)]
     for item in snapshot.excluded:
+        if item in outputs:
+            continue  # one line for all of them below: they are expected, not a warning each
         size = f", {item.size} bytes" if item.size is not None else ""
         say(options, f"warning: left out of the snapshot: {item.path} ({item.reason}{size})")
+    if outputs:
+        say(options, f"left out of the snapshot: {len(outputs)} file(s) earlier runs wrote "
+                     f"({outputs[0].path}{', ...' if len(outputs) > 1 else ''}; `git run show` lists them)")
     for warning in snapshot.warnings:
         say(options, f"warning: {warning}")
 
