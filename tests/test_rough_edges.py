@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import stat
+import sys
 from pathlib import Path
 
 import pytest
@@ -136,3 +137,37 @@ def test_outputs_of_earlier_runs_stay_out_of_the_next_snapshot(repo: Path) -> No
     tree = git(repo, "ls-tree", "-r", "--name-only", commit)
     assert "runs/exp/ckpt.pt" in tree and "runs/exp/events.out.tfevents" not in tree
     assert first
+
+
+SWEEP = """import argparse
+import gitrun
+parser = argparse.ArgumentParser()
+parser.add_argument('--lr', type=float, default=0.1)
+parser.add_argument('--batch', type=int, default=32)
+args = parser.parse_args()
+for step in range(3):
+    gitrun.log(loss=1.0 / (1 + step * args.lr), step=step)
+gitrun.log(acc=0.9 - args.lr)
+"""
+
+
+def test_report_folds_equal_parameters_says_what_it_cut_and_skips_one_point_charts(repo: Path) -> None:
+    (repo / "sweep.py").write_text(SWEEP)
+    git(repo, "add", "sweep.py")
+    git(repo, "commit", "-qm", "sweep")
+    for lr in ("0.1", "0.2", "0.3"):
+        record(repo, "--", sys.executable, "sweep.py", "--lr", lr)
+    target = repo.parent / "report.md"
+    out = gitrun(repo, "report", "--limit", "2", "-o", str(target)).stdout
+    assert "1 chart" in out  # loss; acc has one point per run
+    text = target.read_text()
+    assert "newest 2 of 3 runs" in text
+    params = text.split("## Parameters", 1)[1]
+    assert "| lr |" in params and "| batch |" not in params
+    assert "Same in all 2 runs: batch = 32" in params
+    assert "### acc" not in text and "### loss" in text
+    html = repo.parent / "report.html"
+    gitrun(repo, "report", "--limit", "2", "-o", str(html))
+    page = html.read_text()
+    assert 'data-metric="acc"' not in page and 'data-metric="loss"' in page
+    assert "Same in all 2 runs: 1 parameter(s)" in page

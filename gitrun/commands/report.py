@@ -43,13 +43,14 @@ class ReportData:
     ids: dict[str, str]
     metrics: list[str]  # charted metric names
     series: dict[str, dict[str, list[tuple[float, float]]]]  # run id -> metric -> [(step, value)]
-    params: list[str]
+    params: list[str]  # the parameters that differ across the runs (all of them for one run)
     last_metrics: list[str]
     journal: list[str]  # entries linking the runs
     directions: dict[str, str | None]
     scope: str
     generated: str
     colors: dict[str, str] = field(default_factory=dict)
+    same_params: dict[str, Any] = field(default_factory=dict)  # the same value in every run: folded
 
 
 def _table(doc: dict[str, Any], name: str) -> dict[str, Any]:
@@ -79,7 +80,9 @@ def gather(ctx: Context, runs: list[Run], metrics: list[str] | None, scope: str)
     default = [name for name in sorted(every_metric) if not name.startswith("system/")][:MAX_DEFAULT_CHARTS]
     chosen = metrics or default
     series = {run.id: {name: read_series(ctx, run, name) for name in chosen} for run in runs}
-    params = sorted({key for run in runs for key in _table(run.doc, "params")})
+    # A metric logged once per run is a number, not a curve: the last-values table shows it.
+    chosen = [name for name in chosen if any(len(series[run.id][name]) > 1 for run in runs)]
+    params, same_params = split_params(runs)
     overrides = ctx.settings.section("metrics").get("direction")
     overrides = overrides if isinstance(overrides, dict) else {}
     last_metrics = sorted(name for name in every_metric if not name.startswith("system/"))
@@ -88,7 +91,26 @@ def gather(ctx: Context, runs: list[Run], metrics: list[str] | None, scope: str)
     entries = [entry for entry in split_entries(journal_text) if _links_any(entry, runs)]
     colors = {run.id: charts.color(index) for index, run in enumerate(runs)}
     return ReportData(runs, short_ids(ctx.store.list_runs()), chosen, series, params, last_metrics, entries,
-                      directions, scope, to_iso(datetime.now(UTC)), colors)
+                      directions, scope, to_iso(datetime.now(UTC)), colors, same_params)
+
+
+def split_params(runs: list[Run]) -> tuple[list[str], dict[str, Any]]:
+    """(names of the parameters that differ across ``runs``, {name: value} of those the same in all)."""
+    names = sorted({key for run in runs for key in _table(run.doc, "params")})
+    if len(runs) < 2:
+        return names, {}
+    differ: list[str] = []
+    same: dict[str, Any] = {}
+    for name in names:
+        values = [_table(run.doc, "params").get(name, _ABSENT) for run in runs]
+        if all(value == values[0] for value in values) and values[0] is not _ABSENT:
+            same[name] = values[0]
+        else:
+            differ.append(name)
+    return differ, same
+
+
+_ABSENT = object()
 
 
 def _links_any(entry: str, runs: list[Run]) -> bool:
@@ -221,6 +243,11 @@ def render_html(data: ReportData) -> str:
         parts.append("</div>")
     parts.append(_comparison_html("Last metric values", data, "metrics", data.last_metrics, best=True))
     parts.append(_comparison_html("Parameters", data, "params", data.params, best=False))
+    if data.same_params:
+        rows = "".join(f"<tr><th>{_e(key)}</th><td>{_e(_fmt(value))}</td></tr>"
+                       for key, value in data.same_params.items())
+        parts.append(f'<details class="same-params"><summary>Same in all {len(data.runs)} runs: '
+                     f"{len(data.same_params)} parameter(s)</summary><table>{rows}</table></details>")
     notes = [(run, str(run.doc.get("note", ""))) for run in data.runs if run.doc.get("note")]
     if notes:
         parts.append('<h2 id="notes">Notes</h2>')
@@ -318,6 +345,9 @@ def render_markdown(data: ReportData) -> str:
             best_index = _best(values, data.directions.get(key)) if section == "metrics" else None
             cells = [f"**{_md(_fmt(v))}**" if index == best_index else _md(_fmt(v)) for index, v in enumerate(values)]
             lines.append(f"| {_md(key)} | " + " | ".join(cells) + " |")
+    if data.same_params:
+        lines += ["", f"Same in all {len(data.runs)} runs: " +
+                  ", ".join(f"{_md(key)} = {_md(_fmt(value))}" for key, value in data.same_params.items())]
     notes = [(run, str(run.doc.get("note", ""))) for run in data.runs if run.doc.get("note")]
     if notes:
         lines += ["", "## Notes"]
