@@ -87,7 +87,7 @@ def main() -> None:
 
         cases = {
             "git run list": lambda: run(["git", "run", "list"], ours),
-            "git run list --columns id,params.lr,metrics.acc": lambda: run(
+            "git run list --columns id,params.lr,metrics.acc,metrics.loss": lambda: run(
                 ["git", "run", "list", "--columns", "id,params.lr,metrics.acc,metrics.loss"], ours),
             "dvc exp show": lambda: run([str(dvc), "exp", "show", "--no-pager"], theirs),
         }
