@@ -91,12 +91,19 @@ def render(run: Run, log: bytes, width: int | None = None) -> str:
     missing = run.section("missing")
     if missing:
         lines += _section_lines("not captured", {key: str(value) for key, value in missing.items()})
-    lines = [wrapped for line in "\n".join(lines).split("\n") for wrapped in _wrap_value(line, width)]
+    lines = [wrapped for line in lines for wrapped in _fitted(line, width)]
     tail = log.decode("utf-8", "replace").splitlines()[-LOG_TAIL_LINES:]
     if tail:
         lines += ["", *wrap(f"output (last {len(tail)} lines; `git run show {run.id[:10]} --log` for all)", width)]
         lines += [fit(f"  {line}", width) for line in tail]  # the log as printed: cut, not rewrapped
     return join_lines(lines)
+
+
+def _fitted(line: str, width: int | None) -> list[str]:
+    """A line's leading blank lines (section breaks) kept, its text wrapped to ``width``. Newlines
+    inside the text stay in it: they may come from a pulled note, and ``join_lines`` escapes them."""
+    body = line.lstrip("\n")
+    return [""] * (len(line) - len(body)) + _wrap_value(body, width)
 
 
 _KEY = re.compile(r"^\s*\S.*?\s{2,}")  # "  key   " before a value
