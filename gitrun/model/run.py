@@ -125,10 +125,8 @@ def run_summary_json(run: Run) -> dict[str, Any]:
         summary["problems"] = list(run.problems)
     if run.notices:
         summary["notices"] = list(run.notices)
-    for extra in ("params", "params_source", "metrics", "summary", "console", "outputs", "system", "data", "expect",
-                  "note",
-                  "accepted", "parent",
-                  "baseline_of"):
+    for extra in ("params", "params_source", "metrics", "summary", "console", "tensorboard", "outputs", "system",
+                  "data", "expect", "note", "accepted", "parent", "baseline_of"):
         if extra in doc:
             summary[extra] = doc[extra]
     return summary

@@ -109,6 +109,8 @@ TOP_LEVEL: dict[str, tuple[Check, str]] = {
     "params_source": (_is_table, "a table"),
     "metrics": (_is_table, "a table"),
     "summary": (_is_table, "a table"),
+    "console": (_is_table, "a table"),
+    "tensorboard": (_is_table, "a table"),
     "system": (_is_table, "a table"),
     "expect": (_is_table, "a table"),
     "outputs": (_list_of(_is_output), "a list of tables with a path"),

@@ -8,7 +8,7 @@ if it needs the final metadata, a doc finaliser.
 
 from __future__ import annotations
 
-from gitrun.runner import data, env_reads, expect, outputs, system, tracking
+from gitrun.runner import data, env_reads, expect, outputs, system, tensorboard, tracking
 from gitrun.runner.extensions import RecordExtension
 from gitrun.runner.finalise import DocFinaliser, ResultContributor
 
@@ -27,6 +27,7 @@ CONTRIBUTORS: tuple[ResultContributor, ...] = (
     data.data_result,
     env_reads.env_reads_contributor,
     outputs.outputs_result,
+    tensorboard.tensorboard_result,  # after outputs: reads the event files among them
     system.system_result,
     tracking.tracking_result,
 )

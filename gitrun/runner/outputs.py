@@ -102,19 +102,9 @@ def outputs_result(spool: Spool, ending: Ending) -> tuple[dict[str, TreeContent]
     limit = int(spec.get("limit", DEFAULT_STORE_LIMIT)) if spec else DEFAULT_STORE_LIMIT
     budget = int(spec.get("total", DEFAULT_STORE_TOTAL)) if spec else DEFAULT_STORE_TOTAL
     if spec:
-        root = Path(spec["root"])
-        exclude = spec.get("exclude", [])
-        try:
-            started_ns = spool.file(OUTPUTS_START_FILE).stat().st_ctime_ns
-        except OSError:
-            started_ns = 0
-        clocked = scan(root, [Path(p) for p in spec["watch"]], exclude, changed_since_ns=started_ns) \
-            if spec.get("watch") else Listing()
-        listed = scan(root, [Path(p) for p in spec.get("listed_watch", [])], exclude) \
-            if spec.get("listed_watch") else Listing()
-        changed = set(clocked.files) | set(changed_files(spec.get("listed", {}), listed.files))
-        after = Listing(truncated=clocked.truncated or listed.truncated)
-        for relative in sorted(changed):
+        root, changed, truncated = _changed(spool, spec)
+        _FOUND[str(spool.path)] = (root, changed)
+        for relative in changed:
             absolute = Path(relative) if os.path.isabs(relative) else root / relative
             entry, content = _describe(absolute, relative, limit, budget)
             if entry is None:
@@ -123,7 +113,7 @@ def outputs_result(spool: Spool, ending: Ending) -> tuple[dict[str, TreeContent]
                 files[stored_path(relative)] = content
                 budget -= len(content)
             entries.append(entry)
-        if spec.get("truncated") or after.truncated:
+        if spec.get("truncated") or truncated:
             updates["missing"] = {"outputs": "the watched paths hold too many files; outputs were only "
                                              "looked for among the first 200000 (narrow with --outputs)"}
     for artifact in read_records(spool.file(ARTIFACTS_FILE)):
@@ -137,6 +127,43 @@ def outputs_result(spool: Spool, ending: Ending) -> tuple[dict[str, TreeContent]
     if entries or spec:
         updates["outputs"] = sorted(entries, key=lambda e: str(e["path"]))
     return files, updates
+
+
+def _changed(spool: Spool, spec: dict[str, Any]) -> tuple[Path, list[str], bool]:
+    """(root, the paths changed while the run ran, sorted, relative to root or absolute outside it,
+    whether the listing was cut short)."""
+    root = Path(spec["root"])
+    exclude = spec.get("exclude", [])
+    try:
+        started_ns = spool.file(OUTPUTS_START_FILE).stat().st_ctime_ns
+    except OSError:
+        started_ns = 0
+    clocked = scan(root, [Path(p) for p in spec["watch"]], exclude, changed_since_ns=started_ns) \
+        if spec.get("watch") else Listing()
+    listed = scan(root, [Path(p) for p in spec.get("listed_watch", [])], exclude) \
+        if spec.get("listed_watch") else Listing()
+    changed = set(clocked.files) | set(changed_files(spec.get("listed", {}), listed.files))
+    return root, sorted(changed), clocked.truncated or listed.truncated
+
+
+# The outputs listing of a run being stored, for the contributors after this one (TensorBoard):
+# one listing per run, not one per feature.
+_FOUND: dict[str, tuple[Path, list[str]]] = {}
+
+
+def found_outputs(spool: Spool) -> tuple[Path | None, list[Path]]:
+    """The root and the absolute paths of the files the run wrote (its outputs, as listed when it is
+    stored; listed here if the outputs contributor has not run)."""
+    found = _FOUND.pop(str(spool.path), None)
+    if found is None:
+        try:
+            spec = json.loads(spool.file(OUTPUTS_START_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None, []
+        root, changed, _ = _changed(spool, spec)
+    else:
+        root, changed = found
+    return root, [Path(path) if os.path.isabs(path) else root / path for path in changed]
 
 
 def _describe(path: Path, relative: str, limit: int, budget: int) -> tuple[dict[str, Any] | None, bytes | None]:
