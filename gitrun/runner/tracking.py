@@ -77,12 +77,20 @@ PARSE_SHARE = 0.05
 PARSE_ALLOWANCE_S = 0.25
 
 
+# Every byte but the letters: a chunk that is only numbers (``seq``) names no metric.
+_NOT_LETTERS = bytes(byte for byte in range(256) if not (chr(byte).isascii() and chr(byte).isalpha()))
+
+
 def _may_hold_metrics(data: bytes, partial: bytes = b"") -> bool:
     if partial:
         data = partial + data
     if any(digit in data for digit in _DIGITS):
-        return True
+        return True  # a table's rows are numbers only: the caller checks for letters (no_name)
     return any(byte in data for byte in _WORD_BYTES) and any(word in data for word in _WORDS)
+
+
+def _no_name(data: bytes) -> bool:
+    return not data.translate(None, _NOT_LETTERS)
 
 
 class ConsoleMetrics:
@@ -119,7 +127,7 @@ class ConsoleMetrics:
             self.torn.discard(stream)
             data = data[cut + 1:]
         partial = self.partial.get(stream, b"")
-        if not _may_hold_metrics(data, partial):
+        if not _may_hold_metrics(data, partial) or (self.parser.table is None and _no_name(partial + data)):
             cut = max(data.rfind(b"\n"), data.rfind(b"\r"))
             self.partial[stream] = (partial + data)[-MAX_LINE:] if cut < 0 else data[cut + 1:][-MAX_LINE:]
             return []
