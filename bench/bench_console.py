@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -110,6 +111,10 @@ def throughput(make: Callable[[Spool], Callable[[str, bytes], None]], data: byte
     return done / elapsed / 1e6
 
 
+def _rate(value: float) -> str:
+    return f"{value:.2f}" if value < 10 else f"{value:.0f}"
+
+
 def in_process(rounds: int, size_mb: int, rev: str) -> list[list[str]]:
     baseline = load_baseline(rev)
     tracking.PARSE_ALLOWANCE_S = 1e9  # measure the parser itself, not its budget
@@ -121,7 +126,7 @@ def in_process(rounds: int, size_mb: int, rev: str) -> list[list[str]]:
             old.append(throughput(lambda spool: baseline_consumer(baseline, spool), data, limit_s=5.0))
             new.append(throughput(current_consumer, data, limit_s=30.0))
         o, n = statistics.median(old), statistics.median(new)
-        rows.append([name, f"{o:.1f}", f"{n:.1f}", f"{n / o:.0f}x"])
+        rows.append([name.replace("|", "\\|"), _rate(o), _rate(n), f"{n / o:.2g}x" if n < 10 * o else f"{n / o:.0f}x"])
         print(f"{name}: baseline {o:.1f} MB/s, now {n:.1f} MB/s", file=sys.stderr, flush=True)
     return rows
 
@@ -158,7 +163,8 @@ def end_to_end(rounds: int, size_mb: int) -> tuple[list[list[str]], dict[str, An
                 sh("git for-each-ref --format='delete %(refname)' refs/experiments | git update-ref --stdin",
                    repo, env)
             med = {key: statistics.median(values) for key, values in times.items()}
-            rows.append([label, f"{med['plain']:.2f}", f"{med['no_console']:.2f}", f"{med['git_run']:.2f}",
+            rows.append([label.replace("|", "\\|"), f"{med['plain']:.2f}", f"{med['no_console']:.2f}",
+                         f"{med['git_run']:.2f}",
                          f"{med['git_run'] / med['no_console']:.2f}x",
                          str(details[label].get("skipped_lines", 0))])
             print(f"{label}: {med}", file=sys.stderr, flush=True)
@@ -189,6 +195,9 @@ def main() -> int:
         "is in the log and counted in the run's `[console]`):",
         "",
         table(["command", "plain", "no console metrics", "git run", "parsing cost", "skipped lines"], e2e_rows),
+        "",
+        f"Load average during the run: {os.getloadavg()[0]:.0f} on {os.cpu_count()} CPUs (the machine is shared); "
+        "absolute rates move with it, the ratios much less.",
         "",
         f"Rerun: `.venv/bin/python bench/bench_console.py --rounds {args.rounds} --size-mb {args.size_mb} "
         f"--e2e-mb {args.e2e_mb} --e2e-rounds {args.e2e_rounds}`. {machine()}; {stamp()}.",
