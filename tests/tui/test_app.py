@@ -30,7 +30,7 @@ def sync(test: Any) -> Any:
     return wrapper
 
 
-async def wait_for(pilot: Any, condition: Any, timeout: float = 10.0) -> None:
+async def wait_for(pilot: Any, condition: Any, timeout: float = 30.0) -> None:
     """Let workers run until ``condition()`` holds (no fixed sleeps)."""
     import time
 

@@ -121,8 +121,13 @@ async def test_journal_entry_and_run_note_tab(project: dict[str, Any]) -> None:
         await pilot.press("escape")
         move_to(app, "run-b")
         await pilot.press("enter")
-        await pilot.pause(0.2)
-        await pilot.press("0", "e", *"# Verdict", "ctrl+s")
+        from gitrun.tui.screens.dialogs import NoteEditor
+        from gitrun.tui.screens.run import RunScreen
+
+        await wait_for(pilot, lambda: isinstance(app.screen, RunScreen))
+        await pilot.press("0", "e")
+        await wait_for(pilot, lambda: isinstance(app.screen, NoteEditor))
+        await pilot.press(*"# Verdict", "ctrl+s")
         await wait_for(pilot, lambda: store(repo).get(project["b"]).doc.get("note") == "# Verdict\n")
         await pilot.press("8")  # logs
         from gitrun.tui.widgets.log_view import LogView
