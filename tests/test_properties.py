@@ -7,7 +7,7 @@ import os
 from datetime import UTC, datetime
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from gitrun.model.paths import HFS_IGNORABLE, is_dotgit, path_problem
@@ -117,6 +117,9 @@ def test_evaluating_any_expression_on_any_values_never_raises(source: str, found
 @given(st.lists(st.sampled_from(["a", "b.txt", ".", "..", "", ".git", ".GIT.", "git~1", "x\\..", "/", "\u200c",
                                  ".g\u200cit", "ok dir"]), min_size=1, max_size=6)
        .map("/".join) | st.text(max_size=30))
+@example("\\")  # found by hypothesis: empty parts around a backslash
+@example("a\\")
+@example("a\\\\b")
 def test_an_accepted_path_stays_below_the_root_and_out_of_git(path: str) -> None:
     if path_problem(path) is not None:
         return

@@ -79,9 +79,10 @@ def path_problem(path: str, is_link: bool = False) -> str | None:
             return "empty path component"
         if component in (".", ".."):
             return f"'{component}' component"
-        for part in component.split("\\"):  # NTFS reads a backslash as a separator
-            if part in (".", ".."):
-                return f"'{part}' component (after a backslash)"
+        parts = component.split("\\")  # NTFS reads a backslash as a separator
+        for part in parts:
+            if part in (".", "..") or (part == "" and len(parts) > 1):
+                return f"'{part}' component (after a backslash)" if part else "empty component (around a backslash)"
             if is_dotgit(part):
                 return f"names git's own folder ('{printable(part)}' is .git on some filesystem)"
     if is_link and _names_git_own_file(components[-1].split("\\")[-1]):
