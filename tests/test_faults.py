@@ -118,3 +118,30 @@ def test_trees_keep_non_utf8_names_in_gits_order(repo: Path) -> None:
     git(repo, "update-ref", "refs/test/tree", str(repository.create_commit(
         None, repository.default_signature, repository.default_signature, "t", tree.id, [])))
     git(repo, "fsck", "--strict", "--no-dangling")
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    return proc.pid
+
+
+def test_temporary_index_left_by_a_killed_snapshot_is_removed_by_the_next_command(repo: Path) -> None:
+    from gitrun.store.tmpfiles import _host_tag
+
+    tmp = repo / ".git" / "gitrun" / "tmp"
+    tmp.mkdir(parents=True)
+    host = _host_tag()
+    dead = tmp / f"index-{host}-{_dead_pid()}-0123456789abcdef"  # what kill -9 during a snapshot leaves
+    dead_old_style = tmp / f"index-{_dead_pid()}-fedcba9876543210"
+    live = tmp / f"index-{host}-{os.getpid()}-00112233"  # a snapshot in progress in this process
+    elsewhere = tmp / f"index-otherhost-{_dead_pid()}-44556677"  # another machine sharing the folder
+    for path in (dead, dead_old_style, live, elsewhere):
+        path.write_bytes((repo / ".git" / "index").read_bytes())
+    gitrun(repo, "list")
+    assert sorted(p.name for p in tmp.iterdir()) == sorted([live.name, elsewhere.name])
+
+
+def test_a_snapshot_leaves_no_temporary_index(repo: Path) -> None:
+    gitrun(repo, "-q", "--", "true")
+    assert list((repo / ".git" / "gitrun" / "tmp").iterdir()) == []

@@ -12,6 +12,7 @@ from gitrun.runner.finalise import recover_orphans
 from gitrun.store.config import Settings, load_settings
 from gitrun.store.git import RepoPaths, open_repository
 from gitrun.store.runs import RunStore
+from gitrun.store.tmpfiles import sweep_stale_temp_files
 
 
 @dataclass
@@ -29,5 +30,6 @@ def open_context(start: Path | None = None, recover: bool = True) -> Context:
     settings = load_settings(paths.workdir)
     store = RunStore(repo, paths)
     if recover:
+        sweep_stale_temp_files(paths)  # what a gitrun killed during a snapshot left behind
         recover_orphans(store, settings)
     return Context(repo, paths, store, settings, cwd)

@@ -22,6 +22,7 @@ import pygit2
 from pygit2.enums import FileStatus
 
 from gitrun.store.git import RepoPaths, run_git
+from gitrun.store.tmpfiles import temp_index_path
 
 # Plain ints: status flags are tested for every changed path, and Flag-enum arithmetic is slow.
 _WT_NEW = int(FileStatus.WT_NEW)
@@ -75,9 +76,7 @@ class SnapshotResult:
 
 @contextmanager
 def _temporary_index_repository(paths: RepoPaths) -> Iterator[pygit2.Repository]:
-    tmp_dir = paths.gitrun_dir / "tmp"
-    tmp_dir.mkdir(parents=True, exist_ok=True)
-    temp_index = tmp_dir / f"index-{os.getpid()}-{os.urandom(8).hex()}"
+    temp_index = temp_index_path(paths)  # a kill -9 leaves it: the next command sweeps it (store.tmpfiles)
     real_index = paths.gitdir / "index"
     if real_index.exists():
         shutil.copy2(real_index, temp_index)
