@@ -145,3 +145,88 @@ def test_temporary_index_left_by_a_killed_snapshot_is_removed_by_the_next_comman
 def test_a_snapshot_leaves_no_temporary_index(repo: Path) -> None:
     gitrun(repo, "-q", "--", "true")
     assert list((repo / ".git" / "gitrun" / "tmp").iterdir()) == []
+
+
+def _gc_before_ref_update(monkeypatch: pytest.MonkeyPatch, module: str, message_start: str) -> list[str]:
+    """Run a real `git gc --prune=now` in the window between writing a commit and moving the ref to it.
+
+    That is the race git documents as unsafe: gc prunes the new, still unreferenced commit, and the
+    ref then points at nothing.
+    """
+    import importlib
+
+    from gitrun.store import refs
+
+    target = importlib.import_module(module)
+    original = refs.compare_and_swap
+    fired: list[str] = []
+
+    def racing(repo: Any, name: str, new: Any, expected: Any, signature: Any, message: str) -> None:
+        if message.startswith(message_start) and not fired:
+            subprocess.run(["git", "gc", "-q", "--prune=now"], cwd=repo.workdir, check=True)
+            fired.append(name)
+        original(repo, name, new, expected, signature, message)
+
+    monkeypatch.setattr(target, "compare_and_swap", racing)
+    return fired
+
+
+def _record_in_process(repo: Path, monkeypatch: pytest.MonkeyPatch, *command: str) -> int:
+    from gitrun.commands.record import record
+    from gitrun.commands.record_options import RecordOptions
+
+    monkeypatch.chdir(repo)
+    return record(RecordOptions(command=list(command), quiet=True))
+
+
+def test_gc_pruning_the_notes_commit_breaks_nothing_and_doctor_repairs_it(
+        repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    gitrun(repo, "-q", "--tag", "first", "--", "true")
+    fired = _gc_before_ref_update(monkeypatch, "gitrun.store.notes", "gitrun: succeeded")
+    assert _record_in_process(repo, monkeypatch, "sh", "-c", "echo second") == 0
+    assert fired == ["refs/notes/gitrun"]
+    assert subprocess.run(["git", "cat-file", "-e", "refs/notes/gitrun"], cwd=repo).returncode != 0  # dangling
+    listed = gitrun(repo, "list", "--json")
+    assert "git run doctor" in listed.stderr  # a one-line hint, and the command works
+    by_tag = {tuple(run["tags"]): run for run in json.loads(listed.stdout)}
+    assert by_tag[("first",)]["status"] == "succeeded"  # not "unknown": read from the reflog
+    assert by_tag[()]["status"] == "running"  # its final note was the pruned commit
+    assert gitrun(repo, "-q", "--tag", "third", "--", "true").returncode == 0  # new runs still work
+    assert {tuple(r["tags"]): r["status"] for r in runs(repo)}[("third",)] == "succeeded"
+
+    doctor = gitrun(repo, "doctor")
+    assert "repaired:" in doctor.stdout and "running" in doctor.stdout
+    after = {tuple(run["tags"]): run for run in runs(repo)}
+    assert after[()]["status"] == "unknown" and after[()]["ended"]  # no longer running forever
+    assert after[("first",)]["status"] == after[("third",)]["status"] == "succeeded"
+    assert "status" in show(repo, after[()]["id"])["missing"]
+    assert "second" in gitrun(repo, "show", after[()]["id"], "--log").stdout  # its result commit survived
+    again = gitrun(repo, "doctor")
+    assert "no problems found" in again.stdout and "doctor" not in again.stderr
+
+
+def test_gc_pruning_a_run_ref_commit_is_repaired_by_doctor(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fired = _gc_before_ref_update(monkeypatch, "gitrun.store.runs", "gitrun: result")
+    assert _record_in_process(repo, monkeypatch, "sh", "-c", "echo lost") == 0
+    assert fired
+    gitrun(repo, "-q", "--", "true")  # other runs are unaffected
+    shown = gitrun(repo, "show", fired[0].rsplit("/", 1)[1], check=False)
+    assert shown.returncode == 1 and "git run doctor" in shown.stderr and "Traceback" not in shown.stderr
+    doctor = gitrun(repo, "doctor")
+    assert "repaired:" in doctor.stdout
+    statuses = sorted(run["status"] for run in runs(repo))
+    assert statuses == ["succeeded", "succeeded"]  # both listed again; the first lost only its log
+    lost = show(repo, fired[0].rsplit("/", 1)[1])
+    assert "result" in lost["missing"]
+    assert "no problems found" in gitrun(repo, "doctor").stdout
+
+
+def test_doctor_rebuilds_a_lost_note_from_the_runs_commits(repo: Path) -> None:
+    gitrun(repo, "-q", "-m", "why this run", "--name", "keep-me", "--", "true")
+    [run] = runs(repo)
+    git(repo, "update-ref", "-d", "refs/notes/gitrun")  # every note gone, no reflog left to use
+    assert runs(repo)[0]["status"] == "unknown"
+    assert "rebuilt" in gitrun(repo, "doctor").stdout
+    [rebuilt] = runs(repo)
+    assert (rebuilt["id"], rebuilt["name"], rebuilt["message"]) == (run["id"], "keep-me", "why this run")
+    assert rebuilt["status"] == "unknown" and "metadata" in show(repo, run["id"])["missing"]

@@ -119,6 +119,15 @@ def gc_cmd(status: tuple[str, ...], older_than: str | None, where: str | None, i
                         yes=yes, dry_run=dry_run))
 
 
+@cli.command("doctor")
+@click.option("-n", "--dry-run", is_flag=True, help="Only show what is wrong.")
+def doctor_cmd(dry_run: bool) -> None:
+    """Repair refs left at missing commits (e.g. by git gc --prune=now during a run) and rebuild lost notes."""
+    from gitrun.commands.doctor import doctor_command
+
+    sys.exit(doctor_command(dry_run=dry_run))
+
+
 @cli.command("apply")
 @click.argument("run")
 @click.option("--force", is_flag=True, help="Overwrite files with uncommitted changes.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pygit2
 from gitrun.runner.finalise import recover_orphans
 from gitrun.store.config import Settings, load_settings
 from gitrun.store.git import RepoPaths, open_repository
+from gitrun.store.repair import dangling_ref_hint
 from gitrun.store.runs import RunStore
 from gitrun.store.tmpfiles import sweep_stale_temp_files
 
@@ -32,4 +34,7 @@ def open_context(start: Path | None = None, recover: bool = True) -> Context:
     if recover:
         sweep_stale_temp_files(paths)  # what a gitrun killed during a snapshot left behind
         recover_orphans(store, settings)
+        hint = dangling_ref_hint(repo)
+        if hint:
+            print(f"gitrun: warning: {hint}", file=sys.stderr)
     return Context(repo, paths, store, settings, cwd)

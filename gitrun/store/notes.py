@@ -17,7 +17,15 @@ from collections.abc import Callable, Iterator, Mapping
 import pygit2
 
 from gitrun.store.git import default_signature
-from gitrun.store.refs import NOTES_REF, compare_and_swap, read_ref, retry_on_conflict
+from gitrun.store.refs import (
+    NOTES_REF,
+    RefMoved,
+    compare_and_swap,
+    last_usable_from_reflog,
+    read_ref,
+    retry_on_conflict,
+    usable_commit,
+)
 
 NoteChanges = dict[str, bytes | None]  # annotated commit hex -> new note text (None: remove)
 Modifier = Callable[[dict[str, bytes | None]], NoteChanges]
@@ -27,11 +35,31 @@ _BLOB = pygit2.enums.FileMode.BLOB
 
 
 def notes_tree(repo: pygit2.Repository, ref: str = NOTES_REF) -> pygit2.Tree | None:
+    """The notes tree; when the ref's commit is gone (gc racing a writer), the newest whole one in the reflog."""
     target = read_ref(repo, ref)
     if target is None:
         return None
+    if not usable_commit(repo, target):
+        target = last_usable_from_reflog(repo, ref)  # read-only: `git run doctor` or the next write repairs
+        if target is None:
+            return None
     commit = repo.get(target)
     return commit.tree if isinstance(commit, pygit2.Commit) else None
+
+
+def heal_notes_ref(repo: pygit2.Repository, ref: str = NOTES_REF) -> tuple[pygit2.Oid, pygit2.Oid | None] | None:
+    """Move a notes ref whose commit is gone back to the newest whole commit of its reflog.
+
+    Returns (lost commit, restored commit or None when nothing is left: the ref is removed, so
+    that writing starts again); None when the ref is fine. Raises RefMoved if it moved meanwhile.
+    """
+    target = read_ref(repo, ref)
+    if target is None or usable_commit(repo, target):
+        return None
+    restored = last_usable_from_reflog(repo, ref)
+    compare_and_swap(repo, ref, restored, target, default_signature(repo),
+                     f"gitrun: {ref} pointed at missing commit {target}; restored from the reflog")
+    return target, restored
 
 
 def iter_note_entries(repo: pygit2.Repository, tree: pygit2.Tree | None) -> Iterator[tuple[str, pygit2.Oid]]:
@@ -92,6 +120,8 @@ def modify_notes(repo: pygit2.Repository, keys: list[str], modifier: Modifier, m
     signature = default_signature(repo)
 
     def attempt() -> None:
+        if heal_notes_ref(repo, ref) is not None:
+            raise RefMoved(ref)  # repaired (the lost commit's notes are rebuilt by `git run doctor`): read again
         parent = read_ref(repo, ref)
         tree = notes_tree(repo, ref)
         current = {key: read_note(repo, key, tree) for key in keys}

@@ -72,6 +72,31 @@ def ref_names_with_prefix(repo: pygit2.Repository, commondir: Path, prefix: str)
     return [name for name in candidates if read_ref(repo, f"{folder}/{name}") is not None]
 
 
+def usable_commit(repo: pygit2.Repository, oid: pygit2.Oid) -> bool:
+    """Is ``oid`` a commit whose tree is there? (``git gc --prune=now`` racing a writer can remove them.)"""
+    try:
+        commit = repo.get(oid)
+        return isinstance(commit, pygit2.Commit) and repo.get(commit.tree_id) is not None
+    except (pygit2.GitError, ValueError):
+        return False
+
+
+def last_usable_from_reflog(repo: pygit2.Repository, name: str) -> pygit2.Oid | None:
+    """The newest commit ``name`` pointed at, according to its reflog, that is still whole."""
+    ref = repo.references.get(name)
+    if ref is None:
+        return None
+    try:
+        entries = list(ref.log())
+    except (pygit2.GitError, KeyError):
+        return None
+    for entry in entries:  # newest first
+        for oid in (entry.oid_new, entry.oid_old):
+            if oid is not None and oid.raw != bytes(20) and usable_commit(repo, oid):
+                return oid
+    return None
+
+
 def compare_and_swap(
     repo: pygit2.Repository,
     name: str,

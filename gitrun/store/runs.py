@@ -157,6 +157,10 @@ class RunStore:
     def get(self, run_id: str) -> Run:
         run = self._load(run_id, notes_tree(self.repo))
         if run is None:
+            target = read_ref(self.repo, run_ref(run_id))
+            if target is not None:  # the ref is there, its commit is not (git gc racing a writer)
+                raise StorageError(f"run {run_id} points at missing commit {target}",
+                                   hint="run `git run doctor` to repair it")
             raise RunNotFound(f"no run {run_id}", hint="see `git run list`")
         return run
 
