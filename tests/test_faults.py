@@ -230,3 +230,58 @@ def test_doctor_rebuilds_a_lost_note_from_the_runs_commits(repo: Path) -> None:
     [rebuilt] = runs(repo)
     assert (rebuilt["id"], rebuilt["name"], rebuilt["message"]) == (run["id"], "keep-me", "why this run")
     assert rebuilt["status"] == "unknown" and "metadata" in show(repo, run["id"])["missing"]
+
+
+FILL_THE_DISK = """\
+import sys
+for i in range(20000):
+    print(f"step {i} loss: {1 / (i + 1):.5f} " + "x" * 40)
+try:
+    open("big.bin", "wb").write(b"0" * 50_000_000)
+except OSError as err:
+    print("child handled:", err.strerror, file=sys.stderr)
+print("child done")
+"""
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Any:
+    """A 4 MiB filesystem (tmpfs; needs root), unmounted afterwards."""
+    mount_point = tmp_path / "small"
+    mount_point.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount_point)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here (needs root)")
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+@pytest.mark.slow  # a real full filesystem and 20,000 lines of output: about 5 s, 20 s on a loaded machine
+def test_a_full_disk_never_kills_the_users_job_and_the_run_is_stored_when_space_returns(small_disk: Path) -> None:
+    repo = small_disk / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    (repo / "train.py").write_text(FILL_THE_DISK)
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "initial")
+    gitrun(repo, "-q", "--", "true")  # caches written while there is space
+    free = os.statvfs(small_disk).f_bavail * os.statvfs(small_disk).f_frsize
+    filler = small_disk / "filler"
+    filler.write_bytes(b"\0" * (free - 300 * 1024))  # 300 KiB left: enough to start, not to finish
+
+    proc = gitrun(repo, "--", PY, "train.py", check=False)
+    assert proc.returncode == 0, proc.stderr  # the child's code: it handled its own ENOSPC
+    assert proc.stdout.count("loss:") == 20000 and proc.stdout.endswith("child done\n")  # all passed through
+    assert proc.stderr.count("capturing the run's output stopped (No space left on device)") == 1
+    assert "internal error" not in proc.stderr and "Traceback" not in proc.stderr
+    listed = gitrun(repo, "list", "--json", check=False)
+    assert listed.returncode == 0, listed.stderr  # list works on the full disk
+
+    filler.unlink()  # space returns
+    latest = runs(repo)[0]
+    assert latest["status"] == "succeeded"  # its real ending, saved in the spool, not "crashed"
+    assert show(repo, latest["id"])["exit_code"] == 0
+    assert spools(repo) == []
+    assert "step 0 loss" in gitrun(repo, "show", latest["id"], "--log").stdout  # what was captured is kept

@@ -21,9 +21,10 @@ from gitrun.model.redaction import redact_result_files
 from gitrun.model.run import Run
 from gitrun.model.timefmt import from_iso, to_iso, utc_now
 from gitrun.runner.logs import capped_log
+from gitrun.store import codec
 from gitrun.store.config import Settings
 from gitrun.store.runs import RunStore
-from gitrun.store.spool import OUTPUT_LOG, Spool, all_spools, claimer_is_alive, owner_is_alive
+from gitrun.store.spool import ENDING_FILE, OUTPUT_LOG, Spool, all_spools, claimer_is_alive, owner_is_alive
 from gitrun.store.trees import TreeContent, build_tree
 
 LOG_PATH = "logs/output.log"
@@ -115,7 +116,64 @@ def _save_result(store: RunStore, run: Run, files: dict[str, TreeContent], updat
 
 def finalise(store: RunStore, run: Run, spool: Spool, ending: Ending, settings: Settings, *,
              contributors: Sequence[ResultContributor], finalisers: Sequence[DocFinaliser]) -> Run:
-    """Store the spool's content as the run's result and its final metadata, then remove the spool."""
+    """Store the spool as the run's result and final metadata, then remove the spool.
+
+    When storing fails for a reason that is not the run's (a full disk, a read-only object store),
+    the spool is kept with the ending written into it, and the next gitrun command that finds it
+    stores the run with its real status and exit code (``recover_orphans``); the caller gets the
+    run back unchanged, so ``git run`` still exits with the child's code.
+    """
+    try:
+        _store_and_release(store, run, spool, ending, settings, contributors, finalisers)
+    except Exception as err:  # e.g. ENOSPC: the run's data stays in the spool (a deleted run's is dropped later)
+        kept = _save_ending(spool, ending)
+        print(f"gitrun: warning: run {run.id} could not be stored now ({_reason(err)}); "
+              + (f"it is kept in {spool.path} and stored by the next gitrun command"
+                 if kept else f"its spool {spool.path} is kept; the next gitrun command stores it as crashed"),
+              file=sys.stderr)
+    return run
+
+
+def _reason(err: Exception) -> str:
+    if isinstance(err, OSError) and err.strerror:
+        return err.strerror
+    return f"{type(err).__name__}: {err}"
+
+
+def _save_ending(spool: Spool, ending: Ending) -> bool:
+    """Write how the run ended into its spool (a few hundred bytes; may fail on a full disk too)."""
+    info: dict[str, Any] = {"status": ending.status, "exit_code": ending.exit_code, "signal": ending.signal,
+                            "ended": to_iso(ending.ended), "error": ending.error, "extra": ending.extra}
+    try:
+        data = codec.encode(info)
+        path = spool.file(ENDING_FILE)
+        with contextlib.suppress(OSError):
+            if len(data) <= path.stat().st_size:
+                with open(path, "r+b") as handle:  # in place, in the space reserved at the start
+                    handle.write(data + b"\n" * (path.stat().st_size - len(data)))
+                return True
+        tmp = spool.file(ENDING_FILE + ".tmp")
+        tmp.write_bytes(data)
+        tmp.replace(path)
+        return True
+    except (OSError, ValueError, TypeError):
+        return False
+
+
+def saved_ending(spool: Spool) -> Ending | None:
+    """The ending a recorder wrote when it could not store its run, if any."""
+    try:
+        info = codec.decode(spool.file(ENDING_FILE).read_bytes(), "a saved ending")
+        return Ending(status=str(info["status"]), exit_code=info.get("exit_code"), signal=info.get("signal"),
+                      ended=from_iso(str(info["ended"])), error=info.get("error"),
+                      extra=dict(info.get("extra") or {}))
+    except (OSError, GitrunError, KeyError, ValueError, TypeError):
+        return None
+
+
+def _store_and_release(store: RunStore, run: Run, spool: Spool, ending: Ending, settings: Settings,
+                       contributors: Sequence[ResultContributor], finalisers: Sequence[DocFinaliser]) -> None:
+    """Store the result and final note; then remove the spool, or keep it when something was left out."""
     files, updates, failed = collect_result(spool, ending, settings, contributors)
     _save_result(store, run, files, updates)
     left_out = [key for key in updates.get("missing", {}) if key == "result" or key.startswith("result.")]
@@ -152,7 +210,6 @@ def finalise(store: RunStore, run: Run, spool: Spool, ending: Ending, settings: 
         spool.keep(kept)
         print(f"gitrun: warning: run {run.id} was not stored completely ({', '.join(failed + left_out)}); "
               f"its spool is kept at {kept}", file=sys.stderr)
-    return run
 
 
 def recover_orphans(store: RunStore, settings: Settings) -> list[Run]:
@@ -171,21 +228,26 @@ def recover_orphans(store: RunStore, settings: Settings) -> list[Run]:
         except RunNotFound:
             spool.remove()  # gitrun died before the run was created: nothing was recorded yet
             continue
+        except GitrunError as err:  # e.g. its ref points at a missing commit: kept until `git run doctor`
+            _report_unrecoverable(spool, err)
+            continue
         if run.status != statuses.RUNNING:
             spool.remove()
             continue
         # Only a command that finds an orphan pays for importing every feature.
         from gitrun.runner.features import CONTRIBUTORS, DOC_FINALISERS
 
-        ending = Ending(status=statuses.CRASHED, exit_code=None, ended=last_sign_of_life(spool, run),
-                        error="gitrun stopped before the run ended (killed or machine restarted)")
+        ending = saved_ending(spool) or Ending(  # saved: its recorder could not store it (full disk)
+            status=statuses.CRASHED, exit_code=None, ended=last_sign_of_life(spool, run),
+            error="gitrun stopped before the run ended (killed or machine restarted)")
         try:
-            recovered.append(finalise(store, run, spool, ending, settings, contributors=CONTRIBUTORS,
-                                      finalisers=DOC_FINALISERS))
+            _store_and_release(store, run, spool, ending, settings, CONTRIBUTORS, DOC_FINALISERS)
         except GitrunError:
-            pass  # another process may be finalising it right now
+            continue  # another process may be finalising it right now
         except Exception as err:  # one bad spool must not break every command
             _report_unrecoverable(spool, err)
+            continue
+        recovered.append(run)
     return recovered
 
 
@@ -211,5 +273,5 @@ def last_sign_of_life(spool: Spool, run: Run) -> datetime:
 
 def _report_unrecoverable(spool: Spool, err: Exception) -> None:
     """Say once per command why a crashed run could not be stored; its spool is kept for a later try."""
-    print(f"gitrun: warning: the crashed run {spool.run_id} could not be stored yet "
-          f"({type(err).__name__}: {err}); its spool is kept at {spool.path}", file=sys.stderr)
+    print(f"gitrun: warning: run {spool.run_id} could not be stored yet ({_reason(err)}); "
+          f"its spool is kept at {spool.path} for the next command", file=sys.stderr)

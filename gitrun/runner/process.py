@@ -164,6 +164,7 @@ def run_child(argv: Sequence[str], cwd: Path, env: Mapping[str, str], consumers:
         _emit(consumers, "stderr", message)
         _write_all(2, message)
         return ChildOutcome(exit_code=127, error=f"command not found: {argv[0]}")
+    consumers = _CaptureGuard().wrap_all(consumers)  # gitrun's own failure never stops the child
     streams = _Streams.open()
     forwarder = _Forwarder(streams.pty_master)
     forwarder.install()
@@ -248,6 +249,43 @@ def _read_one(fd: int, selector: selectors.BaseSelector, streams: _Streams,
     if real_fd not in broken and not _write_all(real_fd, data):
         broken.add(real_fd)
     _emit(consumers, name, data)
+
+
+class _CaptureGuard:
+    """Consumers that stop, instead of raising, when they fail (a full disk: ENOSPC).
+
+    The child's output keeps passing through to the terminal; the failure is said once on stderr,
+    and the run is stored with what was captured before it.
+    """
+
+    def __init__(self) -> None:
+        self.reported = False
+
+    def wrap_all(self, consumers: Sequence[OutputConsumer]) -> list[OutputConsumer]:
+        return [self._wrap(consumer) for consumer in consumers]
+
+    def _wrap(self, consumer: OutputConsumer) -> OutputConsumer:
+        stopped = False
+
+        def guarded(name: str, data: bytes) -> None:
+            nonlocal stopped
+            if stopped:
+                return
+            try:
+                consumer(name, data)
+            except Exception as err:
+                stopped = True
+                self._report(err)
+
+        return guarded
+
+    def _report(self, err: Exception) -> None:
+        if self.reported:
+            return
+        self.reported = True
+        reason = err.strerror if isinstance(err, OSError) and err.strerror else f"{type(err).__name__}: {err}"
+        _write_all(2, f"\ngitrun: warning: capturing the run's output stopped ({reason}); your command keeps "
+                      "running and its output still shows here\n".encode())
 
 
 def _emit(consumers: Sequence[OutputConsumer], name: str, data: bytes) -> None:

@@ -16,7 +16,7 @@ from typing import TypeVar
 
 import pygit2
 
-from gitrun.errors import ConcurrentUpdate
+from gitrun.errors import ConcurrentUpdate, StorageError
 
 EXPERIMENTS_PREFIX = "refs/experiments/"
 NOTES_REF = "refs/notes/gitrun"
@@ -120,8 +120,9 @@ def compare_and_swap(
             else:
                 txn.set_target(name, new, message=message)  # pygit2 1.21 mishandles an explicit signature
     except pygit2.GitError as err:
-        # Another process holds the .lock file: the same as losing the race.
-        raise RefMoved(f"{name}: {err}")
+        if "lock" in str(err):  # another process holds the .lock file: the same as losing the race
+            raise RefMoved(f"{name}: {err}")
+        raise StorageError(f"could not update {name}: {err}")  # e.g. a full disk: retrying cannot help
 
 
 def retry_on_conflict(attempt: Callable[[], T], what: str, attempts: int = 50) -> T:

@@ -22,6 +22,10 @@ from gitrun.store.git import RepoPaths
 LIVE_FILE = "live.toml"
 OUTPUT_LOG = "output.log"
 KEPT_DIR = "kept"  # beside live/: spools of runs that could not be stored completely, kept for the user
+# How the run ended, written by a recorder that could not store its run (a full disk) for the next
+# command. Its space is taken when the spool is created, so writing it in place needs no new block.
+ENDING_FILE = "ending.toml"
+ENDING_RESERVE = 4096
 
 
 @dataclass
@@ -92,6 +96,7 @@ def live_root(paths: RepoPaths) -> Path:
 def create_spool(paths: RepoPaths, run_id: str) -> Spool:
     path = live_root(paths) / run_id
     path.mkdir(parents=True, exist_ok=True)
+    (path / ENDING_FILE).write_bytes(b"\n" * ENDING_RESERVE)  # blank TOML: nothing saved yet
     return Spool(path)
 
 
