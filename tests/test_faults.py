@@ -285,3 +285,34 @@ def test_a_full_disk_never_kills_the_users_job_and_the_run_is_stored_when_space_
     assert show(repo, latest["id"])["exit_code"] == 0
     assert spools(repo) == []
     assert "step 0 loss" in gitrun(repo, "show", latest["id"], "--log").stdout  # what was captured is kept
+
+
+def test_files_outside_a_sparse_checkout_are_recorded_unchanged(repo: Path, tmp_path: Path) -> None:
+    (repo / "data").mkdir()
+    (repo / "data" / "big.csv").write_text("1,2\n")
+    (repo / "src").mkdir()
+    (repo / "src" / "model.py").write_text("x = 1\n")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "two folders")
+    head_tree = git(repo, "rev-parse", "HEAD^{tree}").strip()
+    git(repo, "sparse-checkout", "set", "src")  # data/ is outside the cone: not on disk
+    assert not (repo / "data").exists()
+    gitrun(repo, "-q", "--", "true")
+    [run] = runs(repo)
+    assert git(repo, "rev-parse", f"{run['commit']}^{{tree}}").strip() == head_tree
+    assert show(repo, run["id"])["git"]["deleted"] == []
+
+    clone = tmp_path / "full"
+    git(tmp_path, "clone", "-q", str(repo), str(clone))
+    git(clone, "fetch", "-q", "origin", "refs/experiments/*:refs/experiments/*", "refs/notes/*:refs/notes/*")
+    gitrun(clone, "apply", run["id"])
+    assert (clone / "data" / "big.csv").read_text() == "1,2\n"  # apply in a full clone deletes nothing
+
+
+def test_a_skip_worktree_file_keeps_its_index_version_as_git_does(repo: Path) -> None:
+    git(repo, "update-index", "--skip-worktree", "README.md")
+    (repo / "README.md").write_text("local edit git does not see\n")
+    assert git(repo, "status", "--porcelain") == ""
+    gitrun(repo, "-q", "--", "true")
+    [run] = runs(repo)
+    assert git(repo, "show", f"{run['commit']}:README.md") == "demo\n"

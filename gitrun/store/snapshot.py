@@ -99,6 +99,27 @@ def _temporary_index_repository(paths: RepoPaths) -> Iterator[pygit2.Repository]
         temp_index.unlink(missing_ok=True)
 
 
+def _skip_worktree_paths(paths: RepoPaths) -> frozenset[str]:
+    """Index entries flagged skip-worktree (sparse checkout, ``git update-index --skip-worktree``).
+
+    libgit2 ignores the flag and reports such files as deleted (or modified); git treats them as
+    unchanged, and so does the snapshot. The flag needs index version 3 or 4, so a version 2 index
+    (the default) costs one 8-byte read; otherwise git lists them (pygit2 does not expose flags).
+    """
+    try:
+        with open(paths.gitdir / "index", "rb") as handle:
+            header = handle.read(8)
+    except OSError:
+        return frozenset()
+    if len(header) < 8 or header[:4] != b"DIRC" or int.from_bytes(header[4:8], "big") < 3:
+        return frozenset()
+    listed = run_git(["ls-files", "-t", "-z"], paths.workdir, check=False,
+                     env={"GIT_DIR": str(paths.gitdir), "GIT_WORK_TREE": str(paths.workdir)})
+    if listed.returncode != 0:
+        return frozenset()
+    return frozenset(os.fsdecode(item[2:]) for item in listed.stdout.split(b"\0") if item.startswith(b"S "))
+
+
 def _head_commit(repo: pygit2.Repository) -> pygit2.Commit | None:
     if repo.head_is_unborn:
         return None
@@ -114,6 +135,7 @@ def take_snapshot(paths: RepoPaths, policy: Policy) -> SnapshotResult:
         index = repo.index
         status = repo.status(untracked_files="all", ignored=False)
         submodule_paths = set(_submodule_paths(repo))
+        skipped = _skip_worktree_paths(paths)
         result = SnapshotResult(tree=pygit2.Oid(hex="0" * 40), base_commit=head.id if head else None)
         for path in sorted(status):
             flags = int(status[path])
@@ -122,6 +144,8 @@ def take_snapshot(paths: RepoPaths, policy: Policy) -> SnapshotResult:
                 continue
             if path in submodule_paths:
                 continue  # recorded below, with the commit its HEAD is at
+            if path in skipped:
+                continue  # outside a sparse checkout's cone (or marked by the user): unchanged, as git sees it
             _apply_path(repo, index, head_tree, paths, path, flags, policy, result)
         for sub in _submodules(repo, paths, submodule_paths):
             result.submodules.append(sub)
