@@ -173,7 +173,7 @@ def _gc_before_ref_update(monkeypatch: pytest.MonkeyPatch, module: str, message_
 
 def _record_in_process(repo: Path, monkeypatch: pytest.MonkeyPatch, *command: str) -> int:
     from gitrun.commands.record import record
-    from gitrun.commands.record_options import RecordOptions
+    from gitrun.runner.options import RecordOptions
 
     monkeypatch.chdir(repo)
     return record(RecordOptions(command=list(command), quiet=True))
