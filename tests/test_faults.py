@@ -6,6 +6,7 @@ and (below) a full disk, a garbage-collected notes ref, a snapshot killed half-w
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -278,6 +279,14 @@ def test_a_full_disk_never_kills_the_users_job_and_the_run_is_stored_when_space_
     assert "internal error" not in proc.stderr and "Traceback" not in proc.stderr
     listed = gitrun(repo, "list", "--json", check=False)
     assert listed.returncode == 0, listed.stderr  # list works on the full disk
+
+    rest = small_disk / "rest"
+    with contextlib.suppress(OSError):
+        rest.write_bytes(b"\0" * (os.statvfs(small_disk).f_bavail * os.statvfs(small_disk).f_frsize))
+    refused = gitrun(repo, "-q", "--", "true", check=False)  # no room even for the snapshot
+    assert refused.returncode == 1 and "No space left on device" in refused.stderr
+    assert "internal error" not in refused.stderr
+    rest.unlink()
 
     filler.unlink()  # space returns
     latest = runs(repo)[0]

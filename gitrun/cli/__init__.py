@@ -8,6 +8,7 @@ Errors from any layer arrive here as GitrunError and leave as one line and an ex
 
 from __future__ import annotations
 
+import errno
 import gc
 import os
 import sys
@@ -44,17 +45,34 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(130)
     except BrokenPipeError:
         sys.exit(141)
-    except Exception as err:  # a bug: one line by default, the traceback on request
-        if os.environ.get("GITRUN_DEBUG"):
-            raise
+    except OSError as err:
+        if err.errno not in _NO_ROOM:
+            _internal_error(err)
+        # a full disk or quota, a read-only .git: not a bug, one line (a running job is never stopped
+        # for it: the recorder degrades; this is before a run starts or in a reading command)
         from gitrun.model.terminal import printable
 
-        print(printable(f"git-run: internal error: {type(err).__name__}: {err} (set GITRUN_DEBUG=1 for details)"),
-              file=sys.stderr)
-        sys.exit(70)
+        print(printable(f"git-run: error: {err.strerror}: {err.filename or ''} (free some space or make it "
+                        "writable, then try again)"), file=sys.stderr)
+        sys.exit(1)
+    except Exception as err:  # a bug: one line by default, the traceback on request
+        _internal_error(err)
     if recorded:
         _exit_now(code)  # the run is stored: skip the interpreter's teardown
     sys.exit(code)
+
+
+_NO_ROOM = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
+
+
+def _internal_error(err: Exception) -> None:
+    if os.environ.get("GITRUN_DEBUG"):
+        raise err
+    from gitrun.model.terminal import printable
+
+    print(printable(f"git-run: internal error: {type(err).__name__}: {err} (set GITRUN_DEBUG=1 for details)"),
+          file=sys.stderr)
+    sys.exit(70)
 
 
 def _exit_now(code: int) -> None:

@@ -319,6 +319,13 @@ def run_from_columns(row: Sequence[Any]) -> Run:
     return Run(run_id, run_ref(run_id), target, snapshot, doc)
 
 
+def _cannot_write(err: sqlite3.DatabaseError) -> bool:
+    """A full disk, a read-only or unwritable folder: not a corrupt file, and deleting it would not help."""
+    text = str(err).lower()
+    return isinstance(err, sqlite3.OperationalError) and any(
+        words in text for words in ("disk is full", "readonly", "unable to open", "disk i/o"))
+
+
 class RunIndex:
     """The index of one repository's runs (see the module docstring)."""
 
@@ -328,6 +335,7 @@ class RunIndex:
         self._conn: sqlite3.Connection | None = None
         self.commondir = paths.commondir
         self._synced: tuple[str | None, str] | None = None
+        self._in_memory = False  # the file could not be written (full disk): this command's index is in memory
 
     # --- the file ------------------------------------------------------------------------------
 
@@ -405,15 +413,32 @@ class RunIndex:
             self._conn = None
 
     def _guarded(self, action: Any) -> Any:
-        """Run ``action(conn)``; a corrupt file is deleted and the action retried once on a new one."""
+        """Run ``action(conn)``; a corrupt file is deleted and the action retried once on a new one.
+
+        When the file cannot be written at all (a full disk, a read-only ``.git``), this command
+        builds its index in memory instead: reading runs must work on a full disk.
+        """
         try:
             return action(self.connection())
         except sqlite3.DatabaseError as err:
-            if isinstance(err, sqlite3.OperationalError) and "locked" in str(err):
+            if (isinstance(err, sqlite3.OperationalError) and "locked" in str(err)) or self._in_memory:
                 raise
-            self._discard()
-            self._synced = None
-            return action(self.connection())
+            if not _cannot_write(err):
+                self._discard()
+                self._synced = None
+                try:
+                    return action(self.connection())
+                except sqlite3.DatabaseError as again:
+                    if not _cannot_write(again):
+                        raise
+        self._use_memory()
+        return action(self.connection())
+
+    def _use_memory(self) -> None:
+        self.close()
+        conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        self._reset(conn, 0)
+        self._conn, self._synced, self._in_memory = conn, None, True
 
     # --- keeping it up to date -----------------------------------------------------------------
 
