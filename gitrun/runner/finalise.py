@@ -230,6 +230,7 @@ def recover_orphans(store: RunStore, settings: Settings) -> list[Run]:
             continue
         except GitrunError as err:  # e.g. its ref points at a missing commit: kept until `git run doctor`
             _report_unrecoverable(spool, err)
+            spool.release()
             continue
         if run.status != statuses.RUNNING:
             spool.remove()
@@ -243,9 +244,11 @@ def recover_orphans(store: RunStore, settings: Settings) -> list[Run]:
         try:
             _store_and_release(store, run, spool, ending, settings, CONTRIBUTORS, DOC_FINALISERS)
         except GitrunError:
+            spool.release()
             continue  # another process may be finalising it right now
         except Exception as err:  # one bad spool must not break every command
             _report_unrecoverable(spool, err)
+            spool.release()
             continue
         recovered.append(run)
     return recovered

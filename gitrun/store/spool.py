@@ -55,6 +55,16 @@ class Spool:
             return None
         return Spool(target)
 
+    def release(self) -> Spool:
+        """Give a claimed spool back (it could not be stored now): a later command tries again, even
+        while this process lives on (a library user, the terminal UI)."""
+        target = self.path.with_name(self.run_id)
+        try:
+            os.rename(self.path, target)
+        except OSError:
+            return self
+        return Spool(target)
+
     def file(self, name: str) -> Path:
         return self.path / name
 
