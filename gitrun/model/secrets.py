@@ -487,11 +487,14 @@ _SECRET_FILE_PATTERNS = (
 _ENV_TEMPLATES = frozenset({".env.example", ".env.sample", ".env.template", ".env.dist"})
 
 
+_SECRET_FILE_NAME = re.compile("|".join(f"(?:{fnmatch.translate(pattern)})" for pattern in _SECRET_FILE_PATTERNS))
+
+
 def is_secret_file_name(path: str) -> str | None:
     """The reason ``path``'s base name looks like a secret file, e.g. "secret file name (.env)"."""
     name = path.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1].lower()
-    if name in _ENV_TEMPLATES or name.endswith(".pub"):
-        return None
+    if name in _ENV_TEMPLATES or name.endswith(".pub") or _SECRET_FILE_NAME.match(name) is None:
+        return None  # one regex for all patterns: a snapshot asks this for every new file
     for pattern in _SECRET_FILE_PATTERNS:
         if fnmatch.fnmatchcase(name, pattern):
             return f"secret file name ({pattern})"

@@ -1,0 +1,68 @@
+"""Snapshots with many new files: git hashes them in one batch, the policy still decides first.
+
+From ``GIT_BATCH_FROM`` untracked files on, the snapshot hands the files the policy accepted to
+``git update-index --add --stdin`` instead of hashing them one by one in libgit2 (issue 9: 100,000
+untracked files took 16-22 s; bench/bench_snapshot.py measures it against `git add -A`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+from gitrun.store.snapshot import GIT_BATCH_FROM
+from tests.conftest import git, gitrun
+
+MANY = GIT_BATCH_FROM + 100
+SECRET = b"GITHUB_TOKEN=ghp_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8\n"
+
+
+def make_many(repo: Path) -> None:
+    for number in range(MANY):
+        folder = repo / "data" / f"d{number % 7}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"f{number:04d}.txt").write_text(f"row {number}\n")
+    os.chmod(repo / "data" / "d0" / "f0000.txt", 0o755)  # git records the executable bit
+    (repo / "data" / "d1" / ".env").write_bytes(SECRET)  # a secret by name
+    (repo / "data" / "d2" / "notes.txt").write_bytes(SECRET)  # a secret by content
+    (repo / "data" / "ignored-by-gitrun.txt").write_text("not for runs\n")
+    (repo / ".gitrunignore").write_text("data/ignored-by-gitrun.txt\n")
+
+
+def git_tree_without(repo: Path, tmp_path: Path, left_out: list[str]) -> str:
+    index = tmp_path / "plain-index"
+    env = {**os.environ, "GIT_INDEX_FILE": str(index)}
+    subprocess.run(["cp", str(repo / ".git" / "index"), str(index)], check=True)
+    subprocess.run(["git", "add", "-A"], cwd=repo, env=env, check=True)
+    subprocess.run(["git", "rm", "-q", "--cached", *left_out], cwd=repo, env=env, check=True)
+    return subprocess.run(["git", "write-tree"], cwd=repo, env=env, capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
+def test_many_new_files_give_gits_tree_and_secrets_never_reach_the_object_store(repo: Path, tmp_path: Path) -> None:
+    make_many(repo)
+    before = (repo / ".git" / "index").read_bytes()
+    proc = gitrun(repo, "--", "true")
+    assert ".env" in proc.stderr and "notes.txt" in proc.stderr  # named as left out
+    run = json.loads(gitrun(repo, "list", "--json").stdout)[0]
+    # Never hashed: the secret content is not an object (loose or packed) in the repository.
+    secret_blob = subprocess.run(["git", "hash-object", "--stdin"], input=SECRET, capture_output=True,
+                                 check=True).stdout.decode().strip()
+    assert subprocess.run(["git", "cat-file", "-e", secret_blob], cwd=repo).returncode != 0
+    assert (repo / ".git" / "index").read_bytes() == before  # the user's index is untouched
+    left_out = ["data/d1/.env", "data/d2/notes.txt", "data/ignored-by-gitrun.txt"]
+    snapshot_tree = git(repo, "rev-parse", f"{run['commit']}^{{tree}}").strip()
+    assert snapshot_tree == git_tree_without(repo, tmp_path, left_out)
+    assert "100755" in git(repo, "ls-tree", f"{run['commit']}", "data/d0/f0000.txt")
+
+
+def test_a_file_git_refuses_in_the_batch_falls_back_to_one_by_one(repo: Path) -> None:
+    make_many(repo)
+    os.mkfifo(repo / "data" / "pipe")  # git update-index refuses a FIFO: the whole batch is redone in-process
+    gitrun(repo, "-q", "--", "true", timeout=120)
+    run = json.loads(gitrun(repo, "list", "--json").stdout)[0]
+    assert run["status"] == "succeeded"
+    names = git(repo, "ls-tree", "-r", "--name-only", run["commit"]).split()
+    assert f"data/d{(MANY - 1) % 7}/f{MANY - 1:04d}.txt" in names and "data/pipe" not in names
