@@ -43,7 +43,8 @@ def test_output_with_a_non_utf8_name_is_stored_under_its_exact_bytes(repo: Path,
     proc = gitrun(repo, "-q", "--", PY, "-c", WRITE_ODD_OUTPUT, check=False)
     assert proc.returncode == 0, proc.stderr  # the child's exit code, not gitrun's internal error (70)
     assert "internal error" not in proc.stderr
-    assert spools(repo) == []
+    live = repo / ".git" / "gitrun" / "live"
+    assert spools(repo) == [], (proc.stderr, [sorted(p.name for p in d.iterdir()) for d in live.iterdir()])
     [run] = runs(repo)
     assert run["status"] == "succeeded"
     listing = subprocess.run(["git", "ls-tree", "-r", "-z", "--name-only", f"refs/experiments/{run['id']}"],

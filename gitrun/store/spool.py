@@ -80,7 +80,12 @@ class Spool:
             return {}  # not written yet (the owner is starting) or torn: treated as alive
 
     def remove(self) -> None:
-        shutil.rmtree(self.path, ignore_errors=True)
+        # A file written while the folder is being removed (a late sample under load) makes one
+        # rmtree leave the folder behind: try again, a left spool would be recovered as a crash.
+        for _ in range(5):
+            shutil.rmtree(self.path, ignore_errors=True)
+            if not os.path.lexists(self.path):
+                return
 
     def kept_path(self) -> Path:
         """Where ``keep`` puts a spool whose content was not stored completely: ``gitrun/kept/<id>``."""
