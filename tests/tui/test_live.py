@@ -126,7 +126,9 @@ async def test_journal_entry_and_run_note_tab(project: dict[str, Any]) -> None:
 
         await wait_for(pilot, lambda: isinstance(app.screen, RunScreen))
         await pilot.press("0", "e")
-        await wait_for(pilot, lambda: isinstance(app.screen, NoteEditor))
+        # Type only once the text area has focus: on a loaded machine the editor mounts late.
+        await wait_for(pilot, lambda: isinstance(app.screen, NoteEditor) and app.focused is not None
+                       and app.focused.id == "note-text")
         await pilot.press(*"# Verdict", "ctrl+s")
         await wait_for(pilot, lambda: store(repo).get(project["b"]).doc.get("note") == "# Verdict\n")
         await pilot.press("8")  # logs
