@@ -129,8 +129,11 @@ def all_spools(paths: RepoPaths) -> list[Spool]:
 
 def claimer_is_alive(spool: Spool) -> bool:
     pid = spool.claimed_by
-    if pid is None:
-        return False
+    return pid is not None and pid_alive(pid)
+
+
+def pid_alive(pid: int) -> bool:
+    """A process with this id exists on this host (one we may not signal counts as alive)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

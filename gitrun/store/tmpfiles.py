@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from gitrun.store.git import RepoPaths
+from gitrun.store.spool import pid_alive
 
 STALE_AFTER_S = 24 * 3600
 _INDEX_PREFIX = "index-"
@@ -49,23 +50,13 @@ def _owner(name: str) -> tuple[str | None, int | None]:
     return None, None
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _is_stale_index(name: str, now: float, ctime: float) -> bool:
     if now - ctime > STALE_AFTER_S:
         return True
     host, pid = _owner(name)
     if pid is None or (host is not None and host != _host_tag()):
         return False
-    return pid != os.getpid() and not _pid_alive(pid)
+    return pid != os.getpid() and not pid_alive(pid)
 
 
 def sweep_stale_temp_files(paths: RepoPaths) -> list[Path]:
