@@ -3,7 +3,7 @@ PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo lint test test-slow check bench clean man
+.PHONY: install install-extras demo lint test test-slow check bench clean man
 
 $(BIN)/.installed: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -19,6 +19,15 @@ $(BIN)/.installed: pyproject.toml
 
 install: $(BIN)/.installed
 
+# Heavy packages only the slow integration tests need (real frameworks, other trackers, schedulers): the
+# `test-integrations` extra of pyproject.toml, installed beside the editable gitrun without reinstalling it.
+$(BIN)/.extras: pyproject.toml $(BIN)/.installed
+	$(BIN)/python -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["test-integrations"]))' > $(VENV)/extras.txt
+	$(BIN)/pip install -q -r $(VENV)/extras.txt
+	touch $@
+
+install-extras: $(BIN)/.extras
+
 demo: install
 	PATH="$(abspath $(BIN)):$$PATH" bash examples/demo.sh
 
@@ -31,7 +40,7 @@ test: lint
 	$(BIN)/pytest -n 2 -q -m "not slow"
 
 # Slow integration tests only (real frameworks, large data, long-running processes).
-test-slow: install
+test-slow: install-extras
 	$(BIN)/pytest -n 2 -q -m slow -p no:cacheprovider || [ $$? -eq 5 ]
 
 # The whole suite: what the README's second command and .ci/run run.
