@@ -126,7 +126,8 @@ def run_summary_json(run: Run) -> dict[str, Any]:
     if run.notices:
         summary["notices"] = list(run.notices)
     for extra in ("params", "params_source", "metrics", "summary", "console", "tensorboard", "outputs", "system",
-                  "data", "expect", "note", "accepted", "parent", "baseline_of"):
+                  "data", "expect", "note", "accepted", "parent", "baseline_of", "reproduces", "sweep", "job",
+                  "overrides", "launched_by", "reproduced_by"):
         if extra in doc:
             summary[extra] = doc[extra]
     return summary

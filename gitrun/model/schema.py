@@ -118,6 +118,14 @@ TOP_LEVEL: dict[str, tuple[Check, str]] = {
     "accepted": (_TABLE_LIST, "a list of tables"),
     "conflicts": (_TABLE_LIST, "a list of tables"),
     "baseline_of": (_STR_LIST, "a list of text"),
+    "launched_by": (_is_str, "text"),
+    # Links of a run started from another (``gitrun.model.job.LINK_KEYS``) and what came of them.
+    "parent": (_is_str, "text"),
+    "reproduces": (_is_str, "text"),
+    "sweep": (_is_str, "text"),
+    "job": (_is_str, "text"),
+    "overrides": (_is_table, "a table"),
+    "reproduced_by": (_TABLE_LIST, "a list of tables"),
 }
 
 # Fields inside tables that commands read; checked the same way when the table itself is fine.

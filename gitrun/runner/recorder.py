@@ -13,7 +13,7 @@ import os
 import socket
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,7 @@ from gitrun.runner.extensions import RecordExtension, Recording
 from gitrun.runner.finalise import Ending, finalise
 from gitrun.runner.logs import LogWriter
 from gitrun.runner.options import RecordOptions
-from gitrun.runner.process import OutputConsumer
+from gitrun.runner.process import ChildOutcome, OutputConsumer
 from gitrun.store.config import Settings
 from gitrun.store.runs import RunStore
 from gitrun.store.snapshot import SnapshotResult
@@ -162,9 +162,10 @@ def report_exclusions(options: RecordOptions, snapshot: SnapshotResult) -> None:
         say(options, f"warning: {warning}")
 
 
-def child_environment(store: RunStore, run: Run, spool: Spool) -> dict[str, str]:
-    """The environment of the run's processes: the caller's, plus where to report to."""
-    env = dict(os.environ)
+def child_environment(store: RunStore, run: Run, spool: Spool,
+                      base_env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment of the run's processes: the caller's (or ``base_env``), plus where to report to."""
+    env = dict(os.environ if base_env is None else base_env)
     env["GITRUN_RUN_ID"] = run.id
     env["GITRUN_RUN_NAME"] = run.name
     env["GITRUN_SPOOL"] = str(spool.path)
@@ -243,15 +244,35 @@ def expectation_missed(expect: object) -> str | None:
     return f"{expression} ({'; '.join(seen)})" if seen else expression
 
 
+def ending_for(outcome: ChildOutcome) -> Ending:
+    """How a run ended, from how its child process ended."""
+    if outcome.error is not None:
+        return Ending(status=statuses.FAILED, exit_code=outcome.exit_code, error=outcome.error,
+                      ended=outcome.ended)
+    status = statuses.status_for_exit(outcome.returncode, outcome.signal, outcome.interrupted)
+    return Ending(
+        status=status,
+        exit_code=outcome.exit_code,
+        signal=statuses.signal_name(outcome.signal) if outcome.signal else None,
+        ended=outcome.ended,
+    )
+
+
 def start_recording(store: RunStore, settings: Settings, cwd: Path, options: RecordOptions,
-                    launched_by: str | None = None) -> ActiveRecording:
+                    launched_by: str | None = None, extra_doc: Mapping[str, Any] | None = None,
+                    base_env: Mapping[str, str] | None = None) -> ActiveRecording:
     """Snapshot the code, write the run's start note, create its spool and prepare every feature.
+
+    ``extra_doc``: top-level fields added to the start note (a replayed job's links: ``parent``,
+    ``reproduces``, ...). ``base_env``: the environment the command runs in, instead of this
+    process's own (a rebuilt virtual environment's ``PATH``).
 
     From the moment the spool's owner is written, a crash at any later point is recovered by the
     next gitrun command (or, before the run is created, the spool is cleaned up).
     """
     check_options(store, options)
-    background = Background(store, options.command, dict(os.environ), cwd)
+    environment = dict(os.environ if base_env is None else base_env)
+    background = Background(store, options.command, environment, cwd)
     snapshot = snapshot_code(store.paths, settings)
     report_exclusions(options, snapshot)
     run_id = new_run_id()
@@ -259,6 +280,7 @@ def start_recording(store: RunStore, settings: Settings, cwd: Path, options: Rec
     doc = build_document(store, settings, cwd, options, run_id, name, snapshot, background)
     if launched_by:
         doc["launched_by"] = launched_by
+    doc.update(extra_doc or {})
     spool = create_spool(store.paths, run_id)
     spool.write_live({"run_id": run_id, "pid": doc["pid"], "pid_create_time": doc["pid_create_time"],
                       "host": doc["host"], "started": doc["started"]})
@@ -272,7 +294,7 @@ def start_recording(store: RunStore, settings: Settings, cwd: Path, options: Rec
     message = options.message or "gitrun: " + " ".join(options.command)
     run = store.create(run_id, snapshot.tree, snapshot.base_commit, message, doc)
     say(options, f"run {run_id} ({name}) started; snapshot {run.snapshot_commit[:10]}")
-    env = child_environment(store, run, spool)
+    env = child_environment(store, run, spool, environment)
     call_all(extensions, "child_env", env)
     log = LogWriter(spool.file(OUTPUT_LOG))
     consumers: list[OutputConsumer] = [log]

@@ -10,6 +10,12 @@ Neither library is imported here (the script's start-up stays as it was): an imp
 ``Command.make_context``. After a successful top-level parse, the parsed values (defaults
 included) are appended as one line ``{"source": "argparse"|"click", "params": {...}}`` to
 ``$GITRUN_SPOOL/params.jsonl``. The wrapped functions return exactly what the originals return.
+
+``git run rerun --set KEY=VALUE`` (``gitrun.runner.replay``) passes the overrides that are not on
+the command line nor in a parameter file as ``$GITRUN_SET`` (a JSON object): they become the
+*defaults* of the matching argparse destinations / click parameters (``model.depth`` also matches
+``model_depth``), so the parser converts them with its own types, and a value typed on the
+command line still wins.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import threading
 from typing import Any
 
 FILE_NAME = "params.jsonl"
+SET_VARIABLE = "GITRUN_SET"
 _MAX_STRING = 1000
 _state = threading.local()
 _patched: set[str] = set()
@@ -90,6 +97,64 @@ def _quietly(source: str, values: Any) -> None:
             sys.stderr.write(f"gitrun startup hook: recording {source} values failed: {err}\n")
 
 
+_SET_CACHE: list[dict[str, Any]] = []
+
+
+def _overrides() -> dict[str, Any]:
+    """``$GITRUN_SET`` as {normalised key: value}, read once; {} when unset or malformed."""
+    if not _SET_CACHE:
+        found: dict[str, Any] = {}
+        try:
+            data = json.loads(os.environ.get(SET_VARIABLE) or "{}")
+            if isinstance(data, dict):
+                found = {_normalised(str(key)): value for key, value in data.items()}
+        except ValueError:
+            pass
+        _SET_CACHE.append(found)
+    return _SET_CACHE[0]
+
+
+def _normalised(name: str) -> str:
+    return name.replace("-", "_").replace(".", "_").lower()
+
+
+def _argparse_default(action: Any, value: Any) -> Any:
+    """The default that makes argparse produce ``value`` for ``action`` with its own conversion."""
+    if getattr(action, "nargs", None) == 0:  # store_true / store_false / store_const flags
+        return bool(value) if not isinstance(value, str) else value.lower() in ("1", "true", "yes")
+    convert = getattr(action, "type", None)
+    if convert is None:
+        return value
+    if isinstance(value, list):
+        return [convert(str(item)) for item in value]
+    return str(value) if not isinstance(value, bool) else str(value).lower()  # argparse converts a str default
+
+
+def _inject_argparse(parser: Any) -> None:
+    wanted = _overrides()
+    if not wanted:
+        return
+    for action in getattr(parser, "_actions", ()):
+        dest = getattr(action, "dest", None)
+        if isinstance(dest, str) and _normalised(dest) in wanted:
+            try:
+                action.default = _argparse_default(action, wanted[_normalised(dest)])
+            except Exception:
+                pass
+
+
+def _inject_click(command: Any, extra: dict[str, Any]) -> None:
+    wanted = _overrides()
+    if not wanted:
+        return
+    matches = {param.name: wanted[_normalised(param.name)] for param in getattr(command, "params", ())
+               if isinstance(getattr(param, "name", None), str) and _normalised(param.name) in wanted}
+    if matches:
+        default_map = dict(extra.get("default_map") or {})
+        default_map.update(matches)
+        extra["default_map"] = default_map  # click converts default_map values with the parameter's type
+
+
 def _patch_argparse(module: Any) -> None:
     parser_class = module.ArgumentParser
     original = parser_class.parse_known_args
@@ -97,6 +162,10 @@ def _patch_argparse(module: Any) -> None:
         return
 
     def parse_known_args(self: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            _inject_argparse(self)
+        except Exception:
+            pass
         depth = getattr(_state, "argparse_depth", 0)
         _state.argparse_depth = depth + 1
         try:
@@ -135,6 +204,10 @@ def _patch_click(module: Any) -> None:
         return
 
     def make_context(self: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            _inject_click(self, kwargs)
+        except Exception:
+            pass
         ctx = original(self, *args, **kwargs)
         try:
             _quietly("click", ctx.params)
