@@ -128,6 +128,7 @@ def write_console_points(path: Path, count: int) -> None:
 
 
 def test_a_crashed_run_ends_at_its_last_sign_of_life(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gitrun.commands.context import recording_features
     from gitrun.runner.finalise import recover_orphans
 
     ctx, run, spool_path = crashed_run(repo, monkeypatch, points=20)
@@ -135,7 +136,7 @@ def test_a_crashed_run_ends_at_its_last_sign_of_life(repo: Path, monkeypatch: py
     last_seen = started + 0.125
     for name in os.listdir(spool_path):
         os.utime(spool_path / name, (last_seen, last_seen))
-    assert len(recover_orphans(ctx.store, ctx.settings)) == 1
+    assert len(recover_orphans(ctx.store, ctx.settings, recording_features)) == 1
     doc = ctx.store.get(run.id).doc
     assert doc["status"] == "crashed"
     assert abs(from_iso(doc["ended"]).timestamp() - last_seen) < 0.002  # not the time it was recovered
@@ -145,6 +146,7 @@ def test_a_crashed_run_ends_at_its_last_sign_of_life(repo: Path, monkeypatch: py
 
 def test_a_failing_contributor_keeps_the_spool_and_says_why(repo: Path, monkeypatch: pytest.MonkeyPatch,
                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    from gitrun.commands.context import recording_features
     from gitrun.runner import features
     from gitrun.runner.finalise import recover_orphans
 
@@ -153,7 +155,7 @@ def test_a_failing_contributor_keeps_the_spool_and_says_why(repo: Path, monkeypa
 
     ctx, run, spool_path = crashed_run(repo, monkeypatch, points=20)
     monkeypatch.setattr(features, "CONTRIBUTORS", (*features.CONTRIBUTORS, out_of_memory))
-    recover_orphans(ctx.store, ctx.settings)
+    recover_orphans(ctx.store, ctx.settings, recording_features)
     doc = ctx.store.get(run.id).doc
     assert doc["status"] == "crashed"
     assert doc["missing"]["out_of_memory"] == "MemoryError"  # a reason, never empty
@@ -161,7 +163,7 @@ def test_a_failing_contributor_keeps_the_spool_and_says_why(repo: Path, monkeypa
     assert (kept / "metrics.jsonl").is_file() and str(kept) in doc["missing"]["spool"]
     assert not spool_path.exists() and list((ctx.paths.gitrun_dir / "live").iterdir()) == []
     assert "kept at" in capsys.readouterr().err
-    recover_orphans(ctx.store, ctx.settings)  # a later command never deletes it
+    recover_orphans(ctx.store, ctx.settings, recording_features)  # a later command never deletes it
     assert (kept / "metrics.jsonl").is_file()
 
 

@@ -22,7 +22,7 @@ from typing import Any, NoReturn
 
 from gitrun.commands.context import open_context
 from gitrun.model import status as statuses
-from gitrun.runner.finalise import Ending
+from gitrun.runner.ending import Ending
 from gitrun.runner.options import FEATURE_DEFAULTS, RecordOptions
 from gitrun.runner.process import OutputConsumer
 from gitrun.runner.recorder import start_recording

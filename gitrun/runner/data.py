@@ -46,8 +46,8 @@ from gitrun.model.datasets import (
     parse_data_spec,
     skip_reason,
 )
+from gitrun.runner.ending import Ending
 from gitrun.runner.extensions import RecordExtension, Recording
-from gitrun.runner.finalise import Ending
 from gitrun.runner.startup_hook import add_startup_hook
 from gitrun.store.git import fresh_repository
 from gitrun.store.refs import read_ref, run_ref

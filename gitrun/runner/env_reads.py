@@ -17,8 +17,8 @@ import sys
 from typing import Any
 
 from gitrun.model.checks import normalise_distribution
+from gitrun.runner.ending import Ending
 from gitrun.runner.extensions import RecordExtension
-from gitrun.runner.finalise import Ending
 from gitrun.runner.startup_hook import add_startup_hook
 from gitrun.store.spool import Spool
 from gitrun.store.trees import TreeContent

@@ -9,8 +9,8 @@ if it needs the final metadata, a doc finaliser.
 from __future__ import annotations
 
 from gitrun.runner import data, env_reads, expect, outputs, system, tensorboard, tracking
+from gitrun.runner.ending import DocFinaliser, ResultContributor
 from gitrun.runner.extensions import RecordExtension
-from gitrun.runner.finalise import DocFinaliser, ResultContributor
 
 # Extension classes, in the order their hooks run.
 EXTENSIONS: tuple[type[RecordExtension], ...] = (

@@ -10,7 +10,6 @@ import contextlib
 import os
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,6 +19,7 @@ from gitrun.model.captured import deep_update
 from gitrun.model.redaction import redact_result_files
 from gitrun.model.run import Run
 from gitrun.model.timefmt import from_iso, to_iso, utc_now
+from gitrun.runner.ending import DocFinaliser, Ending, ResultContributor
 from gitrun.runner.logs import capped_log
 from gitrun.store import codec
 from gitrun.store.config import Settings
@@ -29,24 +29,8 @@ from gitrun.store.trees import TreeContent, build_tree
 
 LOG_PATH = "logs/output.log"
 
-# Features (metrics, system samples, outputs, data) contribute files and metadata to the result:
-# each takes the spool and returns (tree files, metadata updates). The registry is the explicit
-# tuple ``gitrun.runner.features.CONTRIBUTORS``.
-ResultContributor = Callable[[Spool, "Ending"], tuple[dict[str, TreeContent], dict[str, Any]]]
-# Called last on the final metadata (after every contributor's update), e.g. to check --expect
-# (``gitrun.runner.features.DOC_FINALISERS``).
-DocFinaliser = Callable[[dict[str, Any]], None]
-
-
-@dataclass
-class Ending:
-    status: str
-    exit_code: int | None
-    signal: str | None = None
-    ended: datetime = field(default_factory=utc_now)
-    error: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)  # metadata the caller already knows
-
+# What recover_orphans calls to get the features, only once it finds an orphan.
+FeatureLoader = Callable[[], tuple[Sequence[ResultContributor], Sequence[DocFinaliser]]]
 
 def collect_result(spool: Spool, ending: Ending, settings: Settings, contributors: Sequence[ResultContributor],
                    ) -> tuple[dict[str, TreeContent], dict[str, Any], list[str]]:
@@ -212,8 +196,12 @@ def _store_and_release(store: RunStore, run: Run, spool: Spool, ending: Ending, 
               f"its spool is kept at {kept}", file=sys.stderr)
 
 
-def recover_orphans(store: RunStore, settings: Settings) -> list[Run]:
-    """Finalise as ``crashed`` every spooled run of this host whose gitrun process is gone."""
+def recover_orphans(store: RunStore, settings: Settings, load_features: FeatureLoader) -> list[Run]:
+    """Finalise as ``crashed`` every spooled run of this host whose gitrun process is gone.
+
+    ``load_features`` returns the result contributors and doc finalisers (``gitrun.runner.features``);
+    it is called only when an orphan is found, so other commands skip importing every feature.
+    """
     recovered: list[Run] = []
     for found in all_spools(store.paths):
         if found.claimed_by is not None and claimer_is_alive(found):
@@ -235,14 +223,12 @@ def recover_orphans(store: RunStore, settings: Settings) -> list[Run]:
         if run.status != statuses.RUNNING:
             spool.remove()
             continue
-        # Only a command that finds an orphan pays for importing every feature.
-        from gitrun.runner.features import CONTRIBUTORS, DOC_FINALISERS
-
+        contributors, doc_finalisers = load_features()
         ending = saved_ending(spool) or Ending(  # saved: its recorder could not store it (full disk)
             status=statuses.CRASHED, exit_code=None, ended=last_sign_of_life(spool, run),
             error="gitrun stopped before the run ended (killed or machine restarted)")
         try:
-            _store_and_release(store, run, spool, ending, settings, CONTRIBUTORS, DOC_FINALISERS)
+            _store_and_release(store, run, spool, ending, settings, contributors, doc_finalisers)
         except GitrunError:
             spool.release()
             continue  # another process may be finalising it right now

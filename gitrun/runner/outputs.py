@@ -22,8 +22,8 @@ from typing import Any
 from gitrun.capture.hashing import hash_bytes, hash_file
 from gitrun.capture.outputs import Listing, changed_files, same_device, scan
 from gitrun.model.timefmt import to_iso
+from gitrun.runner.ending import Ending
 from gitrun.runner.extensions import RecordExtension
-from gitrun.runner.finalise import Ending
 from gitrun.store.config import Settings, parse_size
 from gitrun.store.jsonl import ARTIFACTS_FILE, OUTPUTS_START_FILE, read_records
 from gitrun.store.spool import Spool

@@ -29,8 +29,9 @@ from gitrun.model.ids import is_valid_name, looks_like_id_prefix, new_run_id, ne
 from gitrun.model.run import SCHEMA_VERSION, Run
 from gitrun.model.timefmt import human_duration, to_iso, utc_now
 from gitrun.runner import features
+from gitrun.runner.ending import Ending
 from gitrun.runner.extensions import RecordExtension, Recording
-from gitrun.runner.finalise import Ending, finalise
+from gitrun.runner.finalise import finalise
 from gitrun.runner.logs import LogWriter
 from gitrun.runner.options import RecordOptions
 from gitrun.runner.process import ChildOutcome, OutputConsumer

@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from gitrun.runner.ending import Ending
 from gitrun.runner.extensions import RecordExtension, Recording
-from gitrun.runner.finalise import Ending
 from gitrun.runner.sampler import DEFAULT_INTERVAL, Sampler
 from gitrun.store.jsonl import METRICS_FILE
 from gitrun.store.spool import Spool

@@ -15,7 +15,7 @@ from typing import Any
 
 from gitrun.capture.tensorboard import is_event_file, package_available, scalar_series
 from gitrun.model.series import last_values, series_path, series_tsv, summarise
-from gitrun.runner.finalise import Ending
+from gitrun.runner.ending import Ending
 from gitrun.runner.outputs import found_outputs
 from gitrun.store.spool import Spool
 from gitrun.store.trees import TreeContent

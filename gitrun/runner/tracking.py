@@ -31,8 +31,8 @@ from gitrun.capture.metric_files import read_metric_file
 from gitrun.capture.params import load_param_file, looks_like_param_file, param_files_in_argv, params_from_argv
 from gitrun.model.console import ConsoleFacts
 from gitrun.model.series import CONSOLE_SOURCE, SeriesPoint, series_path
+from gitrun.runner.ending import Ending
 from gitrun.runner.extensions import RecordExtension, Recording
-from gitrun.runner.finalise import Ending
 from gitrun.runner.process import OutputConsumer
 from gitrun.runner.series_stream import BuiltSeries, SeriesBuilder, last_values
 from gitrun.runner.startup_hook import add_startup_hook

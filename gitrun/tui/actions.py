@@ -15,12 +15,12 @@ from gitrun.model.run import Run
 from gitrun.tui.screens.dialogs import ConfirmDialog, NoteEditor, TextPrompt
 
 if TYPE_CHECKING:
-    from gitrun.tui.app import GitRunApp
+    from gitrun.tui.base import AppBase
 
 Done = Callable[[], object]
 
 
-def in_background(app: GitRunApp, work: Callable[[], str], done: Done | None) -> None:
+def in_background(app: AppBase, work: Callable[[], str], done: Done | None) -> None:
     """Run ``work`` in a thread; notify its message (or its error), then call ``done`` on the UI thread."""
 
     def job() -> None:
@@ -44,7 +44,7 @@ def _names(runs: list[Run]) -> str:
     return shown + (f" and {len(runs) - 3} more" if len(runs) > 3 else "")
 
 
-def ask_tags(app: GitRunApp, runs: list[Run], remove: bool, done: Done | None = None) -> None:
+def ask_tags(app: AppBase, runs: list[Run], remove: bool, done: Done | None = None) -> None:
     if not runs:
         return
     verb = "remove" if remove else "add"
@@ -65,7 +65,7 @@ def ask_tags(app: GitRunApp, runs: list[Run], remove: bool, done: Done | None = 
                                placeholder="candidate imagenet:v3"), answered)
 
 
-def edit_note(app: GitRunApp, run: Run, done: Done | None = None) -> None:
+def edit_note(app: AppBase, run: Run, done: Done | None = None) -> None:
     def answered(text: str | None) -> None:
         if text is None:
             return
@@ -78,7 +78,7 @@ def edit_note(app: GitRunApp, run: Run, done: Done | None = None) -> None:
     app.push_screen(NoteEditor(f"Note of {run.name}", str(run.doc.get("note", ""))), answered)
 
 
-def mark_baseline(app: GitRunApp, run: Run, runs: list[Run], done: Done | None = None) -> None:
+def mark_baseline(app: AppBase, run: Run, runs: list[Run], done: Done | None = None) -> None:
     def work() -> str:
         branch = app.source.mark_baseline(run, runs)
         return f"{run.name} is now the baseline of {branch}"
@@ -86,7 +86,7 @@ def mark_baseline(app: GitRunApp, run: Run, runs: list[Run], done: Done | None =
     in_background(app, work, done)
 
 
-def delete(app: GitRunApp, runs: list[Run], done: Done | None = None) -> None:
+def delete(app: AppBase, runs: list[Run], done: Done | None = None) -> None:
     if not runs:
         return
 
@@ -104,7 +104,7 @@ def delete(app: GitRunApp, runs: list[Run], done: Done | None = None) -> None:
                     answered)
 
 
-def push(app: GitRunApp, runs: list[Run], done: Done | None = None) -> None:
+def push(app: AppBase, runs: list[Run], done: Done | None = None) -> None:
     if not runs:
         return
 
@@ -124,6 +124,6 @@ def reproduce_command(run: Run) -> str:
     return f"git run apply {run.id[:10]} && {prefix}git run -m {shlex.quote('rerun of ' + run.id[:10])} -- {command}"
 
 
-def copy(app: GitRunApp, text: str, what: str) -> None:
+def copy(app: AppBase, text: str, what: str) -> None:
     app.copy_to_clipboard(text)
     app.notify(f"copied {what}: {text}")

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from textual.app import App, SystemCommand
+from textual.app import SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
 from gitrun.model.run import Run
+from gitrun.tui.base import DARK, LIGHT, AppBase
 from gitrun.tui.prefs import Prefs, load_prefs, save_prefs
 from gitrun.tui.screens.compare import CompareScreen
 from gitrun.tui.screens.dialogs import HelpScreen
@@ -17,10 +18,8 @@ from gitrun.tui.screens.run import RunScreen
 from gitrun.tui.screens.runs import RunsScreen
 from gitrun.tui.source import RunSource
 
-LIGHT, DARK = "textual-light", "textual-dark"
 
-
-class GitRunApp(App[None]):
+class GitRunApp(AppBase):
     TITLE = "gitrun"
     CSS_PATH = "app.tcss"
     BINDINGS = [
@@ -39,9 +38,6 @@ class GitRunApp(App[None]):
         self.theme = self.prefs.theme if self.prefs.theme in self.available_themes else DARK
         self.push_screen(self.runs_screen)
 
-    def syntax_theme(self) -> str:
-        return "ansi_light" if self.theme == LIGHT or "light" in self.theme else "ansi_dark"
-
     def open_run(self, run: Run) -> None:
         self.push_screen(RunScreen(run))
 
@@ -50,6 +46,9 @@ class GitRunApp(App[None]):
 
     def open_journal(self) -> None:
         self.push_screen(JournalScreen())
+
+    def listed_runs(self) -> list[Run] | None:
+        return self.runs_screen.data.runs if self.runs_screen.data else None
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())

@@ -21,7 +21,7 @@ from gitrun.tui.comparison import compare_runs, shared_metrics
 from gitrun.tui.widgets.chart import Line, MetricChart
 
 if TYPE_CHECKING:
-    from gitrun.tui.app import GitRunApp
+    from gitrun.tui.base import AppBase
 
 MAX_CHARTS = 4
 
@@ -40,7 +40,7 @@ class CompareScreen(Screen[None]):
         self.log_y = False
 
     @property
-    def gapp(self) -> GitRunApp:
+    def gapp(self) -> AppBase:
         return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:

@@ -15,14 +15,14 @@ from gitrun.tui import actions
 from gitrun.tui.screens.dialogs import TextPrompt
 
 if TYPE_CHECKING:
-    from gitrun.tui.app import GitRunApp
+    from gitrun.tui.base import AppBase
 
 
 class JournalScreen(Screen[None]):
     BINDINGS = [Binding("escape", "app.pop_screen", "back"), Binding("a", "add", "add entry")]
 
     @property
-    def gapp(self) -> GitRunApp:
+    def gapp(self) -> AppBase:
         return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:

@@ -23,7 +23,7 @@ from gitrun.tui.widgets.log_view import LogView
 from gitrun.tui.widgets.metrics_panel import MetricsPanel
 
 if TYPE_CHECKING:
-    from gitrun.tui.app import GitRunApp
+    from gitrun.tui.base import AppBase
 
 TABS = ("overview", "params", "metrics", "system", "data", "env", "code", "logs", "outputs", "note")
 LIVE_SECONDS = 1.0
@@ -61,7 +61,7 @@ class RunScreen(Screen[None]):
         self.code_diff: CodeDiff | None = None
 
     @property
-    def gapp(self) -> GitRunApp:
+    def gapp(self) -> AppBase:
         return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
@@ -216,7 +216,7 @@ class RunScreen(Screen[None]):
         def work_done() -> None:
             self.reload()
 
-        runs = self.gapp.runs_screen.data.runs if self.gapp.runs_screen.data else [self.run]
+        runs = self.gapp.listed_runs() or [self.run]
         actions.mark_baseline(self.gapp, self.run, runs, done=work_done)
 
     def action_delete(self) -> None:

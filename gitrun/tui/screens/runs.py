@@ -38,7 +38,7 @@ from gitrun.tui.source import RunList
 from gitrun.tui.widgets.run_table import RunTable, TableColumn, TableRow
 
 if TYPE_CHECKING:
-    from gitrun.tui.app import GitRunApp
+    from gitrun.tui.base import AppBase
 
 STATUS_STYLE = {"running": "bold cyan", "succeeded": "green", "failed": "red", "crashed": "bold red",
                 "killed": "red", "interrupted": "yellow"}
@@ -84,7 +84,7 @@ class RunsScreen(Screen[None]):
         self.loading = False
 
     @property
-    def gapp(self) -> GitRunApp:
+    def gapp(self) -> AppBase:
         return self.app  # type: ignore[return-value]
 
     def columns(self) -> list[Column]:

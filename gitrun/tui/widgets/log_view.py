@@ -15,7 +15,7 @@ from gitrun.model.run import Run
 from gitrun.store.results import LogText
 
 if TYPE_CHECKING:
-    from gitrun.tui.app import GitRunApp
+    from gitrun.tui.base import AppBase
 
 MAX_LINES = 5000  # what the view keeps; `git run show --log` prints everything
 
@@ -40,7 +40,7 @@ class LogView(Vertical):
         self.active = False
 
     @property
-    def gapp(self) -> GitRunApp:
+    def gapp(self) -> AppBase:
         return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:

@@ -18,7 +18,7 @@ from gitrun.model.series import SYSTEM_PREFIX
 from gitrun.tui.widgets.chart import Line, MetricChart
 
 if TYPE_CHECKING:
-    from gitrun.tui.app import GitRunApp
+    from gitrun.tui.base import AppBase
 
 SMOOTHING_STEPS = (0.0, 0.6, 0.8, 0.9, 0.95, 0.99)
 INITIAL_CHOICES = 3
@@ -55,7 +55,7 @@ class MetricsPanel(Horizontal):
         self.active = False
 
     @property
-    def gapp(self) -> GitRunApp:
+    def gapp(self) -> AppBase:
         return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
