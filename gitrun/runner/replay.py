@@ -35,6 +35,7 @@ from gitrun.capture.overrides import OverridePlan, plan_overrides
 from gitrun.capture.params import PARAM_FILE_SUFFIXES, param_files_in_argv
 from gitrun.errors import GitrunError, UsageError
 from gitrun.model.job import JobSpec, Value, value_text
+from gitrun.runner import features
 from gitrun.runner.finalise import recover_orphans
 from gitrun.runner.options import FEATURE_DEFAULTS, RecordOptions
 from gitrun.runner.process import run_child
@@ -111,7 +112,7 @@ def _record(spec: JobSpec, root: Path, cwd: Path, plan: OverridePlan, job_env: d
     repo, paths = open_repository(root)
     store = RunStore(repo, paths)
     settings = load_settings(paths.workdir)
-    recover_orphans(store, settings)
+    recover_orphans(store, settings, lambda: (features.CONTRIBUTORS, features.DOC_FINALISERS))
     extra = dict(FEATURE_DEFAULTS)
     extra["params_files"] = tuple(spec.params_files)
     options = RecordOptions(command=plan.argv, message=spec.message, name=spec.name, tags=list(spec.tags),
