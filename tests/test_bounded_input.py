@@ -8,13 +8,18 @@ an OverflowError or minutes of CPU and gigabytes of memory.
 from __future__ import annotations
 
 import json
+import os
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from gitrun.capture.params import parse_param_text
+from gitrun.capture.params import load_param_file, parse_param_text
+from gitrun.model.bounded_regex import RegexTimeout
+from gitrun.model.query import QueryError, parse
 from tests.conftest import gitrun
+from tests.hostile import forged_run
 
 
 def alias_bomb(levels: int = 9) -> str:
@@ -85,3 +90,53 @@ def test_ordinary_parameter_files_still_parse() -> None:
                                                    "opt": {"betas": [0.9, 0.99]}}
     assert parse_param_text('{"a": {"b": [1, 2]}}', ".json") == {"a": {"b": [1, 2]}}
     assert parse_param_text("a.b.c = 1\n[t]\nx = 2\n", ".toml") == {"a": {"b": {"c": 1}}, "t": {"x": 2}}
+
+
+def test_a_fifo_named_like_a_parameter_file_is_not_waited_for(tmp_path: Path) -> None:
+    fifo = tmp_path / "conf.yaml"
+    os.mkfifo(fifo)
+    with pytest.raises(ValueError, match="not a regular file"):
+        load_param_file(fifo)  # opening it for reading used to block until a writer came
+
+
+def test_a_parameter_file_over_the_limit_is_refused_unread(tmp_path: Path) -> None:
+    big = tmp_path / "big.json"
+    big.write_text('{"a": "' + "x" * (2 * 1024 * 1024) + '"}')
+    with pytest.raises(ValueError, match="larger than"):
+        load_param_file(big)
+
+
+BACKTRACKING = ["(a+)+$", "(a|aa)+$", "(a+a+)+b", "(.*a){20}$"]
+
+
+@pytest.mark.parametrize("pattern", BACKTRACKING)
+def test_a_backtracking_regex_is_stopped_with_one_error(pattern: str) -> None:
+    """A value from a hostile run against a pattern that backtracks exponentially: stopped, not hung."""
+    query = parse(f'message ~ "{pattern}"')
+    hostile = "a" * 5000 + "!"
+    started = time.monotonic()
+    with pytest.raises(RegexTimeout, match="took over"):
+        query.matches(lambda path: [hostile] if path == ("message",) else [], datetime.now(UTC))
+    assert time.monotonic() - started < 5  # without the timeout: longer than the age of the universe
+
+
+def test_regexes_still_match_and_overlong_ones_are_refused() -> None:
+    now = datetime.now(UTC)
+    query = parse('message ~ "^lr=0\\.[0-9]+ (adam|sgd)$"')
+    assert query.matches(lambda path: ["lr=0.01 adam"], now)
+    assert not query.matches(lambda path: ["lr=0.01 rmsprop"], now)
+    with pytest.raises(QueryError, match="longer than 1000"):
+        parse(f'message ~ "{"a" * 1001}"')
+    with pytest.raises(QueryError, match="invalid regular expression"):
+        parse('message ~ "(unclosed"')
+
+
+def test_list_stops_a_backtracking_regex_on_a_pulled_run_in_one_line(repo: Path) -> None:
+    forged_run(repo, {"train.py": b"x"}, doc={"message": "a" * 20_000 + "!"})
+    started = time.monotonic()
+    proc = gitrun(repo, "list", "--where", 'message ~ "(a+)+$"', check=False, timeout=60)
+    assert time.monotonic() - started < 30
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert lines[0].startswith("git-run: error: the regular expression '(a+)+$' took over"), proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -15,6 +15,7 @@ import json
 import math
 import os
 import re
+import stat
 import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -328,16 +329,26 @@ def load_param_file(path: Path) -> dict[str, Any]:
     """A YAML/JSON/TOML file's content as flat dotted parameters; ValueError when it is not one."""
     if path.suffix.lower() not in PARAM_FILE_SUFFIXES:
         raise ValueError(f"{path.name}: not a .yaml, .yml, .json or .toml file")
-    size = path.stat().st_size
-    if size > MAX_PARAM_FILE_BYTES:
-        raise ValueError(f"{path.name}: larger than {MAX_PARAM_FILE_BYTES} bytes")
     try:
-        data = parse_param_text(path.read_text(encoding="utf-8"), path.suffix)
+        data = parse_param_text(_read_bounded(path).decode("utf-8"), path.suffix)
     except (UnicodeDecodeError, ValueError) as err:  # JSON and TOML errors are ValueErrors too
         raise ValueError(f"{path.name}: {err}")
     if not isinstance(data, Mapping):
         raise ValueError(f"{path.name}: the top level is not a mapping of names to values")
     return cap(flatten(data))
+
+
+def _read_bounded(path: Path) -> bytes:
+    """At most MAX_PARAM_FILE_BYTES of a regular file: a FIFO or device named ``conf.yaml`` would block
+    or never end, and a file growing while it is read is cut at the limit, not read to its end."""
+    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # opening a FIFO must not wait for a writer
+    with open(descriptor, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise ValueError(f"{path.name}: not a regular file")
+        data = handle.read(MAX_PARAM_FILE_BYTES + 1)
+    if len(data) > MAX_PARAM_FILE_BYTES:
+        raise ValueError(f"{path.name}: larger than {MAX_PARAM_FILE_BYTES} bytes")
+    return data
 
 
 def cap(params: dict[str, Any]) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from gitrun.errors import UsageError
+from gitrun.model.bounded_regex import regex_problem, regex_search
 
 # Fields a run has, besides the open-ended sections below (``params.lr``, ``metrics.acc`` ...).
 SIMPLE_FIELDS = (
@@ -356,10 +357,9 @@ class _Parser:
         self.next()
         value = self.literal(value_token)
         if op.text in ("~", "!~"):
-            try:
-                re.compile(str(value))
-            except re.error as err:
-                raise self.error(f"invalid regular expression: {err}", value_token)
+            problem = regex_problem(str(value_token.text))
+            if problem is not None:
+                raise self.error(problem, value_token)
             value = str(value_token.text)
         elif op.text in ("<", "<=", ">", ">=") and isinstance(value, bool):
             raise self.error(f"'{op.text}' needs a number, not {value_token.shown()}", value_token)
@@ -487,7 +487,7 @@ def compare(actual: Any, op: str, expected: Any) -> bool:
     if actual is None:
         return False
     if op in ("~", "!~"):
-        found = re.search(str(expected), _text(actual)) is not None
+        found = regex_search(str(expected), _text(actual))
         return found if op == "~" else not found
     if op == "contains":
         return _text(expected).lower() in _text(actual).lower()

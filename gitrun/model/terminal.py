@@ -54,21 +54,21 @@ def _escape_all(pattern: re.Pattern[str], text: str) -> str:
     return pattern.sub(_escape, text)
 
 
-_SGR = re.compile(rb"\x1b\[[0-9;:]*m")  # colours and bold: the only escape a stored log keeps
+_SGR = re.compile("\x1b\\[[0-9;:]*m")  # colours and bold: the only escape a stored log keeps
 
 
 def printable_log(data: bytes) -> bytes:
     """A stored console log for a terminal: colours and carriage returns (progress bars) kept,
     every other escape sequence and control character shown as text."""
-    out = bytearray()
+    return printable_log_text(data.decode("utf-8", "surrogateescape")).encode("utf-8", "surrogateescape")
+
+
+def printable_log_text(text: str) -> str:
+    """``printable_log`` for text already decoded (the terminal UI's log view)."""
+    out: list[str] = []
     position = 0
-    for match in _SGR.finditer(data):
-        out += _log_text(data[position:match.start()]) + match.group()
+    for match in _SGR.finditer(text):
+        out += (_escape_all(_UNSAFE_IN_LOG, text[position:match.start()]), match.group())
         position = match.end()
-    out += _log_text(data[position:])
-    return bytes(out)
-
-
-def _log_text(chunk: bytes) -> bytes:
-    text = chunk.decode("utf-8", "surrogateescape")
-    return _escape_all(_UNSAFE_IN_LOG, text).encode("utf-8", "surrogateescape")
+    out.append(_escape_all(_UNSAFE_IN_LOG, text[position:]))
+    return "".join(out)

@@ -32,7 +32,7 @@ def in_background(app: AppBase, work: Callable[[], str], done: Done | None) -> N
 
     def finish(message: str, severity: str) -> None:
         if message:
-            app.notify(message, severity=severity)  # type: ignore[arg-type]
+            app.notify(message, severity=severity)  # type: ignore[arg-type]  # plain text: GitRunApp.notify
         if done is not None:
             done()
 

@@ -7,8 +7,10 @@ and widgets import only this module, so the application and its screens never im
 from __future__ import annotations
 
 from textual.app import App
+from textual.notifications import SeverityLevel
 
 from gitrun.model.run import Run
+from gitrun.model.terminal import printable
 from gitrun.tui.prefs import Prefs
 from gitrun.tui.source import RunSource
 
@@ -18,6 +20,11 @@ LIGHT, DARK = "textual-light", "textual-dark"
 class AppBase(App[None]):
     source: RunSource
     prefs: Prefs
+
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = True) -> None:
+        """Every notification as plain text: messages name runs, tags and errors from a teammate's note."""
+        super().notify(printable(message), title=printable(title), severity=severity, timeout=timeout, markup=False)
 
     def syntax_theme(self) -> str:
         return "ansi_light" if self.theme == LIGHT or "light" in self.theme else "ansi_dark"

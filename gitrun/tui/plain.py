@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from tabulate import tabulate
 
 from gitrun.model.series import SYSTEM_PREFIX
+from gitrun.model.terminal import printable
 from gitrun.tui.columns import Column, cell, column, compile_filter, default_columns
 from gitrun.tui.prefs import load_prefs
 from gitrun.tui.source import RunSource
@@ -16,8 +17,8 @@ DEFAULT_LIMIT = 50
 
 
 def clean(text: str) -> str:
-    """One terminal-safe line: control characters (escape sequences of a teammate's note) become '?'."""
-    return "".join(char if char >= " " and char != "\x7f" else "?" for char in " ".join(text.split("\n")))
+    """One terminal-safe line: every control character (escape sequences of a teammate's note) escaped."""
+    return printable(text)
 
 
 def render_once(source: RunSource, where: str | None = None, limit: int = DEFAULT_LIMIT,

@@ -73,7 +73,7 @@ def test_ui_once_prints_the_table(project: dict[str, Any]) -> None:
 
 
 def test_clean_removes_terminal_control() -> None:
-    assert clean("evil\x1b]0;title\x07name\nnext") == "evil?]0;title?name next"
+    assert clean("evil\x1b]0;title\x07name\nnext") == "evil\\x1b]0;title\\x07name\\nnext"
 
 
 def test_minmax_fast_path_keeps_spikes_in_finite_series() -> None:

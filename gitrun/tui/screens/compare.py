@@ -17,7 +17,9 @@ from textual.widgets.selection_list import Selection
 
 from gitrun.model.charts import PALETTE
 from gitrun.model.run import Run
+from gitrun.model.terminal import printable
 from gitrun.tui.comparison import compare_runs, shared_metrics
+from gitrun.tui.text import shown
 from gitrun.tui.widgets.chart import Line, MetricChart
 
 if TYPE_CHECKING:
@@ -46,7 +48,7 @@ class CompareScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         legend = Text("compare: ")
         for index, run in enumerate(self.runs):
-            legend.append(f"■ {run.name or run.id[:10]}  ", style=PALETTE[index % len(PALETTE)])
+            legend.append(f"■ {printable(run.name or run.id[:10])}  ", style=PALETTE[index % len(PALETTE)])
         yield Static(legend, id="title")
         with TabbedContent(initial="differences", id="compare-tabs"):
             with TabPane("differences", id="differences"):
@@ -72,7 +74,7 @@ class CompareScreen(Screen[None]):
         self.fill_table()
         names = shared_metrics(self.runs)
         picker = self.query_one("#compare-metrics", SelectionList)
-        picker.add_options([Selection(Text(name), name, index < 2) for index, name in enumerate(names)])
+        picker.add_options([Selection(shown(name), name, index < 2) for index, name in enumerate(names)])
         self.load_charts()
         self.load_code()
 
@@ -82,15 +84,15 @@ class CompareScreen(Screen[None]):
         table.add_column("section", key="section")
         table.add_column("name", key="name")
         for index, run in enumerate(self.runs):
-            table.add_column(Text(run.name or run.id[:10], style=PALETTE[index % len(PALETTE)]), key=run.id)
+            table.add_column(shown(run.name or run.id[:10], style=PALETTE[index % len(PALETTE)]), key=run.id)
         rows = compare_runs(self.runs, self.gapp.source.direction, self.show_all)
         for row in rows:
             cells: list[Any] = []
             for index, value in enumerate(row.values):
                 style = "bold green" if row.best == index else ("dim" if row.same else "")
-                cells.append(Text(value + (" ★" if row.best == index else ""), style=style))
+                cells.append(shown(value + (" ★" if row.best == index else ""), style=style))
             arrow = {"lower": " ↓", "higher": " ↑"}.get(row.direction or "", "")
-            table.add_row(row.section, Text(row.key + arrow), *cells)
+            table.add_row(shown(row.section), shown(row.key + arrow), *cells)
         if not rows:
             table.add_row("", "no differences" + ("" if self.show_all else " (a shows everything)"),
                           *[""] * len(self.runs))
@@ -138,8 +140,9 @@ class CompareScreen(Screen[None]):
         a, b = self.runs[0], self.runs[1]
         widget = self.query_one("#compare-code", Static)
         if not diff.files:
-            widget.update(f"same code in {a.name} and {b.name}")
+            widget.update(shown(f"same code in {a.name} and {b.name}"))
             return
-        head = Text(f"code of {b.name} against {a.name}: {len(diff.files)} file(s)\n" + "\n".join(
-            f"{status} {path}  +{added} -{removed}" for status, path, added, removed in diff.files) + "\n")
-        widget.update(Group(head, Syntax(diff.patch, "diff", theme=self.gapp.syntax_theme())))
+        head = Text(printable(f"code of {b.name} against {a.name}: {len(diff.files)} file(s)") + "\n" + "\n".join(
+            f"{status} {printable(path)}  +{added} -{removed}" for status, path, added, removed in diff.files) + "\n")
+        patch = printable(diff.patch, keep_newlines=True)
+        widget.update(Group(head, Syntax(patch, "diff", theme=self.gapp.syntax_theme())))

@@ -9,6 +9,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Markdown, SelectionList, TextArea
 from textual.widgets.selection_list import Selection
 
+from gitrun.tui.text import shown
+
 
 class ConfirmDialog(ModalScreen[bool]):
     """Yes or no; ``y``/``enter`` confirm, ``n``/``escape`` cancel."""
@@ -21,7 +23,7 @@ class ConfirmDialog(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(self.question, id="question")
+            yield Label(shown(self.question), id="question")  # names a run: never markup
             with Horizontal(classes="buttons"):
                 yield Button("Yes (y)", variant="error", id="yes")
                 yield Button("No (n)", id="no")
@@ -49,7 +51,7 @@ class TextPrompt(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(self.prompt)
+            yield Label(shown(self.prompt))
             yield Input(self.value, placeholder=self.placeholder, id="prompt-input")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
@@ -71,7 +73,7 @@ class NoteEditor(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog wide"):
-            yield Label(f"{self.title_text}  (ctrl+s save, esc cancel)")
+            yield Label(shown(f"{self.title_text}  (ctrl+s save, esc cancel)"))
             yield TextArea(self.text, id="note-text", soft_wrap=True)
 
     def on_mount(self) -> None:
@@ -97,7 +99,7 @@ class ColumnPicker(ModalScreen[list[str] | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog wide"):
             yield Label("Columns: space toggles, enter keeps, esc cancels")
-            yield SelectionList[str](*[Selection(name, name, name in self.chosen) for name in self.choices],
+            yield SelectionList[str](*[Selection(shown(name), name, name in self.chosen) for name in self.choices],
                                      id="column-list")
 
     def on_mount(self) -> None:

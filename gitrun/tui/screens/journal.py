@@ -11,6 +11,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Markdown, Static
 
+from gitrun.model.terminal import printable
 from gitrun.tui import actions
 from gitrun.tui.screens.dialogs import TextPrompt
 
@@ -28,7 +29,7 @@ class JournalScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static("journal · refs/gitrun/journal", id="title")
         with VerticalScroll():
-            yield Markdown("loading…", id="journal-text")
+            yield Markdown("loading…", id="journal-text", open_links=False)  # links from teammates
         yield Footer()
 
     def on_mount(self) -> None:
@@ -36,7 +37,8 @@ class JournalScreen(Screen[None]):
 
     @work(thread=True, exclusive=True)
     def load(self) -> None:
-        text = self.gapp.source.journal() or "*The journal is empty: press `a` to add an entry.*"
+        text = printable(self.gapp.source.journal(), keep_newlines=True) or \
+            "*The journal is empty: press `a` to add an entry.*"
         self.app.call_from_thread(self.query_one("#journal-text", Markdown).update, text)
 
     def action_add(self) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Group
-from rich.markup import escape
 from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
@@ -17,8 +16,10 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Markdown, Static, TabbedContent, TabPane
 
 from gitrun.model.run import Run
+from gitrun.model.terminal import printable
 from gitrun.store.results import CodeDiff
 from gitrun.tui import actions, details
+from gitrun.tui.text import shown
 from gitrun.tui.widgets.log_view import LogView
 from gitrun.tui.widgets.metrics_panel import MetricsPanel
 
@@ -35,7 +36,7 @@ def key_value_table(title: str, rows: list[tuple[str, str]]) -> Table:
     table.add_column(overflow="fold")
     for key, value in rows:
         style = "red" if value.startswith("✗") or value == "missed" else ""
-        table.add_row(escape(key), Text(value, style=style))
+        table.add_row(shown(key), shown(value, style=style))
     return table
 
 
@@ -86,12 +87,12 @@ class RunScreen(Screen[None]):
             with TabPane("outputs", id="outputs"):
                 yield DataTable(id="outputs-table", cursor_type="row")
             with TabPane("note", id="note"), VerticalScroll():
-                yield Markdown(id="note-text")
+                yield Markdown(id="note-text", open_links=False)  # a teammate's link: shown, never opened
         yield Footer()
 
-    def title_text(self) -> str:
+    def title_text(self) -> Text:
         run = self.run
-        return f"{run.name} · {run.id[:10]} · {run.status}" + (f" · {run.message}" if run.message else "")
+        return shown(f"{run.name} · {run.id[:10]} · {run.status}" + (f" · {run.message}" if run.message else ""))
 
     def on_mount(self) -> None:
         self.show_tab("overview")
@@ -135,7 +136,7 @@ class RunScreen(Screen[None]):
         for header in ("name", "version", "installer"):
             packages_table.add_column(header)
         for row in packages:
-            packages_table.add_row(*map(escape, row))
+            packages_table.add_row(*map(shown, row))
         self.query_one("#env-text", Static).update(Group(
             key_value_table("environment", general), "", packages_table, "",
             key_value_table(f"variables ({len(variables)})", variables)))
@@ -151,13 +152,15 @@ class RunScreen(Screen[None]):
         if not diff.files:
             widget.update(f"no changes: the run's code is its base commit {diff.base[:12]} exactly")
             return
-        summary = "\n".join(f"{status} {path}  +{added} -{removed}" for status, path, added, removed in diff.files)
-        head = Text(f"{len(diff.files)} file(s) changed against base commit {diff.base[:12] or '(none)'}:\n"
-                    + summary + ("\n(patch cut: too large to show)" if diff.truncated else "") + "\n")
-        syntax = Syntax(diff.patch, "diff", theme=self.gapp.syntax_theme(), word_wrap=False, line_numbers=False)
+        summary = "\n".join(f"{status} {printable(path)}  +{added} -{removed}"
+                            for status, path, added, removed in diff.files)
+        head = shown(f"{len(diff.files)} file(s) changed against base commit {diff.base[:12] or '(none)'}:\n"
+                     + summary + ("\n(patch cut: too large to show)" if diff.truncated else "") + "\n",
+                     keep_newlines=True)
+        syntax = Syntax(printable(diff.patch, keep_newlines=True), "diff", theme=self.gapp.syntax_theme(),
+                        word_wrap=False, line_numbers=False)
         widget.update(Group(head, syntax))
 
-    @work(thread=True, group="outputs")
     def fill_metrics(self) -> None:
         self.query_one("#metrics-panel", MetricsPanel).activate()
 
@@ -167,13 +170,15 @@ class RunScreen(Screen[None]):
     def fill_logs(self) -> None:
         self.query_one(LogView).activate()
 
+    @work(thread=True, group="outputs")
     def fill_outputs(self) -> None:
         rows = details.outputs(self.gapp.source.results.outputs(self.run))
         self.app.call_from_thread(fill_table, self.query_one("#outputs-table", DataTable),
                                   ("path", "size", "hash", "stored"), rows)
 
     def fill_note(self) -> None:
-        text = str(self.run.doc.get("note", "")) or "*No note yet: press `e` to write one.*"
+        text = printable(str(self.run.doc.get("note", "")), keep_newlines=True) or \
+            "*No note yet: press `e` to write one.*"
         self.query_one("#note-text", Markdown).update(text)
 
     # --- live --------------------------------------------------------------------------------------
@@ -235,4 +240,4 @@ def fill_table(table: DataTable[Any], headers: tuple[str, ...], rows: list[tuple
     if not rows:
         table.add_row(*["(none)"] + [""] * (len(headers) - 1))
     for row in rows:
-        table.add_row(*[Text(value, no_wrap=True) for value in row])  # never markup: values are untrusted
+        table.add_row(*[shown(value) for value in row])  # never markup: values are untrusted

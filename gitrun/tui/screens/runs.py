@@ -35,6 +35,7 @@ from gitrun.tui.columns import cell as cell_text
 from gitrun.tui.prefs import save_prefs
 from gitrun.tui.screens.dialogs import ColumnPicker
 from gitrun.tui.source import RunList
+from gitrun.tui.text import shown
 from gitrun.tui.widgets.run_table import RunTable, TableColumn, TableRow
 
 if TYPE_CHECKING:
@@ -180,7 +181,10 @@ class RunsScreen(Screen[None]):
         except GitrunError:
             matcher = None
         if matcher is not None:
-            runs = [run for run in runs if matcher(run)]
+            try:
+                runs = [run for run in runs if matcher(run)]
+            except GitrunError as err:  # a ~ pattern that ran out of time on some run's value
+                self.show_filter_error(str(err).splitlines()[0])
         if self.sort_column is not None:
             runs = sort_runs(runs, self.sort_column, self.descending, now)
         return runs
@@ -198,7 +202,7 @@ class RunsScreen(Screen[None]):
             rows = [TableRow(run.id, self.cells_of(run, cols, now)) for run in self.shown_runs]
         else:
             for index, (name, members) in enumerate(grouped(self.shown_runs, grouping)):
-                label = [Text(f"── {grouping}: {name or '-'} ({len(members)})")]
+                label = [shown(f"── {grouping}: {name or '-'} ({len(members)})")]
                 rows.append(TableRow(f"group:{index}", label.copy, group=True))
                 rows += [TableRow(f"{run.id}:{index}", self.cells_of(run, cols, now)) for run in members]
         table.set_rows(rows, keep=cursor_key)
@@ -214,7 +218,9 @@ class RunsScreen(Screen[None]):
             text = cell_text(run, col, now, self.data.short.get(run.id, "") if self.data else "")
             style = STATUS_STYLE.get(run.status, "") if col.key == "status" else \
                 "red" if col.key == "expect" and text == "missed" else ""
-            cells.append(Text(text, style=style, no_wrap=True))  # Text, not str: a run's name is never markup
+            cell = shown(text, style=style)  # Text, not str: a run's name is never markup
+            cell.no_wrap = True
+            cells.append(cell)
         return cells
 
     def update_rows(self, runs: list[Run]) -> None:
@@ -253,13 +259,13 @@ class RunsScreen(Screen[None]):
         sort = f"  sort {self.sort_column.key}{' ↓' if self.descending else ' ↑'}" if self.sort_column else ""
         group = f"  group {self.gapp.prefs.grouping}" if self.gapp.prefs.grouping != "none" else ""
         picked = f"  {len(self.selected)} selected" if self.selected else ""
-        self.query_one("#counts", Static).update(
-            f"{len(self.shown_runs)} of {total} runs · {scope} · {by_status}{sort}{group}{picked}")
+        self.query_one("#counts", Static).update(shown(
+            f"{len(self.shown_runs)} of {total} runs · {scope} · {by_status}{sort}{group}{picked}"))
 
     def update_title(self) -> None:
         branch = self.data.branch if self.data else ""
         self.query_one("#title", Static).update(
-            f"gitrun · {self.gapp.source.root.name}" + (f" · {branch}" if branch else ""))
+            shown(f"gitrun · {self.gapp.source.root.name}" + (f" · {branch}" if branch else "")))
 
     # --- filter -------------------------------------------------------------------------------------
 
@@ -269,14 +275,18 @@ class RunsScreen(Screen[None]):
         if not labels:
             return  # the input's first Changed, before the screen is composed
         error = filter_error(event.value)
-        label = labels.first(Static)
-        label.display = error is not None
+        self.show_filter_error(error)
         if error is not None:
-            label.update(Text(error, style="red"))
             return
         self.query_text = event.value
         self.ensure_level()
         self.render_table()
+
+    def show_filter_error(self, error: str | None) -> None:
+        label = self.query_one("#filter-error", Static)
+        label.display = error is not None
+        if error is not None:
+            label.update(shown(error, style="red"))
 
     @on(Input.Submitted, "#filter")
     def filter_done(self) -> None:

@@ -9,6 +9,7 @@ from textual_plotext import PlotextPlot
 
 from gitrun.model.charts import PALETTE
 from gitrun.model.downsample import Series, smooth
+from gitrun.model.terminal import printable
 
 
 def rgb(index: int) -> tuple[int, int, int]:
@@ -50,7 +51,7 @@ class MetricChart(PlotextPlot):
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()
-        plt.title(self.title)
+        plt.title(printable(self.title))  # plotext's output is read back as ANSI: no escape may pass
         plt.xlabel(self.x_label)
         drawn = 0
         for line in self.lines:
@@ -62,12 +63,12 @@ class MetricChart(PlotextPlot):
                 continue
             if self.smoothing > 0:
                 ys = smooth(ys, self.smoothing)
-            plt.plot(xs, ys, label=line.label, color=rgb(line.colour), marker="braille")
+            plt.plot(xs, ys, label=printable(line.label), color=rgb(line.colour), marker="braille")
             drawn += 1
         if drawn and self.log_y:
             plt.yscale("log")
         if not drawn:
-            plt.title(f"{self.title} (no points{' > 0 for a log scale' if self.log_y else ''})")
+            plt.title(f"{printable(self.title)} (no points{' > 0 for a log scale' if self.log_y else ''})")
         self.refresh()
 
     def _visible(self, series: Series) -> tuple[list[float], list[float]]:

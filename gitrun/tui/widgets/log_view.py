@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -13,6 +12,7 @@ from textual.widgets import Input, RichLog, Static
 
 from gitrun.model.run import Run
 from gitrun.store.results import LogText
+from gitrun.tui.text import log_line, shown
 
 if TYPE_CHECKING:
     from gitrun.tui.base import AppBase
@@ -73,7 +73,7 @@ class LogView(Vertical):
         where = "live" + (" · following" if self.following else " · paused (f)") if log.live else "stored"
         cut = f" · last {len(log.text):,} of {log.size:,} bytes" if log.shown_from else ""
         search = f" · lines matching '{self.pattern}'" if self.pattern else ""
-        self.query_one(".log-status", Static).update(f"{where}{cut}{search}")
+        self.query_one(".log-status", Static).update(shown(f"{where}{cut}{search}"))
 
     def redraw_lines(self) -> None:
         view = self.query_one(RichLog)
@@ -83,7 +83,7 @@ class LogView(Vertical):
             lowered = self.pattern.lower()
             lines = [line for line in lines if lowered in line.lower()]
         for line in lines[-MAX_LINES:]:
-            text = Text.from_ansi(line)
+            text = log_line(line)
             if self.pattern:
                 text.highlight_words([self.pattern], style="reverse", case_sensitive=False)
             view.write(text)

@@ -15,6 +15,7 @@ from textual.widgets.selection_list import Selection
 from gitrun.model.downsample import Series
 from gitrun.model.run import Run
 from gitrun.model.series import SYSTEM_PREFIX
+from gitrun.model.terminal import printable
 from gitrun.tui.widgets.chart import Line, MetricChart
 
 if TYPE_CHECKING:
@@ -95,8 +96,9 @@ class MetricsPanel(Horizontal):
             self.query_one(MetricChart).show([], "no system samples" if self.system else "no metrics recorded")
         self.load_points()
 
-    def label(self, name: str) -> str:  # shown as Text in the list: a metric name is never markup
-        return name[len(SYSTEM_PREFIX):] if self.system else name
+    def label(self, name: str) -> str:
+        """A series' name as shown (in a Text, never markup): a teammate's metric name, escaped."""
+        return printable(name[len(SYSTEM_PREFIX):] if self.system else name)
 
     @on(SelectionList.SelectedChanged)
     def picked(self) -> None:
@@ -138,7 +140,7 @@ class MetricsPanel(Horizontal):
             parts.append("min/max per column of " + ", ".join(f"{item.count:,}" for item in points) + " points")
         if self.cross >= 0:
             parts.append("│ " + "  ".join(chart.value_at(self.cross / 20)))
-        self.query_one(".readout", Static).update(" · ".join(parts))
+        self.query_one(".readout", Static).update(Text(" · ".join(parts)))  # holds metric names: never markup
 
     def action_log_scale(self) -> None:
         chart = self.query_one(MetricChart)

@@ -21,6 +21,8 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from gitrun.tui.text import shown
+
 Cells = Callable[[], Sequence[Text]]
 
 
@@ -137,7 +139,7 @@ class RunTable(ScrollView, can_focus=True):
         width = self.size.width
         base = self.rich_style
         if y == 0:
-            strip = self._strip([Text(column.header) for column in self.columns],
+            strip = self._strip([shown(column.header) for column in self.columns],
                                 self.get_component_rich_style("run-table--header"))
             return strip.crop_extend(scroll_x, scroll_x + width, base)
         index = scroll_y + y - 1
