@@ -14,6 +14,7 @@ import click
 from gitrun.cli import (  # noqa: F401 - importing registers their subcommands
     compare,
     data,
+    interop,
     manpage,
     metrics,
     organise,

@@ -78,6 +78,9 @@ def render(run: Run, log: bytes, width: int | None = None) -> str:
     lines.append(f"started  {doc.get('started', '-')}   ended {doc.get('ended', '-')}"
                  f"   duration {human_duration(run.duration_s)}")
     lines.append(f"by       {doc.get('user', '?')}@{doc.get('host', '?')}")
+    if isinstance(doc.get("imported_from"), str):
+        source = run.section("imported").get("source")
+        lines.append(f"imported {doc['imported_from']}" + (f"  from {source}" if source else ""))
     lines.append(f"ref      {run.ref}")
     lines.append(f"code     {run.snapshot_commit}  (git checkout {run.snapshot_commit[:12]})")
     lines += _git_lines(run)

@@ -39,7 +39,8 @@ def resolve(run: Run, path: tuple[str, ...], now: datetime | None = None) -> lis
     root = path[0]
     rest = path[1] if len(path) > 1 else ""
     simple: dict[str, Any] = {}
-    if root in ("id", "name", "status", "message", "user", "host", "cwd", "started", "ended", "exit_code"):
+    if root in ("id", "name", "status", "message", "user", "host", "cwd", "started", "ended", "exit_code",
+                "imported_from"):
         value = run.id if root == "id" else run.status if root == "status" else doc.get(root)
         return [] if value is None else [value]
     if root in ("tag", "tags"):

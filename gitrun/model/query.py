@@ -26,11 +26,12 @@ from gitrun.model.bounded_regex import regex_problem, regex_search
 SIMPLE_FIELDS = (
     "id", "name", "status", "tag", "tags", "branch", "message", "command", "user", "host", "cwd",
     "started", "ended", "duration", "exit_code", "commit", "base", "baseline", "expect", "note", "age",
+    "imported_from",
 )
 SECTION_FIELDS = ("params", "metrics", "summary", "data", "env", "hardware", "git", "snapshot", "log",
-                  "missing", "outputs")
+                  "missing", "outputs", "imported")
 # Fields whose values have no order: only == != ~ !~ make sense on them.
-_UNORDERED = {"status", "tag", "tags", "branch", "name", "id", "command", "user", "host", "note"}
+_UNORDERED = {"status", "tag", "tags", "branch", "name", "id", "command", "user", "host", "note", "imported_from"}
 
 COMPARISONS = ("==", "!=", "<=", ">=", "<", ">", "~", "!~")
 KEYWORDS = ("and", "or", "not", "since", "before", "true", "false")
