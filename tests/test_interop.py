@@ -160,3 +160,13 @@ def test_bad_import_sources_get_one_line_and_exit_2(repo: Path, tmp_path: Path) 
     assert wandb.returncode == 2 and "holds no W&B run" in wandb.stderr
     assert gitrun(repo, "export", "mlflow", "--to", str(tmp_path / "x"), check=False).returncode == 2
     assert git(repo, "for-each-ref", "refs/experiments") == ""
+
+
+def test_a_missing_tracker_package_is_named_with_its_extra() -> None:
+    from gitrun.commands.interop.extras import require
+    from gitrun.errors import UsageError
+
+    with pytest.raises(UsageError) as caught:
+        require("no_such_tracker_package.client", "notracker")
+    assert "needs the 'no_such_tracker_package' package" in str(caught.value)
+    assert caught.value.hint == "pip install 'gitrun[notracker]'"
