@@ -8,7 +8,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-_API = ("log", "log_params", "log_artifact", "tag", "init", "flush", "current_run")
+_API = ("log", "log_params", "log_artifact", "tag", "init", "run", "flush", "current_run")
 
 
 def __getattr__(name: str) -> object:

@@ -21,7 +21,8 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -145,6 +146,23 @@ def _append(path: str, text: str) -> None:
         os.close(fd)
 
 
+def _plain(value: Any) -> Any:
+    """A value TOML can store: numbers, text, booleans, and lists/tables of them (anything else as text)."""
+    if isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, Mapping):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    try:
+        number = float(value)  # numpy scalars, 0-d tensors
+    except (TypeError, ValueError):
+        return str(value)
+    return number if math.isfinite(number) else str(number)
+
+
 class Run:
     """The run this process logs to (``gitrun.init()`` returns it)."""
 
@@ -154,6 +172,7 @@ class Run:
         self.spool = spool
         self.repo = repo
         self.buffer = _Buffer(spool)
+        self._reported_lock = threading.Lock()
         self._local: Any = None  # the in-process recording, when gitrun.init() made this run
 
     def log(self, metrics: Mapping[str, Any] | None = None, /, *, step: int | None = None, **values: Any) -> None:
@@ -220,14 +239,47 @@ class Run:
 
         ctx.store.update_doc(run, add, f"gitrun: tag {self.id}")
 
+    def report(self, final: Mapping[str, Any] | None = None, labels: Mapping[str, Any] | None = None) -> None:
+        """Record the run's final values (``[final]``; numbers also in ``[metrics]``: W&B's summary) and
+        key-value labels (``[labels]``: MLflow's tags, W&B's project), written to the spool at once."""
+        from gitrun.runner.reported import REPORTED_FILE
+
+        with self._reported_lock:
+            path = Path(self.spool) / REPORTED_FILE
+            try:
+                current = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                current = {}
+            if not isinstance(current, dict):
+                current = {}
+            for section, values in (("final", final), ("labels", labels)):
+                if values:
+                    current.setdefault(section, {}).update({str(key): _plain(value) for key, value in values.items()})
+            tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(current, ensure_ascii=False, default=str), encoding="utf-8")
+            os.replace(tmp, path)
+
     def flush(self) -> None:
         self.buffer.flush()
 
-    def finish(self, status: str | None = None) -> None:
-        """End a run made by ``gitrun.init()`` now (otherwise it ends when the script exits)."""
+    @property
+    def finished(self) -> bool:
+        """True once a run made in this process (``gitrun.init()``) has been finalised."""
+        return self._local is not None and self._local.done
+
+    def finish(self, status: str | None = None, exit_code: int | None = None, error: str | None = None) -> None:
+        """End a run made by ``gitrun.init()`` now (otherwise it ends when the script exits); the next
+        ``gitrun.init()`` then starts a new run. ``status`` (succeeded, failed, interrupted, killed) and
+        ``exit_code`` default to what the script did so far."""
+        global _current
         self.buffer.flush()
         if self._local is not None:
-            self._local.finish(status)
+            try:
+                self._local.finish(status, exit_code=exit_code, error=error)
+            finally:
+                with _current_lock:
+                    if _current is self:
+                        _current = None
 
 
 _current: Run | None = None
@@ -339,7 +391,7 @@ def flush() -> None:
 
 def init(name: str | None = None, message: str = "", tags: list[str] | tuple[str, ...] = (),
          params: Mapping[str, Any] | None = None, autolog: bool = True,
-         capture_output: bool = True) -> Run | None:
+         capture_output: bool = True, launched_by: str = "gitrun.init") -> Run | None:
     """Record this script as a run, like ``git run -- python script.py`` would.
 
     Inside ``git run`` it returns the run already being recorded. Otherwise it snapshots the code
@@ -359,7 +411,7 @@ def init(name: str | None = None, message: str = "", tags: list[str] | tuple[str
         from gitrun.commands.inprocess import start_local_run
 
         local = start_local_run(name=name, message=message, tags=list(tags), autolog=autolog,
-                                capture_output=capture_output)
+                                capture_output=capture_output, launched_by=launched_by)
     except Exception as err:
         text = err.one_line() if hasattr(err, "one_line") else f"{type(err).__name__}: {err}"
         _warn("init", f"gitrun.init: not recording: {text}")
@@ -371,3 +423,34 @@ def init(name: str | None = None, message: str = "", tags: list[str] | tuple[str
     if params:
         log_params(params)
     return run
+
+
+@contextmanager
+def run(name: str | None = None, message: str = "", tags: list[str] | tuple[str, ...] = (),
+        params: Mapping[str, Any] | None = None, capture_output: bool = True) -> Iterator[Run | None]:
+    """One run for the block: ``with gitrun.run(params={"lr": lr}): train(lr)``, e.g. once per
+    iteration of a loop in a notebook cell.
+
+    Started like ``gitrun.init()`` and finished when the block ends: ``succeeded``, ``failed`` when an
+    exception leaves it (the exception goes on), ``interrupted`` on Ctrl-C. A run that an earlier
+    ``gitrun.init()`` of this process started is finished first. Inside ``git run`` the block logs to
+    the run ``git run`` records, which goes on after the block.
+    """
+    active = _current
+    if active is not None and active._local is not None and not active.finished:
+        active.finish()
+    started = init(name=name, message=message, tags=tags, params=params, capture_output=capture_output,
+                   launched_by="gitrun.run")
+    own = started is not None and started._local is not None
+    try:
+        yield started
+    except BaseException as err:
+        if own and started is not None and isinstance(err, SystemExit) and err.code in (None, 0):
+            started.finish("succeeded", exit_code=0)
+        elif own and started is not None:
+            interrupted = isinstance(err, KeyboardInterrupt)
+            started.finish("interrupted" if interrupted else "failed", exit_code=130 if interrupted else 1,
+                           error=f"{type(err).__name__}: {err}")
+        raise
+    if own and started is not None:
+        started.finish("succeeded", exit_code=0)

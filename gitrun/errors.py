@@ -66,3 +66,7 @@ class CheckFailed(GitrunError):
     """A reproducibility check refused a run (pre-push hook, ``git run check``)."""
 
     exit_code = 1
+
+
+class Unsupported(UsageError):
+    """A call of a drop-in API (``gitrun.wandb``, ``gitrun.mlflow``) that gitrun does not support."""

@@ -21,6 +21,9 @@ ORDER = ["errors", "model", "store", "capture", "runner", "commands", "cli", "tu
 ALLOWED = {layer: set(ORDER[: index + 1]) for index, layer in enumerate(ORDER)}
 ALLOWED["tui"] = set(ORDER[:6]) | {"tui"}
 ALLOWED["cli"] = set(ORDER[:7]) | {"tui"}  # `git run ui` starts the terminal UI
+# Drop-in APIs, framework callbacks, notebooks: above commands, beside cli; they record through the
+# in-script API (``gitrun.api``, an entry point like ``gitrun.wandb``/``gitrun.mlflow``, which forward to them).
+ALLOWED["integrations"] = set(ORDER[:6]) | {"integrations", "api"}
 DYNAMIC_IMPORTERS = {"import_module", "__import__"}
 
 
@@ -119,6 +122,8 @@ PLANTED = {
     "importlib.import_module": ("model/ids.py", "import importlib\nimportlib.import_module('gitrun.store.refs')\n"),
     "textual outside the UI": ("commands/show.py", "def later():\n    import textual.app\n"),
     "a startup module importing gitrun": ("capture/startup/_gitrun_params.py", "import gitrun.errors\n"),
+    "an integration importing the cli": ("integrations/wandb.py", "def later():\n    from gitrun.cli import app\n"),
+    "a command importing an integration": ("commands/show.py", "import gitrun.integrations.wandb\n"),
 }
 
 

@@ -87,11 +87,17 @@ class LocalRun:
         self.before_finish: list[Callable[[], None]] = []
         self.failure: BaseException | None = None
         self.exit_status: object = None  # what the script passed to sys.exit()
-        self._finish: Callable[[str | None], None] | None = None
+        self._finish: Callable[[Ending | None], None] | None = None
         self._done = False
         self._lock = threading.Lock()
 
-    def finish(self, status: str | None = None) -> None:
+    @property
+    def done(self) -> bool:
+        return self._done
+
+    def finish(self, status: str | None = None, exit_code: int | None = None, error: str | None = None) -> None:
+        """Finalise the run (once): ``status`` and ``exit_code`` say how it ended when the caller knows
+        (``gitrun.run`` blocks, ``wandb.finish(exit_code=1)``), else they come from how the script ended."""
         with self._lock:
             if self._done or self._finish is None:
                 return
@@ -101,16 +107,25 @@ class LocalRun:
                 hook()
             except Exception:
                 pass
-        self._finish(status)
+        ending = _ending(self, status)
+        if exit_code is not None:
+            ending.exit_code = exit_code
+            if status is None:
+                ending.status = statuses.SUCCEEDED if exit_code == 0 else statuses.FAILED
+            if exit_code != 0 and error is None and self.failure is None:
+                ending.error = f"finished with exit code {exit_code}"
+        if error is not None:
+            ending.error = error
+        self._finish(ending)
 
 
 def start_local_run(name: str | None = None, message: str = "", tags: list[str] | None = None,
-                    autolog: bool = True, capture_output: bool = True) -> LocalRun:
+                    autolog: bool = True, capture_output: bool = True, launched_by: str = "gitrun.init") -> LocalRun:
     ctx = open_context()
     command = [sys.executable, *sys.argv]
     options = RecordOptions(command=command, message=message, name=name, tags=list(tags or []),
                             extra={**FEATURE_DEFAULTS, "no_autolog": not autolog})
-    active = start_recording(ctx.store, ctx.settings, ctx.cwd, options, launched_by="gitrun.init")
+    active = start_recording(ctx.store, ctx.settings, ctx.cwd, options, launched_by=launched_by)
     run_id = active.run.id
     for key, value in active.child_env.items():  # Python processes this script starts join the run too
         if os.environ.get(key) != value:
@@ -146,13 +161,22 @@ def start_local_run(name: str | None = None, message: str = "", tags: list[str] 
 
     sys.exit = exit_and_remember
 
-    def finish(status: str | None) -> None:
+    def finish(ending: Ending | None) -> None:
         stop_ticks.set()
         if sys.stdout is not saved_streams[0] and isinstance(sys.stdout, _Tee):
             sys.stdout = saved_streams[0]
         if sys.stderr is not saved_streams[1] and isinstance(sys.stderr, _Tee):
             sys.stderr = saved_streams[1]
-        active.finish(_ending(local, status))
+        # A later run of this process installs its own hooks: put back what was there (if still ours).
+        if sys.excepthook is excepthook:
+            sys.excepthook = previous_hook
+        if sys.exit is exit_and_remember:
+            sys.exit = original_exit
+        try:
+            atexit.unregister(at_exit)
+        except Exception:
+            pass
+        active.finish(ending or _ending(local, None))
         for key in ("GITRUN_SPOOL", "GITRUN_RUN_ID", "GITRUN_RUN_NAME"):
             os.environ.pop(key, None)
 

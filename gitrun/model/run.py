@@ -127,7 +127,8 @@ def run_summary_json(run: Run) -> dict[str, Any]:
         summary["notices"] = list(run.notices)
     for extra in ("params", "params_source", "metrics", "summary", "console", "tensorboard", "outputs", "system",
                   "data", "expect", "note", "accepted", "parent", "baseline_of", "reproduces", "sweep", "job",
-                  "overrides", "launched_by", "reproduced_by", "imported_from", "imported"):
+                  "overrides", "launched_by", "reproduced_by", "imported_from", "imported", "error", "final",
+                  "labels", "notebook"):
         if extra in doc:
             summary[extra] = doc[extra]
     return summary
