@@ -63,12 +63,17 @@ def test_importing_again_adds_nothing(repo: Path) -> None:
     assert len(git(repo, "for-each-ref", "refs/experiments").splitlines()) == 2
 
 
-def test_unknown_code_is_heads_tree_and_says_so(repo: Path) -> None:
+def test_unknown_code_is_heads_tree_says_so_and_the_guard_stops_it(repo: Path) -> None:
     run = store_foreign_runs(open_context(repo), [_foreign(commit="deadbeef" * 5)]).imported[0][1]
     assert git(repo, "rev-parse", f"{run.snapshot_commit}^{{tree}}").strip() == \
         git(repo, "rev-parse", "HEAD^{tree}").strip()
     missing = run.doc["missing"]["code"]
     assert "not known" in missing and "deadbeef" in missing
+    guard = gitrun(repo, "check", run.id, "--only", "code", check=False)
+    assert guard.returncode == 1 and "the code of this imported run is not known" in guard.stdout + guard.stderr
+    known = store_foreign_runs(open_context(repo), [_foreign(foreign_id="known", name="",
+                                                             commit=git(repo, "rev-parse", "HEAD").strip())])
+    assert gitrun(repo, "check", known.imported[0][1].id, "--only", "code", check=False).returncode == 0
 
 
 def test_imported_text_goes_through_the_secret_detector(repo: Path) -> None:

@@ -74,6 +74,10 @@ def check_code(run: str, doc: dict[str, Any]) -> list[tuple[str, str]]:
             f"if the run needs it, commit it (Git LFS for large files) and re-record; if not, add it to "
             f".gitrunignore; {_accept_hint(run, CODE)}",
         ))
+    missing = doc.get("missing")
+    unknown = missing.get("code") if isinstance(missing, dict) else None
+    if isinstance(unknown, str):  # a run imported from another tracker that recorded no usable commit
+        problems.append((unknown, f"record the run again with `git run` to keep its code; {_accept_hint(run, CODE)}"))
     git = doc.get("git", {})
     for sub in (git.get("submodules", []) if isinstance(git, dict) else []) or []:
         if isinstance(sub, dict) and sub.get("dirty"):
