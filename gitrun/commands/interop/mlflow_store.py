@@ -174,8 +174,8 @@ def export_runs(text: str, experiment_name: str, runs: Sequence[tuple[Run, dict[
 
     A run exported before to this experiment (its ``gitrun.run_id`` tag) is not written again.
     """
+    entities = require("mlflow.entities", "mlflow")  # before anything is created at the target
     client = _client(target_uri(text))
-    entities = require("mlflow.entities", "mlflow")
     experiment = client.get_experiment_by_name(experiment_name)
     experiment_id = experiment.experiment_id if experiment else client.create_experiment(experiment_name)
     done: list[tuple[Run, str, bool]] = []
