@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from gitrun.commands.context import open_context
-from gitrun.commands.interop.imported import ForeignRun, ImportResult, store_foreign_runs
+from gitrun.commands.interop.imported import ForeignRun, ImportResult, imported_runs, store_foreign_runs
 from gitrun.commands.output import short_ids
 from gitrun.errors import UsageError
 from gitrun.model.terminal import printable
@@ -26,7 +26,8 @@ def import_command(tool: str, source: str | None, experiments: Sequence[str] = (
 
         if not source:
             raise UsageError("give the MLflow store to import", hint="git run import mlflow ./mlruns")
-        runs, notes = mlflow_store.read_runs(source, experiments)
+        known = imported_runs(ctx.store)
+        runs, notes = mlflow_store.read_runs(source, experiments, known=lambda run_id: f"mlflow:{run_id}" in known)
     elif tool == "dvc":
         from gitrun.commands.interop import dvc_experiments
 

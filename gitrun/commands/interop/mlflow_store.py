@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -76,8 +76,13 @@ def source_uri(text: str) -> str:
 # --- import -----------------------------------------------------------------------------------------
 
 
-def read_runs(text: str, experiments: Sequence[str] = ()) -> tuple[list[ForeignRun], list[str]]:
-    """(runs that ended, notes about runs left out) of the store at PATH_OR_URI."""
+def read_runs(text: str, experiments: Sequence[str] = (),
+              known: Callable[[str], bool] = lambda run_id: False) -> tuple[list[ForeignRun], list[str]]:
+    """(runs that ended, notes about runs left out) of the store at PATH_OR_URI.
+
+    Runs ``known`` says were imported before come without their series: reading every metric's
+    history is most of an import's time, and they will be skipped anyway.
+    """
     uri = source_uri(text)
     client = _client(uri)
     entities = require("mlflow.entities", "mlflow")
@@ -98,7 +103,7 @@ def read_runs(text: str, experiments: Sequence[str] = ()) -> tuple[list[ForeignR
                 notes.append(f"mlflow run {run.info.run_id} is {run.info.status.lower()}: left out; "
                              "import again when it has ended")
                 continue
-            runs.append(_foreign(client, uri, experiment, run, status))
+            runs.append(_foreign(client, uri, experiment, run, status, with_series=not known(run.info.run_id)))
     return runs, notes
 
 
@@ -113,11 +118,11 @@ def _search(client: Any, entities: Any, experiment_id: str) -> Iterator[Any]:
             return
 
 
-def _foreign(client: Any, uri: str, experiment: Any, run: Any, status: str) -> ForeignRun:
+def _foreign(client: Any, uri: str, experiment: Any, run: Any, status: str, with_series: bool = True) -> ForeignRun:
     info, data = run.info, run.data
     tags: dict[str, str] = dict(data.tags)
     series: dict[str, list[SeriesPoint]] = {}
-    for key in sorted(data.metrics):
+    for key in sorted(data.metrics) if with_series else []:
         history = sorted(client.get_metric_history(info.run_id, key), key=lambda m: m.timestamp)
         series[key] = [(int(m.step), m.timestamp / 1000, float(m.value)) for m in history]
     details: dict[str, Any] = {"experiment": experiment.name, "experiment_id": experiment.experiment_id}
