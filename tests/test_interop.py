@@ -175,3 +175,25 @@ def test_a_missing_tracker_package_is_named_with_its_extra() -> None:
         require("no_such_tracker_package.client", "notracker")
     assert "needs the 'no_such_tracker_package' package" in str(caught.value)
     assert caught.value.hint == "pip install 'gitrun[notracker]'"
+
+
+def test_files_kept_by_the_tracker_become_outputs_and_secret_ones_are_not_stored(repo: Path, tmp_path: Path) -> None:
+    from gitrun.capture.hashing import hash_bytes
+    from gitrun.commands.interop.imported import ForeignFile
+
+    model = b"weights" * 100
+    secret = f"OPENAI_API_KEY={FAKE.openai()}\n".encode()
+    files = [ForeignFile("model/best.pt", len(model), hash_bytes(model), model),
+             ForeignFile(".env", len(secret), hash_bytes(secret), secret),
+             ForeignFile("huge.bin", 5 << 20, "blake3:00", None)]
+    run = store_foreign_runs(open_context(repo), [_foreign(files=files, packages=[
+        {"name": "torch", "version": "2.13.0", "installer": "pip"}])]).imported[0][1]
+    outputs = {entry["path"]: entry for entry in run.doc["outputs"]}
+    assert outputs["model/best.pt"]["stored"] is True and outputs["model/best.pt"]["hash"] == hash_bytes(model)
+    assert outputs[".env"]["stored"] is False and "hash" not in outputs[".env"]
+    assert outputs[".env"]["not_stored"].startswith("secret:")
+    assert outputs["huge.bin"]["stored"] is False and outputs["huge.bin"]["hash"] == "blake3:00"
+    assert run.doc["env"]["packages"] == [{"name": "torch", "version": "2.13.0", "installer": "pip"}]
+    gitrun(repo, "checkout-output", run.id, "model", "--to", str(tmp_path / "out"))
+    assert (tmp_path / "out" / "model" / "best.pt").read_bytes() == model
+    assert git(repo, "ls-tree", "-r", "--name-only", run.result_commit, "outputs/").split() == ["outputs/model/best.pt"]

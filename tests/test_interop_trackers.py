@@ -196,6 +196,8 @@ for step in range(40):
 run.log({"val/loss": 0.25}, step=100)
 print("printed by the script")
 run.summary["best_acc"] = 0.975
+with open(run.dir + "/model.txt", "w") as handle:  # run.dir is the run's files/ folder
+    handle.write("trained weights")
 run.finish()
 """
 
@@ -220,6 +222,9 @@ def test_wandb_offline_run_imports_with_every_point(repo: Path, tmp_path: Path) 
     assert [(s, v) for s, _, v in points["val/loss"]] == [(100, 0.25)]
     assert run["metrics"]["best_acc"] == 0.975
     assert "printed by the script" in gitrun_in_process(repo, "show", run["id"], "--log").stdout
+    outputs = {entry["path"]: entry for entry in run["outputs"]}
+    assert outputs["model.txt"]["stored"] and outputs["model.txt"]["size"] == len("trained weights")
+    assert any(package["name"] == "wandb" for package in run["env"]["packages"])
     again = gitrun_in_process(repo, "import", "wandb", str(run_folder))
     assert "imported 0 run(s) from wandb; 1 imported before" in again.stderr
 

@@ -34,6 +34,19 @@ from gitrun.store.runs import RunStore
 from gitrun.store.trees import TreeContent
 
 LOG_PATH = "logs/output.log"
+OUTPUTS_PREFIX = "outputs/"
+OUTPUT_STORE_LIMIT = 1024 * 1024  # as a recorded run's default output_store_limit
+
+
+@dataclass
+class ForeignFile:
+    """A file another tracker kept with a run (W&B's ``files/``), stored as one of the run's outputs."""
+
+    path: str  # relative, as the tool kept it
+    size: int
+    hash: str
+    data: bytes | None = None  # None: larger than the store limit, recorded by size and hash only
+    mtime: str | None = None
 
 
 @dataclass
@@ -61,6 +74,8 @@ class ForeignRun:
     remote_url: str | None = None
     details: dict[str, Any] = field(default_factory=dict)  # more of the tool's facts, kept under [imported]
     log: bytes | None = None  # the console output, when the tool kept it
+    files: list[ForeignFile] = field(default_factory=list)  # files the tool kept with the run: outputs
+    packages: list[dict[str, str]] = field(default_factory=list)  # env.packages, when the tool listed them
 
 
 @dataclass
@@ -103,9 +118,9 @@ def store_foreign_run(ctx: Context, foreign: ForeignRun) -> Run:
     started = foreign.started or foreign.ended or utc_now()
     run_id = new_run_id(int(started.timestamp() * 1000))
     doc = _document(store, foreign, run_id, started, parent, unknown_code)
+    files = _result_files(foreign, doc)  # before the note is written: secret outputs lose their hash
     message = foreign.message or f"imported from {foreign.tool}: {foreign.name or foreign.foreign_id}"
     run = store.create(run_id, tree, parent, message, doc)
-    files = _result_files(foreign)
     run = store.save_result(run, files)
 
     def finish(current: dict[str, Any]) -> dict[str, Any]:
@@ -168,6 +183,10 @@ def _document(store: RunStore, foreign: ForeignRun, run_id: str, started: dateti
     if foreign.log is not None:
         doc["log"] = {"path": LOG_PATH, "bytes": len(foreign.log), "stored_bytes": len(foreign.log),
                       "truncated": False}
+    if foreign.files:
+        doc["outputs"] = [_output_entry(item) for item in sorted(foreign.files, key=lambda item: item.path)]
+    if foreign.packages:
+        doc["env"] = {"packages": foreign.packages}
     if missing:
         doc["missing"] = missing
     return doc
@@ -188,12 +207,29 @@ def stored_series(series: Mapping[str, list[SeriesPoint]]) -> dict[str, list[Ser
     return kept
 
 
-def _result_files(foreign: ForeignRun) -> dict[str, TreeContent]:
+def _output_entry(item: ForeignFile) -> dict[str, Any]:
+    entry: dict[str, Any] = {"path": item.path, "size": item.size, "hash": item.hash, "stored": item.data is not None}
+    if item.mtime:
+        entry["mtime"] = item.mtime
+    if item.data is None:
+        entry["not_stored"] = f"larger than the {OUTPUT_STORE_LIMIT}-byte store limit"
+    return entry
+
+
+def _result_files(foreign: ForeignRun, doc: dict[str, Any]) -> dict[str, TreeContent]:
     files: dict[str, Any] = {series_path(name): series_tsv(points)
                              for name, points in stored_series(foreign.series).items()}
     if foreign.log is not None:
         files[LOG_PATH] = foreign.log
-    redact_result_files(files)  # the one secret screen of result files, as for a recorded run
+    for item in foreign.files:
+        if item.data is not None:
+            files[OUTPUTS_PREFIX + item.path] = item.data
+    dropped = redact_result_files(files)  # the one secret screen of result files, as for a recorded run
+    for entry in doc.get("outputs", []):
+        reason = dropped.get(OUTPUTS_PREFIX + entry["path"])
+        if reason:  # a secret file: not stored, and no hash kept
+            entry.update(stored=False, not_stored=f"secret: {reason}")
+            entry.pop("hash", None)
     return files
 
 

@@ -21,17 +21,22 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from gitrun.capture.hashing import hash_bytes, hash_file
 from gitrun.commands.interop.extras import require
-from gitrun.commands.interop.imported import ForeignRun, flatten
+from gitrun.commands.interop.imported import OUTPUT_STORE_LIMIT, ForeignFile, ForeignRun, flatten
 from gitrun.errors import UsageError
 from gitrun.model import status as statuses
 from gitrun.model.series import SeriesPoint
+from gitrun.model.timefmt import to_iso
 
 HEADER = struct.Struct("<4sHB")  # ":W&B", magic 0xBEE1, version
 HEADER_IDENT = b":W&B"
 BLOCK = 32768
 FRAGMENT = struct.Struct("<IHB")  # CRC-32 of type byte + data, length, type
 FULL, FIRST, MIDDLE, LAST = 1, 2, 3, 4
+# W&B's own files in files/: read for what they say, not kept as outputs.
+OWN_FILES = {"output.log", "requirements.txt", "config.yaml", "wandb-summary.json", "wandb-metadata.json"}
+MAX_FILES = 10_000
 
 
 def run_logs(folder: Path) -> list[Path]:
@@ -216,6 +221,7 @@ def _foreign(state: _Run, log: Path) -> ForeignRun:
     program = info.get("program")
     command = ["python", str(program), *[str(arg) for arg in info.get("args") or []]] if program else []
     output = "".join(state.output)
+    files_dir = log.parent / "files"
     git: dict[str, Any] = info["git"] if isinstance(info.get("git"), dict) else {}
     commit = info.get("commit") or git.get("commit")
     remote_url = info.get("remote_url") or git.get("remote")
@@ -227,4 +233,41 @@ def _foreign(state: _Run, log: Path) -> ForeignRun:
         host=str(info["host"]) if info.get("host") else None, command=command,
         commit=str(commit) if commit else None, remote_url=str(remote_url) if remote_url else None,
         details=details, log=output.encode("utf-8") if output else None,
+        files=saved_files(files_dir), packages=requirements(files_dir / "requirements.txt"),
     )
+
+
+def saved_files(folder: Path) -> list[ForeignFile]:
+    """The files the run saved (``wandb.save``, code, media): outputs, stored up to the store limit."""
+    found: list[ForeignFile] = []
+    if not folder.is_dir():
+        return found
+    for path in sorted(folder.rglob("*")):
+        relative = path.relative_to(folder).as_posix()
+        if relative in OWN_FILES or path.is_symlink() or not path.is_file():
+            continue
+        if len(found) >= MAX_FILES:
+            break
+        try:
+            stat = path.stat()
+            data = path.read_bytes() if stat.st_size <= OUTPUT_STORE_LIMIT else None
+            digest = hash_bytes(data) if data is not None else hash_file(path)
+        except OSError:
+            continue
+        modified = to_iso(datetime.fromtimestamp(stat.st_mtime, UTC))
+        found.append(ForeignFile(relative, stat.st_size, digest, data, modified))
+    return found
+
+
+def requirements(path: Path) -> list[dict[str, str]]:
+    """``name==version`` lines of W&B's requirements.txt as env.packages entries."""
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return []
+    packages = []
+    for line in lines:
+        name, separator, version = line.strip().partition("==")
+        if separator and name and version:
+            packages.append({"name": name, "version": version, "installer": "pip"})
+    return packages
