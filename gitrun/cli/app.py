@@ -18,6 +18,7 @@ from gitrun.cli import (  # noqa: F401 - importing registers their subcommands
     manpage,
     metrics,
     organise,
+    reproduce,
     runs,
     share,
     ui,

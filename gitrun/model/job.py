@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from gitrun.errors import UsageError
+from gitrun.model.run import Run
 
 EnvMode = Literal["current", "venv"]
 ENV_MODES: tuple[str, ...] = ("current", "venv")
@@ -49,7 +50,7 @@ class JobSpec:
     tags: tuple[str, ...] = ()
     message: str = ""
     cwd: str = "."  # where the command runs, relative to the snapshot's root
-    params_files: tuple[str, ...] = ()  # --params files (relative to cwd): recorded, and rewritten by overrides
+    params_files: tuple[str, ...] = ()  # --params files (relative to the root): recorded, rewritten by overrides
     packages_of: str | None = None  # env = "venv": the run whose recorded packages the venv is built from
 
     def __post_init__(self) -> None:
@@ -284,5 +285,60 @@ def as_overrides(pairs: Sequence[tuple[str, Value]]) -> tuple[tuple[str, Value],
     return tuple(last.items())
 
 
+def spec_from_run(run: Run, *, overrides: Sequence[tuple[str, Value]] = (), links: Mapping[str, str] | None = None,
+                  env: EnvMode = "current", name: str | None = None, tags: Sequence[str] = (),
+                  message: str = "") -> JobSpec:
+    """The job that runs ``run``'s command again at its snapshot (its ``--params``-like files included)."""
+    if run.problems:
+        raise UsageError(f"run {run.id[:10]} is broken: {run.problems[0]}", hint="it cannot be run again")
+    if not run.command:
+        raise UsageError(f"run {run.id[:10]} recorded no command", hint="only runs of `git run -- CMD` can run again")
+    cwd = str(run.doc.get("cwd") or ".")
+    return JobSpec(snapshot=run.snapshot_commit, command=tuple(run.command), overrides=as_overrides(overrides),
+                   env=env, links=tuple((links or {}).items()), name=name, tags=tuple(tags), message=message,
+                   cwd=cwd, params_files=tuple(param_files_of(run.doc)),
+                   packages_of=run.id if env == "venv" else None)
+
+
+def param_files_of(doc: Mapping[str, Any]) -> list[str]:
+    """Repository-relative parameter files a run's parameters came from (``params_source`` ``file:``)."""
+    sources = doc.get("params_source")
+    found: list[str] = []
+    for source in sources.values() if isinstance(sources, Mapping) else ():
+        if isinstance(source, str) and source.startswith("file:"):
+            path = source[len("file:"):]
+            try:
+                _relative_path("params_files", path)
+            except UsageError:
+                continue  # outside the repository: read where it is, never rewritten
+            if path not in found:
+                found.append(path)
+    return found
+
+
+def inputs_to_link(doc: Mapping[str, Any]) -> list[str]:
+    """Repository-relative inputs of a run that its snapshot does not hold: data not in the snapshot
+    (ignored files), and files the snapshot guard left out for their size."""
+    found: list[str] = []
+    for entry in doc.get("data") or ():
+        if isinstance(entry, Mapping) and isinstance(entry.get("path"), str) and entry.get("location") != "snapshot":
+            found.append(entry["path"])
+    snapshot = doc.get("snapshot")
+    for item in (snapshot.get("excluded") or ()) if isinstance(snapshot, Mapping) else ():
+        if isinstance(item, Mapping) and isinstance(item.get("path"), str) and \
+                str(item.get("reason", "")).startswith("untracked file larger"):
+            found.append(item["path"])
+    good = []
+    for path in found:
+        try:
+            _relative_path("input", path)
+        except UsageError:
+            continue  # absolute: outside the repository, read where it is
+        if path not in good:
+            good.append(path)
+    return good
+
+
 __all__ = ["ENV_MODES", "LINK_KEYS", "EnvMode", "JobSpec", "Value", "as_overrides", "check_override",
-           "links_in", "parse_assignment", "typed_value", "value_text"]
+           "inputs_to_link", "links_in", "param_files_of", "parse_assignment", "spec_from_run", "typed_value",
+           "value_text"]

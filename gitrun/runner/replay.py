@@ -88,7 +88,7 @@ def run_job(spec: JobSpec, repo_dir: Path | str, *, into: Path | None = None,
         cwd = (root / spec.cwd).resolve()
         if not cwd.is_dir() or not cwd.is_relative_to(root.resolve()):
             raise UsageError(f"the job's folder '{spec.cwd}' is not in snapshot {spec.snapshot[:10]}")
-        plan = plan_overrides(spec.command, spec.overrides, _param_files(spec, cwd), root.resolve())
+        plan = plan_overrides(spec.command, spec.overrides, _param_files(spec, root.resolve(), cwd), root.resolve())
         job_env = dict(os.environ if env is None else env)
         job_env.pop(SET_VARIABLE, None)
         if plan.left:
@@ -98,9 +98,9 @@ def run_job(spec: JobSpec, repo_dir: Path | str, *, into: Path | None = None,
         return result
 
 
-def _param_files(spec: JobSpec, cwd: Path) -> list[Path]:
+def _param_files(spec: JobSpec, root: Path, cwd: Path) -> list[Path]:
     """Parameter files an override may rewrite: ``--params`` files, then those named on the command line."""
-    files = [cwd / path for path in spec.params_files if path.lower().endswith(PARAM_FILE_SUFFIXES)]
+    files = [root / path for path in spec.params_files if path.lower().endswith(PARAM_FILE_SUFFIXES)]
     for path in param_files_in_argv(spec.command, cwd):
         if path not in files:
             files.append(path)
@@ -114,7 +114,7 @@ def _record(spec: JobSpec, root: Path, cwd: Path, plan: OverridePlan, job_env: d
     settings = load_settings(paths.workdir)
     recover_orphans(store, settings, lambda: (features.CONTRIBUTORS, features.DOC_FINALISERS))
     extra = dict(FEATURE_DEFAULTS)
-    extra["params_files"] = tuple(spec.params_files)
+    extra["params_files"] = tuple(str(root / path) for path in spec.params_files)
     options = RecordOptions(command=plan.argv, message=spec.message, name=spec.name, tags=list(spec.tags),
                             quiet=quiet, extra=extra)
     doc_fields: dict[str, Any] = dict(spec.links)
