@@ -74,10 +74,24 @@ def test_a_job_runs_the_snapshot_with_its_overrides_and_links(project: Path, cap
     assert new.command == ["python", "train.py", "--lr", "0.25", "--config", "conf.json"]
     assert new.doc["params"]["lr"] == 0.25 and new.doc["params"]["model.width"] == 5
     assert new.tags == ["rerun"]
-    assert new.doc["git"]["base_commit"] == original.snapshot_commit  # the new code is the old code + overrides
-    assert git(project, "diff", "--stat", original.snapshot_commit, new.snapshot_commit).split()[0] == "conf.json"
+    # On the original's base commit (so it lists beside it); the code is the original's plus the overrides.
+    assert new.doc["git"]["base_commit"] == original.doc["git"]["base_commit"]
+    assert git(project, "diff", "--name-only", original.snapshot_commit, new.snapshot_commit).split() == ["conf.json"]
     assert user_state(project) == before
     assert git(project, "worktree", "list", "--porcelain").count("worktree ") == 1
+
+
+def test_without_overrides_the_code_is_the_snapshot_exactly(project: Path) -> None:
+    (project / "train.py").write_text(TRAIN.replace("loss", "LOSS"))  # uncommitted, as the run found it
+    (project / "extra.txt").write_text("untracked\n")
+    original = first_run(project, "python", "train.py")
+    result = run_job(spec_for(original), project, quiet=True)
+    new = Store(project).get(result.run_id)
+    tree = git(project, "rev-parse", f"{original.snapshot_commit}^{{tree}}")
+    assert git(project, "rev-parse", f"{new.snapshot_commit}^{{tree}}") == tree
+    assert new.doc["git"]["modified"] == ["train.py"] and new.doc["git"]["untracked"] == ["extra.txt"]
+    listed = gitrun(project, "list", "--columns", "id").stdout
+    assert original.id[:8] in listed and new.id[:8] in listed and "hidden" not in listed
 
 
 def test_a_job_whose_command_fails_is_a_failed_run_and_leaves_no_worktree(project: Path) -> None:

@@ -59,6 +59,8 @@ def run_checks(ctx: Context, run: Run, config: dict[str, Any] | None = None,
             problems = C.check_env_vars(label, doc)
         elif check == C.SECRETS:
             problems = check_secrets(ctx.repo, run, label)
+        elif check == C.REPRODUCED:
+            problems = C.check_reproduced(label, doc)
         else:
             problems = C.check_outcome(label, doc)
         results.append((check, problems))

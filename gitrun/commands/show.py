@@ -13,6 +13,7 @@ from gitrun.commands.output import fit, join_lines, output_width, print_json, wr
 from gitrun.commands.tracking_view import apply_live, tracking_lines
 from gitrun.errors import RunNotFound
 from gitrun.model.checks import EARLIER_OUTPUT, imported_distributions, normalise_distribution, sharing_summary
+from gitrun.model.reproduce import lineage_summary
 from gitrun.model.run import Run, run_summary_json
 from gitrun.model.terminal import printable_log
 from gitrun.model.timefmt import human_duration
@@ -91,6 +92,7 @@ def render(run: Run, log: bytes, width: int | None = None) -> str:
     lines += tracking_lines(run)
     lines += organise_lines(run)
     lines += _section_lines("sharing", sharing_summary(run.doc))
+    lines += _section_lines("lineage", lineage_summary(run.doc))
     missing = run.section("missing")
     if missing:
         lines += _section_lines("not captured", {key: str(value) for key, value in missing.items()})

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
+from gitrun.model.reproduce import is_reproduced, last_verdict
 from gitrun.model.secrets import is_secret_env_name
 
 CODE = "code"
@@ -19,7 +20,8 @@ ENVIRONMENT = "environment"
 ENV_VARS = "env_vars"
 SECRETS = "secrets"
 OUTCOME = "outcome"
-CHECKS = (CODE, DATA, ENVIRONMENT, ENV_VARS, SECRETS, OUTCOME)
+REPRODUCED = "reproduced"  # off unless [tool.gitrun.check] require_reproduced = true
+CHECKS = (CODE, DATA, ENVIRONMENT, ENV_VARS, SECRETS, OUTCOME, REPRODUCED)
 
 ERROR = "error"
 WARN = "warn"
@@ -249,6 +251,17 @@ def check_env_vars(run: str, doc: dict[str, Any]) -> list[tuple[str, str]]:
     return problems
 
 
+def check_reproduced(run: str, doc: dict[str, Any]) -> list[tuple[str, str]]:
+    """``require_reproduced``: some ``git run reproduce`` of the run came back exact or within tolerance."""
+    if is_reproduced(doc):
+        return []
+    last_record = last_verdict(doc)
+    last = f" (its last reproduction: {last_record.get('verdict')})" if last_record else ""
+    return [(f"the run was never reproduced exact or within tolerance{last}",
+             f"git run reproduce {run} (with --tolerance METRIC=TOL if its numbers may vary); "
+             f"{_accept_hint(run, REPRODUCED)}")]
+
+
 def check_outcome(run: str, doc: dict[str, Any]) -> list[tuple[str, str]]:
     status = str(doc.get("status", "unknown"))
     if status == "running":
@@ -269,6 +282,8 @@ def check_outcome(run: str, doc: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def severity_for(config: dict[str, Any], check: str) -> str:
+    if check == REPRODUCED and check not in config:
+        return ERROR if config.get("require_reproduced") is True else OFF
     value = str(config.get(check, ERROR)).lower()
     return value if value in SEVERITIES else ERROR
 

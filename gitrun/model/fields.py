@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from gitrun.model.reproduce import last_verdict
 from gitrun.model.run import Run
 from gitrun.model.timefmt import from_iso
 
@@ -63,6 +64,9 @@ def resolve(run: Run, path: tuple[str, ...], now: datetime | None = None) -> lis
         return [base] if base else []
     if root == "baseline":
         return baseline_branches(doc)
+    if root == "reproduced":  # the newest reproduction's verdict (git run reproduce)
+        last = last_verdict(doc)
+        return [str(last["verdict"])] if last else []
     if root == "note":
         note = doc.get("note")
         return [note] if note else []

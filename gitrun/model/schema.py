@@ -126,6 +126,7 @@ TOP_LEVEL: dict[str, tuple[Check, str]] = {
     "job": (_is_str, "text"),
     "overrides": (_is_table, "a table"),
     "reproduced_by": (_TABLE_LIST, "a list of tables"),
+    "tolerance": (_is_table, "a table"),
 }
 
 # Fields inside tables that commands read; checked the same way when the table itself is fine.

@@ -169,11 +169,16 @@ def _worktree(workdir: Path, snapshot: str, into: Path | None) -> Iterator[Path]
         parent = None
     added = False
     try:
-        _check_commit(workdir, snapshot)
-        # Hooks off: a post-checkout hook must not run for code a teammate recorded.
-        run_git(["-c", "core.hooksPath=/dev/null", "worktree", "add", "--detach", "--quiet", str(root), snapshot],
-                cwd=workdir)
+        base = _base_of(workdir, snapshot)
+        # HEAD at the run's own base commit, the files and index at the snapshot: the new run's code
+        # is the old run's uncommitted state on the same base (same tree, same list of changed files),
+        # and it lists where the original lists. Hooks off: none runs for code a teammate recorded.
+        run_git(["-c", "core.hooksPath=/dev/null", "worktree", "add", "--detach", "--no-checkout", "--quiet",
+                 str(root), base], cwd=workdir)
         added = True
+        run_git(["read-tree", "--reset", "-u", snapshot], cwd=root)
+        if base != snapshot:
+            run_git(["read-tree", base], cwd=root)  # the changes unstaged: new files untracked, as usual
         yield root
     finally:
         if added and into is None:
@@ -182,11 +187,14 @@ def _worktree(workdir: Path, snapshot: str, into: Path | None) -> Iterator[Path]
             shutil.rmtree(parent, ignore_errors=True)
 
 
-def _check_commit(workdir: Path, snapshot: str) -> None:
-    found = run_git(["cat-file", "-t", snapshot], cwd=workdir, check=False)
-    if found.returncode != 0 or found.text.strip() != "commit":
+def _base_of(workdir: Path, snapshot: str) -> str:
+    """The snapshot's first parent (HEAD when the run started), or the snapshot itself on an unborn branch."""
+    found = run_git(["rev-list", "--max-count=1", "--parents", snapshot, "--"], cwd=workdir, check=False)
+    ids = found.text.split()
+    if found.returncode != 0 or not ids:
         raise UsageError(f"snapshot {snapshot[:10]} is not in this repository",
                          hint="`git run pull` brings a teammate's runs and their code")
+    return ids[1] if len(ids) > 1 else ids[0]
 
 
 def _remove_worktree(workdir: Path, root: Path) -> None:
