@@ -26,20 +26,13 @@ from gitrun.model.bounded_regex import regex_problem, regex_search
 SIMPLE_FIELDS = (
     "id", "name", "status", "tag", "tags", "branch", "message", "command", "user", "host", "cwd",
     "started", "ended", "duration", "exit_code", "commit", "base", "baseline", "expect", "note", "age",
-<<<<<<< HEAD
-    "imported_from",
-=======
-    "reproduced",
->>>>>>> 6868e75 (git run reproduce RUN: pre-checks (Python, imported packages, data re-hashed, env vars, hardware, left-out code), --env venv rebuilt with uv or pip and cached by the package set, verdict exact / within tolerance / diverged with differences and ranked likely causes / not rebuildable, --tolerance, [tool.gitrun.reproduce], --repeat spread, --json; kept as reproduced_by, shown in show and list --columns reproduced, required by the guard with require_reproduced. Jobs now run on the original's base commit with the snapshot's changes (same tree, listed beside the original))
+    "imported_from", "reproduced",
 )
 SECTION_FIELDS = ("params", "metrics", "summary", "data", "env", "hardware", "git", "snapshot", "log",
                   "missing", "outputs", "imported")
 # Fields whose values have no order: only == != ~ !~ make sense on them.
-<<<<<<< HEAD
-_UNORDERED = {"status", "tag", "tags", "branch", "name", "id", "command", "user", "host", "note", "imported_from"}
-=======
-_UNORDERED = {"status", "tag", "tags", "branch", "name", "id", "command", "user", "host", "note", "reproduced"}
->>>>>>> 6868e75 (git run reproduce RUN: pre-checks (Python, imported packages, data re-hashed, env vars, hardware, left-out code), --env venv rebuilt with uv or pip and cached by the package set, verdict exact / within tolerance / diverged with differences and ranked likely causes / not rebuildable, --tolerance, [tool.gitrun.reproduce], --repeat spread, --json; kept as reproduced_by, shown in show and list --columns reproduced, required by the guard with require_reproduced. Jobs now run on the original's base commit with the snapshot's changes (same tree, listed beside the original))
+_UNORDERED = {"status", "tag", "tags", "branch", "name", "id", "command", "user", "host", "note", "imported_from",
+              "reproduced"}
 
 COMPARISONS = ("==", "!=", "<=", ">=", "<", ">", "~", "!~")
 KEYWORDS = ("and", "or", "not", "since", "before", "true", "false")
