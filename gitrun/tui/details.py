@@ -8,6 +8,7 @@ from typing import Any
 from gitrun.model import checks
 from gitrun.model.fields import baseline_branches
 from gitrun.model.query import format_value
+from gitrun.model.reproduce import lineage_summary
 from gitrun.model.run import Run
 from gitrun.model.series import SYSTEM_PREFIX
 from gitrun.model.timefmt import human_duration
@@ -51,6 +52,9 @@ def overview(run: Run) -> list[tuple[str, Rows]]:
         verdict = "met" if met is True else "missed" if met is False else "not checked yet"
         sections.append(("expectation", [("expression", str(expect.get("expression", ""))), ("result", verdict),
                                          ("detail", str(expect.get("detail", "")))]))
+    lineage = lineage_summary(doc)  # rerun/reproduce links and verdicts (git run reproduce)
+    if lineage:
+        sections.append(("lineage", list(lineage.items())))
     sections.append(("reproducibility checks", reproducibility(run)))
     return sections
 
