@@ -13,6 +13,7 @@ import click
 
 from gitrun.cli import (  # noqa: F401 - importing registers their subcommands
     compare,
+    conventions,
     data,
     interop,
     manpage,
@@ -34,7 +35,7 @@ def run_click(argv: list[str] | None) -> int:
 
     install_printable_streams()  # a pulled run's text never reaches the terminal raw
     try:
-        code = cli.main(args=argv, prog_name="git run", standalone_mode=False)
+        code = cli.main(args=argv, prog_name="git run", complete_var="_GIT_RUN_COMPLETE", standalone_mode=False)
     except click.exceptions.Exit as exit_:
         return int(exit_.exit_code or 0)
     except click.ClickException as err:

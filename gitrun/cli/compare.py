@@ -6,12 +6,15 @@ import sys
 
 import click
 
+from gitrun.cli.completion_runs import complete_runs
 from gitrun.cli.group import cli
+from gitrun.cli.output_options import reading
 
 
 @cli.command("diff")
-@click.argument("first", metavar="[A]", required=False)
-@click.argument("second", metavar="[B]", required=False)
+@reading()
+@click.argument("first", shell_complete=complete_runs, metavar="[A]", required=False)
+@click.argument("second", shell_complete=complete_runs, metavar="[B]", required=False)
 @click.option("--all", "show_all", is_flag=True, help="Show every value, not only what differs.")
 @click.option("--code", is_flag=True, help="Also show the code patch (through your pager, like git diff).")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object (see docs/format.md).")
@@ -29,7 +32,7 @@ def diff_cmd(first: str | None, second: str | None, show_all: bool, code: bool, 
 
 
 @cli.command("report")
-@click.argument("runs", nargs=-1)
+@click.argument("runs", shell_complete=complete_runs, nargs=-1)
 @click.option("-o", "--output", default="report.html", show_default=True, metavar="FILE",
               help="Where to write: .html (self-contained, charts as inline SVG) or .md.")
 @click.option("--where", default=None, metavar="EXPR", help="Report on the runs matching EXPR (docs/query.md).")

@@ -6,7 +6,9 @@ import sys
 
 import click
 
+from gitrun.cli.completion_runs import complete_runs
 from gitrun.cli.group import cli
+from gitrun.cli.output_options import reading
 
 
 @cli.group("data")
@@ -15,6 +17,7 @@ def data_group() -> None:
 
 
 @data_group.command("ls")
+@reading()
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array (a stable contract).")
 def data_ls(as_json: bool) -> None:
     """List every dataset seen across runs: versions, hashes, and the runs that used them."""
@@ -24,8 +27,9 @@ def data_ls(as_json: bool) -> None:
 
 
 @data_group.command("diff")
-@click.argument("run_a")
-@click.argument("run_b")
+@reading()
+@click.argument("run_a", shell_complete=complete_runs)
+@click.argument("run_b", shell_complete=complete_runs)
 @click.option("--dataset", default=None, metavar="NAME|PATH", help="Compare only this dataset.")
 @click.option("--all", "show_all", is_flag=True, help="List every changed file, not the first 100.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object (a stable contract).")

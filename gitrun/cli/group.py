@@ -14,6 +14,7 @@ import click
 
 from gitrun import __version__
 from gitrun.cli.fastpath import import_pygit2, run_recording
+from gitrun.cli.output_options import root_options
 from gitrun.runner.options import RECORD_OPTIONS, OptionSpec, RecordOptions
 
 COMMAND_KEY = "gitrun_command"
@@ -60,6 +61,7 @@ def with_record_options(function: Any) -> Any:
 @click.group(cls=RunGroup, invoke_without_command=True,
              context_settings={"help_option_names": ["-h", "--help"]})
 @with_record_options
+@root_options
 @click.version_option(__version__, "--version", prog_name="git-run")
 @click.pass_context
 def cli(ctx: click.Context, message: str, name: str | None, tags: tuple[str, ...], quiet: bool,

@@ -6,11 +6,14 @@ import sys
 
 import click
 
+from gitrun.cli.completion_runs import complete_runs
 from gitrun.cli.group import cli
+from gitrun.cli.output_options import reading
 
 
 @cli.command("metrics")
-@click.argument("run")
+@reading()
+@click.argument("run", shell_complete=complete_runs)
 @click.argument("names", nargs=-1)
 @click.option("--json", "fmt", flag_value="json", help="Print a JSON list of {name, step, time, value}.")
 @click.option("--csv", "fmt", flag_value="csv", help="Print CSV with the columns name, step, time, value.")
@@ -23,7 +26,7 @@ def metrics_cmd(run: str, names: tuple[str, ...], fmt: str | None, include_syste
 
 
 @cli.command("checkout-output")
-@click.argument("run")
+@click.argument("run", shell_complete=complete_runs)
 @click.argument("paths", nargs=-1)
 @click.option("--to", "to", default=None, metavar="DIR", help="Write below DIR instead of the repository root.")
 @click.option("--force", is_flag=True, help="Overwrite files that exist with other content.")

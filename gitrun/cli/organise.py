@@ -6,11 +6,13 @@ import sys
 
 import click
 
+from gitrun.cli.completion_runs import complete_runs
 from gitrun.cli.group import cli
+from gitrun.cli.output_options import reading
 
 
 @cli.command("tag")
-@click.argument("run")
+@click.argument("run", shell_complete=complete_runs)
 @click.argument("tags", nargs=-1, required=True)
 def tag_cmd(run: str, tags: tuple[str, ...]) -> None:
     """Add TAGs to RUN (dataset tags as name:version, e.g. imagenet:v3)."""
@@ -20,7 +22,7 @@ def tag_cmd(run: str, tags: tuple[str, ...]) -> None:
 
 
 @cli.command("untag")
-@click.argument("run")
+@click.argument("run", shell_complete=complete_runs)
 @click.argument("tags", nargs=-1, required=True)
 def untag_cmd(run: str, tags: tuple[str, ...]) -> None:
     """Remove TAGs from RUN."""
@@ -30,7 +32,7 @@ def untag_cmd(run: str, tags: tuple[str, ...]) -> None:
 
 
 @cli.command("note")
-@click.argument("run")
+@click.argument("run", shell_complete=complete_runs)
 @click.option("-m", "--message", default=None, help="The note's text (instead of opening $EDITOR).")
 @click.option("--append", is_flag=True, help="With -m: add to the note instead of replacing it.")
 @click.option("--show", is_flag=True, help="Print the note.")
@@ -72,6 +74,7 @@ def journal_add_cmd(text: tuple[str, ...], kind: str | None) -> None:
 
 
 @journal_group.command("show")
+@reading()
 def journal_show_cmd() -> None:
     """Print the journal."""
     from gitrun.commands.journal import journal_command
@@ -80,7 +83,8 @@ def journal_show_cmd() -> None:
 
 
 @cli.command("baseline")
-@click.argument("run", required=False)
+@reading(pages=False)
+@click.argument("run", shell_complete=complete_runs, required=False)
 @click.option("--branch", default=None, help="The branch whose baseline to set (default: the current one).")
 @click.option("--clear", is_flag=True, help="Unmark the branch's baseline.")
 def baseline_cmd(run: str | None, branch: str | None, clear: bool) -> None:
@@ -91,7 +95,7 @@ def baseline_cmd(run: str | None, branch: str | None, clear: bool) -> None:
 
 
 @cli.command("rm")
-@click.argument("runs", nargs=-1, required=True)
+@click.argument("runs", shell_complete=complete_runs, nargs=-1, required=True)
 @click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.option("-n", "--dry-run", is_flag=True, help="Only show what would be deleted.")
 @click.option("--force", is_flag=True, help="Also delete runs that are still running.")
@@ -120,6 +124,7 @@ def gc_cmd(status: tuple[str, ...], older_than: str | None, where: str | None, i
 
 
 @cli.command("doctor")
+@reading(pages=False)
 @click.option("-n", "--dry-run", is_flag=True, help="Only show what is wrong.")
 def doctor_cmd(dry_run: bool) -> None:
     """Repair refs left at missing commits (e.g. by git gc --prune=now during a run) and rebuild lost notes."""
@@ -129,7 +134,7 @@ def doctor_cmd(dry_run: bool) -> None:
 
 
 @cli.command("apply")
-@click.argument("run")
+@click.argument("run", shell_complete=complete_runs)
 @click.option("--force", is_flag=True, help="Overwrite files with uncommitted changes.")
 @click.option("-n", "--dry-run", is_flag=True, help="Only show what would change.")
 def apply_cmd(run: str, force: bool, dry_run: bool) -> None:
@@ -140,7 +145,7 @@ def apply_cmd(run: str, force: bool, dry_run: bool) -> None:
 
 
 @cli.command("branch")
-@click.argument("run")
+@click.argument("run", shell_complete=complete_runs)
 @click.argument("name")
 def branch_cmd(run: str, name: str) -> None:
     """Create branch NAME at RUN's snapshot commit (the code as it ran)."""

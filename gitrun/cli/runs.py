@@ -6,10 +6,13 @@ import sys
 
 import click
 
+from gitrun.cli.completion_runs import complete_runs
 from gitrun.cli.group import cli
+from gitrun.cli.output_options import reading
 
 
 @cli.command("list")
+@reading()
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array (a stable contract).")
 @click.option("--csv", "as_csv", is_flag=True, help="Print the chosen columns as CSV.")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Show at most N runs.")
@@ -31,7 +34,8 @@ def list_cmd(as_json: bool, as_csv: bool, limit: int | None, columns: str | None
 
 
 @cli.command("show")
-@click.argument("run", required=False)
+@reading()
+@click.argument("run", shell_complete=complete_runs, required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object (a stable contract).")
 @click.option("--log", is_flag=True, help="Print the run's whole console output.")
 def show_cmd(run: str | None, as_json: bool, log: bool) -> None:
@@ -42,6 +46,7 @@ def show_cmd(run: str | None, as_json: bool, log: bool) -> None:
 
 
 @cli.command("query")
+@reading()
 @click.argument("sql")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array of objects.")
 @click.option("--csv", "as_csv", is_flag=True, help="Print CSV with a header row.")

@@ -6,12 +6,14 @@ import sys
 
 import click
 
+from gitrun.cli.completion_runs import complete_runs
 from gitrun.cli.group import cli
+from gitrun.cli.output_options import reading
 
 
 @cli.command("push")
 @click.argument("remote", required=False)
-@click.argument("runs", nargs=-1)
+@click.argument("runs", shell_complete=complete_runs, nargs=-1)
 @click.option("--where", default=None, metavar="EXPR", help="Push the runs matching EXPR (as in `git run list`).")
 @click.option("--no-verify", is_flag=True, help="Skip the pre-push hook (the reproducibility checks).")
 def push_cmd(remote: str | None, runs: tuple[str, ...], where: str | None, no_verify: bool) -> None:
@@ -60,7 +62,8 @@ def remote_setup_cmd(remote: str | None, undo: bool) -> None:
 
 
 @cli.command("check")
-@click.argument("runs", nargs=-1)
+@reading(pages=False)
+@click.argument("runs", shell_complete=complete_runs, nargs=-1)
 @click.option("--where", default=None, metavar="EXPR", help="Check the runs matching EXPR (docs/query.md).")
 @click.option("--accept", default=None, metavar="REASON",
               help="Let RUNS (or the --where selection) through the checks (all, or --only CHECK), "

@@ -40,7 +40,7 @@ class Context:
 def open_context(start: Path | None = None, recover: bool = True) -> Context:
     cwd = Path(start or os.getcwd()).resolve()
     repo, paths = open_repository(cwd)
-    settings = load_settings(paths.workdir)
+    settings = load_settings(paths.workdir, repo.config)
     store = RunStore(repo, paths)
     if recover:
         sweep_stale_temp_files(paths)  # what a gitrun killed during a snapshot left behind

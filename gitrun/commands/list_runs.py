@@ -13,6 +13,7 @@ from typing import Any
 
 from gitrun.commands.context import Context, open_context
 from gitrun.commands.output import output_width, short_ids, short_ids_of, table, truncate, write_json_array
+from gitrun.commands.paging import colour_status_column
 from gitrun.commands.selection import Selection, current_branch, fields_needed, reachable_bases, scope_line, select_runs
 from gitrun.model import fields
 from gitrun.model.query import format_value, parse_columns
@@ -61,7 +62,8 @@ def list_command(as_json: bool = False, limit: int | None = None, columns: str |
     ids = short_ids(runs)
     branch = current_branch(ctx.repo)
     rows = [[_cell(run, path, now, ids, branch) for _, path in chosen] for run in selection.runs]
-    print(table(rows, [header for header, _ in chosen], output_width()))
+    headers = [header for header, _ in chosen]
+    print(colour_status_column(table(rows, headers, output_width()), headers))
     _footer(selection)
     return 0
 
@@ -126,7 +128,8 @@ def _default_table(ctx: Context, listed: Listed, where: str | None) -> int:
             run_branch or ("(detached)" if detached else "-"),
             message if len(message) <= 60 else message[:59] + "…",
         ])
-    print(table(cells, [header for header, _ in parse_columns(DEFAULT_COLUMNS)], output_width()))
+    headers = [header for header, _ in parse_columns(DEFAULT_COLUMNS)]
+    print(colour_status_column(table(cells, headers, output_width()), headers))
     selection.matched = max(selection.matched, len(listed.shown))
     _footer(selection, len(listed.shown))
     return 0

@@ -178,9 +178,10 @@ class PrintableStream(io.TextIOBase):
 
     def __init__(self, inner: TextIO) -> None:
         self.inner = inner
+        self.keep_colours = False  # gitrun's own colours, when colour is on (commands/paging.py)
 
     def write(self, text: str) -> int:
-        self.inner.write(printable(text, keep_newlines=True))
+        self.inner.write(printable(text, keep_newlines=True, keep_colours=self.keep_colours))
         return len(text)
 
     def flush(self) -> None:

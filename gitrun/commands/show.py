@@ -10,6 +10,7 @@ from gitrun.commands.context import open_context
 from gitrun.commands.data import data_summary
 from gitrun.commands.organise_view import organise_lines
 from gitrun.commands.output import fit, join_lines, output_width, print_json, wrap
+from gitrun.commands.paging import paint, status_colour, to_terminal
 from gitrun.commands.tracking_view import apply_live, tracking_lines
 from gitrun.errors import RunNotFound
 from gitrun.model.checks import EARLIER_OUTPUT, imported_distributions, normalise_distribution, sharing_summary
@@ -33,12 +34,14 @@ def show_command(reference: str | None = None, as_json: bool = False, log: bool 
         import sys
 
         sys.stdout.flush()
-        sys.stdout.buffer.write(printable_log(data) if sys.stdout.isatty() else data)
+        sys.stdout.buffer.write(printable_log(data) if to_terminal() else data)
         return 0
     if as_json:
         print_json(run_summary_json(run))
         return 0
-    print(render(run, run_log(ctx, run), output_width()))
+    text = render(run, run_log(ctx, run), output_width())
+    status_line = f"\nstatus   {run.status}"  # coloured after the lines were made printable
+    print(text.replace(status_line, f"\nstatus   {paint(run.status, status_colour(run.status))}", 1))
     return 0
 
 

@@ -39,13 +39,16 @@ def _escape(match: re.Match[str]) -> str:
     return f"\\x{code:02x}" if code < 0x80 else f"\\u{code:04x}"
 
 
-def printable(text: str, keep_newlines: bool = False) -> str:
+def printable(text: str, keep_newlines: bool = False, keep_colours: bool = False) -> str:
     """``text`` with every control, invisible or direction-changing character escaped.
 
     ``keep_newlines`` keeps line feeds and tabs (a block of lines); otherwise they are escaped too
-    (one field on one line).
+    (one field on one line). ``keep_colours`` keeps SGR sequences (colours, bold) and nothing else:
+    the last step of a command's output when colour is on (each field from a run was already made
+    printable on its own, so only gitrun's own colours are left to keep).
     """
-    return _escape_all(_UNSAFE_IN_BLOCK if keep_newlines else _UNSAFE, text)
+    pattern = _UNSAFE_IN_BLOCK if keep_newlines else _UNSAFE
+    return _escape_outside_colours(pattern, text) if keep_colours else _escape_all(pattern, text)
 
 
 def _escape_all(pattern: re.Pattern[str], text: str) -> str:
@@ -65,10 +68,16 @@ def printable_log(data: bytes) -> bytes:
 
 def printable_log_text(text: str) -> str:
     """``printable_log`` for text already decoded (the terminal UI's log view)."""
+    return _escape_outside_colours(_UNSAFE_IN_LOG, text)
+
+
+def _escape_outside_colours(pattern: re.Pattern[str], text: str) -> str:
+    if "\x1b" not in text:
+        return _escape_all(pattern, text)
     out: list[str] = []
     position = 0
     for match in _SGR.finditer(text):
-        out += (_escape_all(_UNSAFE_IN_LOG, text[position:match.start()]), match.group())
+        out += (_escape_all(pattern, text[position:match.start()]), match.group())
         position = match.end()
-    out.append(_escape_all(_UNSAFE_IN_LOG, text[position:]))
+    out.append(_escape_all(pattern, text[position:]))
     return "".join(out)

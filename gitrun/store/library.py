@@ -46,7 +46,7 @@ class Store:
         self._runs = RunStore(self._repo, self.paths)
         self.results = ResultReader(self._repo, self.paths)
         self.lock = self.results.lock  # one lock for the repository, the index and the result reads
-        self.settings: Settings = load_settings(self.paths.workdir)
+        self.settings: Settings = load_settings(self.paths.workdir, self._repo.config)
 
     @property
     def root(self) -> Path:
