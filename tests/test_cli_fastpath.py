@@ -48,7 +48,8 @@ def test_anything_unusual_is_left_to_click(args: list[str]) -> None:
 
 def test_every_record_option_of_click_is_a_known_feature_option() -> None:
     """The click group's record options are exactly the declared ones (the values are compared above)."""
-    names = {param.name for param in app.cli.params if isinstance(param, click.Option)}
+    names = {param.name for param in app.cli.params if isinstance(param, click.Option) and param.expose_value}
+    # (--color, --no-pager, -p: output options for the subcommand that follows, not record options)
     names -= {"message", "name", "tags", "quiet", "version", "help"}
     assert names == set(FEATURE_DEFAULTS)
 

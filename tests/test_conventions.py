@@ -145,3 +145,19 @@ def test_bash_completes_git_run_through_gits_completion_hook(repo: Path, tmp_pat
                           env={**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}, capture_output=True,
                           text=True, check=False, timeout=60)
     assert "baseline-lr" in proc.stdout.split(), proc.stdout + proc.stderr
+
+
+def test_reading_commands_speak_json_and_keep_quiet(repo: Path) -> None:
+    gitrun(repo, "-q", "--", "true")
+    gitrun(repo, "-q", "--", "true")
+    ids = [run["id"] for run in json.loads(gitrun(repo, "list", "--json").stdout)]
+    assert gitrun(repo, "list", "-q").stdout.split() == ids
+    checked = json.loads(gitrun(repo, "check", "--json", check=False).stdout)
+    assert set(checked) == {"checked", "passed", "findings"} and sorted(checked["checked"]) == sorted(ids)
+    assert all(set(f) == {"run", "check", "severity", "problem", "fix"} for f in checked["findings"])
+    quiet = gitrun(repo, "check", "-q", check=False)
+    assert quiet.stdout == "" and quiet.returncode == (0 if checked["passed"] else 1)
+    assert json.loads(gitrun(repo, "doctor", "--json").stdout) == {"healthy": True, "findings": []}
+    assert gitrun(repo, "doctor", "-q").stdout == ""
+    config = json.loads(gitrun(repo, "config", "--json").stdout)
+    assert all(set(entry) == {"key", "value", "origin", "default", "about"} for entry in config)

@@ -126,11 +126,13 @@ def gc_cmd(status: tuple[str, ...], older_than: str | None, where: str | None, i
 @cli.command("doctor")
 @reading(pages=False)
 @click.option("-n", "--dry-run", is_flag=True, help="Only show what is wrong.")
-def doctor_cmd(dry_run: bool) -> None:
+@click.option("--json", "fmt", flag_value="json", help="Print a JSON object {healthy, findings}.")
+@click.option("-q", "--quiet", "fmt", flag_value="quiet", help="Print nothing: the exit code says.")
+def doctor_cmd(dry_run: bool, fmt: str | None) -> None:
     """Repair refs left at missing commits (e.g. by git gc --prune=now during a run) and rebuild lost notes."""
     from gitrun.commands.doctor import doctor_command
 
-    sys.exit(doctor_command(dry_run=dry_run))
+    sys.exit(doctor_command(dry_run=dry_run, fmt=fmt or "text"))
 
 
 @cli.command("apply")

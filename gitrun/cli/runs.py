@@ -15,6 +15,7 @@ from gitrun.cli.output_options import reading
 @reading()
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array (a stable contract).")
 @click.option("--csv", "as_csv", is_flag=True, help="Print the chosen columns as CSV.")
+@click.option("-q", "--quiet", is_flag=True, help="Print only the runs' full ids, one a line.")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Show at most N runs.")
 @click.option("--columns", default=None, metavar="COLS",
               help="Comma-separated columns, e.g. id,name,params.lr,metrics.acc (see docs/query.md).")
@@ -25,12 +26,12 @@ from gitrun.cli.output_options import reading
 @click.option("--all-branches", is_flag=True,
               help="Include runs whose base commit is not reachable from HEAD.")
 def list_cmd(as_json: bool, as_csv: bool, limit: int | None, columns: str | None, where: str | None,
-             sort: str | None, all_branches: bool) -> None:
+             sort: str | None, all_branches: bool, quiet: bool) -> None:
     """List runs, newest first (those on commits reachable from HEAD unless --all-branches)."""
     from gitrun.commands.list_runs import list_command
 
     sys.exit(list_command(as_json=as_json, limit=limit, columns=columns, where=where, sort=sort,
-                          all_branches=all_branches, as_csv=as_csv))
+                          all_branches=all_branches, as_csv=as_csv, quiet=quiet))
 
 
 @cli.command("show")

@@ -70,7 +70,10 @@ def remote_setup_cmd(remote: str | None, undo: bool) -> None:
                    "recording REASON in their metadata.")
 @click.option("--only", default=None, metavar="CHECK",
               help="code, data, environment, env_vars, secrets or outcome.")
-def check_cmd(runs: tuple[str, ...], where: str | None, accept: str | None, only: str | None) -> None:
+@click.option("--json", "fmt", flag_value="json", help="Print a JSON object {checked, passed, findings}.")
+@click.option("-q", "--quiet", "fmt", flag_value="quiet", help="Print nothing: the exit code says (1: an error).")
+def check_cmd(runs: tuple[str, ...], where: str | None, accept: str | None, only: str | None,
+              fmt: str | None) -> None:
     """Check that RUNS (default: all) can be reproduced by others; exit 1 on an error.
 
     \b
@@ -80,7 +83,7 @@ def check_cmd(runs: tuple[str, ...], where: str | None, accept: str | None, only
     """
     from gitrun.commands.check import check_command
 
-    sys.exit(check_command(list(runs), accept=accept, only=only, where=where))
+    sys.exit(check_command(list(runs), accept=accept, only=only, where=where, fmt=fmt or "text"))
 
 
 @cli.group("hooks")

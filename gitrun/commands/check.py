@@ -23,7 +23,7 @@ from typing import Any
 import pygit2
 
 from gitrun.commands.context import Context, open_context
-from gitrun.commands.output import output_width, wrap
+from gitrun.commands.output import output_width, print_json, wrap
 from gitrun.commands.selection import select_runs
 from gitrun.errors import GitrunError, UsageError
 from gitrun.model import checks as C
@@ -170,8 +170,9 @@ def render_findings(ctx: Context, findings: list[Finding], runs: Iterable[Run], 
     return "\n".join(lines)
 
 
-def report(ctx: Context, runs: list[Run], out: Any = None, context: str = "check", only: str | None = None) -> int:
-    """Check ``runs``, print the findings; 1 when any is an error."""
+def report(ctx: Context, runs: list[Run], out: Any = None, context: str = "check", only: str | None = None,
+           fmt: str = "text") -> int:
+    """Check ``runs``, print the findings (``fmt``: text, json, or quiet: nothing); 1 when any is an error."""
     out = out or sys.stdout
     width = output_width(out)
     config = check_config(ctx)
@@ -179,6 +180,12 @@ def report(ctx: Context, runs: list[Run], out: Any = None, context: str = "check
     for run in runs:
         findings.extend(run_checks(ctx, run, config, only))
     errors = [f for f in findings if f.severity == C.ERROR]
+    if fmt == "json":
+        print_json({"checked": [run.id for run in runs], "passed": not errors,
+                    "findings": [{"run": f.run_id, "check": f.check, "severity": f.severity, "problem": f.problem,
+                                  "fix": f.fix} for f in findings]})
+    if fmt != "text":
+        return 1 if errors else 0
     if findings:
         print(render_findings(ctx, findings, runs, width), file=out)
     if errors:
@@ -239,7 +246,7 @@ def _legacy_accept(ctx: Context, references: list[str], reason: str) -> tuple[li
 
 
 def check_command(references: list[str], accept: str | None = None, only: str | None = None,
-                  where: str | None = None) -> int:
+                  where: str | None = None, fmt: str = "text") -> int:
     ctx = open_context()
     if only is not None and only not in C.CHECKS:
         raise UsageError(f"unknown check '{only}'", hint="one of " + ", ".join(C.CHECKS))
@@ -258,9 +265,12 @@ def check_command(references: list[str], accept: str | None = None, only: str | 
         print(f"gitrun: accepted {only or 'every check'} for {what}: {accept}")
         return 0
     if not runs:
-        print("gitrun: no runs to check")
+        if fmt == "json":
+            print_json({"checked": [], "passed": True, "findings": []})
+        elif fmt == "text":
+            print("gitrun: no runs to check")
         return 0
-    return report(ctx, runs, only=only)
+    return report(ctx, runs, only=only, fmt=fmt)
 
 
 def _chosen_runs(ctx: Context, references: list[str], where: str | None) -> list[Run]:

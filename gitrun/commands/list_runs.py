@@ -26,10 +26,10 @@ DEFAULT_COLUMNS = "id,name,status,age,duration,branch,message"
 
 def list_command(as_json: bool = False, limit: int | None = None, columns: str | None = None,
                  where: str | None = None, sort: str | None = None, all_branches: bool = False,
-                 as_csv: bool = False) -> int:
+                 as_csv: bool = False, quiet: bool = False) -> int:
     chosen = parse_columns(columns or DEFAULT_COLUMNS)
     ctx = open_context()
-    default_table = columns is None and not as_json and not as_csv
+    default_table = columns is None and not as_json and not as_csv and not quiet
     if default_table and where is None and sort is None:
         return _default_table(ctx, _unfiltered(ctx, all_branches, limit), where)
     needed = fields_needed(where, sort)
@@ -41,6 +41,9 @@ def list_command(as_json: bool = False, limit: int | None = None, columns: str |
                             now=now)
     if as_json:
         write_json_array(run_summary_json(run) for run in ctx.store.index.iter_full([r.id for r in selection.runs]))
+        return 0
+    if quiet:  # full ids, one a line, for scripts: git run list -q --where ... | xargs -n1 git run show
+        sys.stdout.write("".join(run.id + "\n" for run in selection.runs))
         return 0
     if as_csv:
         buffer = io.StringIO()
