@@ -45,7 +45,7 @@ KNOWN: dict[str, tuple[Any, str]] = {
     "max_untracked_size": ("10MiB", "untracked files larger than this stay out of the snapshot"),
     "log_cap": ("16MiB", "console log kept per run (head and tail)"),
     "include_secret_files": ([], "paths you vouch for although their names look secret"),
-    "sample_interval": (5.0, "seconds between system samples (CPU, memory, GPU)"),
+    "sample_interval": (5.0, "seconds between system samples (CPU, memory, GPU); 0 turns them off"),
     "output_store_limit": ("1MiB", "outputs up to this size are stored in the run"),
     "outputs_store_total": ("64MiB", "total size of stored outputs per run"),
     "outputs": ([], "extra output paths or globs to record"),
@@ -202,7 +202,7 @@ def _check(settings: Settings) -> None:
                 settings.log_cap_bytes = size
     if "sample_interval" in raw:
         try:
-            if float(raw["sample_interval"]) <= 0:
+            if float(raw["sample_interval"]) < 0:  # 0 turns system monitoring off
                 raise ValueError
         except (TypeError, ValueError):
             raise UsageError(f"{where('sample_interval')}: '{raw['sample_interval']}' is not a number of seconds",
