@@ -161,3 +161,14 @@ def test_reading_commands_speak_json_and_keep_quiet(repo: Path) -> None:
     assert gitrun(repo, "doctor", "-q").stdout == ""
     config = json.loads(gitrun(repo, "config", "--json").stdout)
     assert all(set(entry) == {"key", "value", "origin", "default", "about"} for entry in config)
+
+
+def test_baselines_and_the_journal_in_json(repo: Path) -> None:
+    gitrun(repo, "-q", "--name", "base", "--", "true")
+    gitrun(repo, "baseline", "base")
+    run_id = json.loads(gitrun(repo, "list", "--json").stdout)[0]["id"]
+    assert json.loads(gitrun(repo, "baseline", "--json").stdout) == [{"branch": "main", "id": run_id, "name": "base"}]
+    assert json.loads(gitrun(repo, "journal", "show", "--json").stdout) == {"text": "", "commit": None}
+    gitrun(repo, "journal", "add", "tried a smaller lr")
+    shown = json.loads(gitrun(repo, "journal", "show", "--json").stdout)
+    assert "tried a smaller lr" in shown["text"] and len(shown["commit"]) == 40

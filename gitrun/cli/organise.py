@@ -75,11 +75,12 @@ def journal_add_cmd(text: tuple[str, ...], kind: str | None) -> None:
 
 @journal_group.command("show")
 @reading()
-def journal_show_cmd() -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object {text, commit}.")
+def journal_show_cmd(as_json: bool) -> None:
     """Print the journal."""
     from gitrun.commands.journal import journal_command
 
-    sys.exit(journal_command("show"))
+    sys.exit(journal_command("show", as_json=as_json))
 
 
 @cli.command("baseline")
@@ -87,11 +88,12 @@ def journal_show_cmd() -> None:
 @click.argument("run", shell_complete=complete_runs, required=False)
 @click.option("--branch", default=None, help="The branch whose baseline to set (default: the current one).")
 @click.option("--clear", is_flag=True, help="Unmark the branch's baseline.")
-def baseline_cmd(run: str | None, branch: str | None, clear: bool) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Without RUN: print a JSON array of {branch, id, name}.")
+def baseline_cmd(run: str | None, branch: str | None, clear: bool, as_json: bool) -> None:
     """Mark RUN as the baseline others are compared against (per branch); no RUN: list baselines."""
     from gitrun.commands.baseline import baseline_command
 
-    sys.exit(baseline_command(run, branch=branch, clear=clear))
+    sys.exit(baseline_command(run, branch=branch, clear=clear, as_json=as_json))
 
 
 @cli.command("rm")

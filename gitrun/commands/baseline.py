@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from gitrun.commands.context import open_context
+from gitrun.commands.output import print_json
 from gitrun.commands.selection import current_branch
 from gitrun.errors import UsageError
 from gitrun.model import fields
@@ -20,11 +21,16 @@ from gitrun.store.index import COLUMNS
 from gitrun.store.notes import modify_notes
 
 
-def baseline_command(reference: str | None = None, branch: str | None = None, clear: bool = False) -> int:
+def baseline_command(reference: str | None = None, branch: str | None = None, clear: bool = False,
+                     as_json: bool = False) -> int:
     ctx = open_context()
     runs = ctx.store.list_runs(COLUMNS)  # baseline marks are typed columns of the index
     if reference is None and not clear:
         marked = [(b, run) for run in runs for b in fields.baseline_branches(run.doc)]
+        if as_json:
+            print_json([{"branch": name, "id": run.id, "name": run.name}
+                        for name, run in sorted(marked, key=lambda item: item[0])])
+            return 0
         if not marked:
             print("no baselines marked (mark one with `git run baseline RUN`)")
         for name, run in sorted(marked, key=lambda item: item[0]):

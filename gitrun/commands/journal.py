@@ -15,6 +15,7 @@ import pygit2
 
 from gitrun.commands.context import Context, open_context
 from gitrun.commands.interact import can_start_editor, edit_text
+from gitrun.commands.output import print_json
 from gitrun.errors import UsageError
 from gitrun.model.timefmt import utc_now
 from gitrun.store.git import default_signature
@@ -92,7 +93,8 @@ def edit_journal(ctx: Context) -> int:
     raise UsageError("could not save the journal: it kept changing", hint="try again")
 
 
-def journal_command(action: str | None = None, text: str | None = None, kind: str | None = None) -> int:
+def journal_command(action: str | None = None, text: str | None = None, kind: str | None = None,
+                    as_json: bool = False) -> int:
     ctx = open_context()
     if action == "add":
         if not text or not text.strip():
@@ -102,7 +104,10 @@ def journal_command(action: str | None = None, text: str | None = None, kind: st
         print("journal: entry added")
         return 0
     if action == "show" or not can_start_editor():  # no terminal for an editor: print it instead
-        current, _tip = read_journal(ctx.repo)
+        current, tip = read_journal(ctx.repo)
+        if as_json:
+            print_json({"text": current or "", "commit": str(tip) if tip else None})
+            return 0
         print(current.rstrip("\n") if current else "the journal is empty (add to it with `git run journal add`)")
         return 0
     return edit_journal(ctx)
