@@ -64,6 +64,11 @@ def test_mlflow_runs_import_and_export_with_every_point(repo: Path, tmp_path: Pa
                      tags=[RunTag("mlflow.note.content", "the baseline")])
     client.log_batch(a.info.run_id, metrics=[Metric(name, value, when, step) for name, points in logged.items()
                                              for step, when, value in points])
+    artifacts = tmp_path / "artifacts"
+    (artifacts / "model").mkdir(parents=True)
+    (artifacts / "model" / "config.json").write_text('{"depth": 3}')
+    (artifacts / "weights.bin").write_bytes(b"\0" * (2 << 20))  # over the 1 MiB store limit
+    client.log_artifacts(a.info.run_id, str(artifacts))
     client.set_terminated(a.info.run_id, "FINISHED", end_time=t0 + 60_000)
     b = client.create_run(experiment, start_time=t0 + 1000, run_name="broken")
     client.log_metric(b.info.run_id, "loss", float("nan"), timestamp=t0 + 1500, step=0)
@@ -85,6 +90,13 @@ def test_mlflow_runs_import_and_export_with_every_point(repo: Path, tmp_path: Pa
     expected = {name: [(step, round(when / 1000, 3), value) for step, when, value in points]
                 for name, points in logged.items()}
     assert _points(repo, run_a["id"]) == expected
+    outputs = {entry["path"]: entry for entry in run_a["outputs"]}
+    assert outputs["model/config.json"]["stored"] and outputs["model/config.json"]["size"] == 12
+    assert not outputs["weights.bin"]["stored"] and outputs["weights.bin"]["size"] == 2 << 20
+    assert "left in" in outputs["weights.bin"]["not_stored"]
+    out_dir = tmp_path / "restored"
+    gitrun_in_process(repo, "checkout-output", run_a["id"], "model", "--to", str(out_dir))
+    assert (out_dir / "model" / "config.json").read_text() == '{"depth": 3}'
     run_b = _imported(repo, f"mlflow:{b.info.run_id}")
     assert run_b["status"] == "failed" and "not known" in run_b["missing"]["code"]
 
@@ -112,6 +124,8 @@ def test_mlflow_runs_import_and_export_with_every_point(repo: Path, tmp_path: Pa
             assert [(m.step, m.timestamp, m.value) for m in history] == \
                 [(step, round(when * 1000), value) for step, when, value in points], name
     assert exported[run_a["id"]].data.tags["mlflow.source.git.commit"] == run_a["commit"]
+    artifact = reader.download_artifacts(exported[run_a["id"]].info.run_id, "model/config.json", str(tmp_path))
+    assert Path(artifact).read_text() == '{"depth": 3}'  # stored outputs travel as artifacts
     again_out = gitrun_in_process(repo, "export", "mlflow", "native", "--to", str(target), "--experiment", "e")
     assert "exported 0 run(s)" in again_out.stderr
     assert len(reader.search_runs([reader.get_experiment_by_name("e").experiment_id])) == 2

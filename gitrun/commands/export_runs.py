@@ -6,6 +6,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import pygit2
+
 from gitrun.commands.context import Context, open_context
 from gitrun.commands.output import short_ids
 from gitrun.commands.selection import select_runs
@@ -14,6 +16,7 @@ from gitrun.errors import UsageError
 from gitrun.model.run import Run
 from gitrun.model.series import SeriesPoint
 from gitrun.model.terminal import printable
+from gitrun.store.trees import read_tree_files
 
 TOOLS = ("mlflow", "tensorboard")
 
@@ -31,16 +34,34 @@ def chosen_runs(ctx: Context, references: Sequence[str], where: str | None) -> l
     return [ctx.store.get(run_id) for run_id in unique]  # whole notes: params, tags, git
 
 
+def stored_outputs(ctx: Context, run: Run) -> dict[str, bytes]:
+    """The run's stored output files (``outputs/`` of its result tree), by their path."""
+    commit = ctx.repo.get(run.result_commit)
+    tree = commit.tree if isinstance(commit, pygit2.Commit) else None
+    if tree is None or "outputs" not in tree:
+        return {}
+    folder = ctx.repo.get(tree["outputs"].id)
+    if not isinstance(folder, pygit2.Tree):
+        return {}
+    found: dict[str, bytes] = {}
+    for path, blob_id in read_tree_files(ctx.repo, folder).items():
+        blob = ctx.repo.get(blob_id)
+        if isinstance(blob, pygit2.Blob):
+            found[path] = blob.data
+    return found
+
+
 def export_command(tool: str, references: Sequence[str], target: str, where: str | None = None,
                    experiment: str = "gitrun", quiet: bool = False) -> int:
     ctx = open_context()
     runs = chosen_runs(ctx, references, where)
     with_series: list[tuple[Run, dict[str, list[SeriesPoint]]]] = [(run, stored_series(ctx, run)) for run in runs]
+    outputs = {run.id: stored_outputs(ctx, run) for run in runs} if tool == "mlflow" else {}
     ids = short_ids(runs)
     if tool == "mlflow":
         from gitrun.commands.interop import mlflow_store
 
-        done = mlflow_store.export_runs(target, experiment, with_series)
+        done = mlflow_store.export_runs(target, experiment, with_series, outputs)
         for run, mlflow_id, written in done:
             if not quiet:
                 verb = "exported" if written else "already in the store"

@@ -47,6 +47,7 @@ class ForeignFile:
     hash: str
     data: bytes | None = None  # None: larger than the store limit, recorded by size and hash only
     mtime: str | None = None
+    location: str | None = None  # where a file not read stays (MLflow's artifact store)
 
 
 @dataclass
@@ -208,11 +209,14 @@ def stored_series(series: Mapping[str, list[SeriesPoint]]) -> dict[str, list[Ser
 
 
 def _output_entry(item: ForeignFile) -> dict[str, Any]:
-    entry: dict[str, Any] = {"path": item.path, "size": item.size, "hash": item.hash, "stored": item.data is not None}
+    entry: dict[str, Any] = {"path": item.path, "size": item.size, "stored": item.data is not None}
+    if item.hash:  # "" when the tool's copy was not read (left in its artifact store)
+        entry["hash"] = item.hash
     if item.mtime:
         entry["mtime"] = item.mtime
     if item.data is None:
-        entry["not_stored"] = f"larger than the {OUTPUT_STORE_LIMIT}-byte store limit"
+        entry["not_stored"] = f"larger than the {OUTPUT_STORE_LIMIT}-byte store limit" + (
+            "" if item.hash else f"; left in {item.location or 'the tool'}")
     return entry
 
 

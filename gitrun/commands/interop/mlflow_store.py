@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterator, Sequence
+import tempfile
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from gitrun.capture.hashing import hash_bytes
 from gitrun.commands.interop.extras import require
-from gitrun.commands.interop.imported import ForeignRun, number_or_text
+from gitrun.commands.interop.imported import OUTPUT_STORE_LIMIT, ForeignFile, ForeignRun, number_or_text
 from gitrun.errors import UsageError
 from gitrun.model import status as statuses
 from gitrun.model.run import Run
 from gitrun.model.series import SeriesPoint
+from gitrun.store.safe_write import SafeRoot
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 URI_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://|^databricks")
@@ -35,6 +38,7 @@ def _client(uri: str) -> Any:
     mlflow_tracking = require("mlflow.tracking", "mlflow")
     if uri.startswith("file:"):
         os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # no bar per downloaded artifact
     return mlflow_tracking.MlflowClient(tracking_uri=uri)
 
 
@@ -132,6 +136,7 @@ def _foreign(client: Any, uri: str, experiment: Any, run: Any, status: str, with
             details[key] = tags[tag]
     if info.artifact_uri:
         details["artifact_uri"] = info.artifact_uri
+    files = _artifacts(client, info.run_id, details) if with_series else []
     return ForeignRun(
         tool="mlflow", foreign_id=info.run_id, source=uri, name=info.run_name or tags.get("mlflow.runName", ""),
         status=status, started=_time(info.start_time), ended=_time(info.end_time),
@@ -140,8 +145,33 @@ def _foreign(client: Any, uri: str, experiment: Any, run: Any, status: str, with
         series=series, labels={key: value for key, value in tags.items() if not key.startswith("mlflow.")},
         user=tags.get("mlflow.user") or getattr(info, "user_id", None) or None,
         commit=tags.get("mlflow.source.git.commit"), branch=tags.get("mlflow.source.git.branch"),
-        remote_url=tags.get("mlflow.source.git.repoURL"), details=details,
+        remote_url=tags.get("mlflow.source.git.repoURL"), details=details, files=files,
     )
+
+
+MAX_ARTIFACTS = 10_000
+
+
+def _artifacts(client: Any, run_id: str, details: dict[str, Any]) -> list[ForeignFile]:
+    """The run's artifacts as outputs: those up to the store limit downloaded and stored, larger ones
+    listed by size (they stay in MLflow's artifact store). An unreachable store loses no run."""
+    found: list[ForeignFile] = []
+    pending: list[str | None] = [None]
+    try:
+        with tempfile.TemporaryDirectory(prefix="gitrun-mlflow-") as scratch:
+            while pending and len(found) < MAX_ARTIFACTS:
+                for item in client.list_artifacts(run_id, pending.pop()):
+                    if item.is_dir:
+                        pending.append(item.path)
+                    elif (item.file_size or 0) <= OUTPUT_STORE_LIMIT:
+                        data = Path(client.download_artifacts(run_id, item.path, scratch)).read_bytes()
+                        found.append(ForeignFile(item.path, len(data), hash_bytes(data), data))
+                    else:
+                        found.append(ForeignFile(item.path, int(item.file_size), "", None,
+                                                 location=str(details.get("artifact_uri") or "MLflow")))
+    except Exception as err:  # a remote artifact store that is down, credentials missing
+        details["artifacts_error"] = _first_line(err)
+    return found
 
 
 def _time(ms: int | None) -> datetime | None:
@@ -174,7 +204,7 @@ def target_uri(text: str) -> str:
 
 
 def export_runs(text: str, experiment_name: str, runs: Sequence[tuple[Run, dict[str, list[SeriesPoint]]]],
-                ) -> list[tuple[Run, str, bool]]:
+                outputs: Mapping[str, Mapping[str, bytes]] | None = None) -> list[tuple[Run, str, bool]]:
     """Write each run (with its series) as an MLflow run; (run, MLflow run id, written now) each.
 
     A run exported before to this experiment (its ``gitrun.run_id`` tag) is not written again.
@@ -190,7 +220,9 @@ def export_runs(text: str, experiment_name: str, runs: Sequence[tuple[Run, dict[
         if before:
             done.append((run, before[0].info.run_id, False))
             continue
-        done.append((run, _export_one(client, entities, experiment_id, run, series), True))
+        run_id = _export_one(client, entities, experiment_id, run, series)
+        _log_outputs(client, run_id, (outputs or {}).get(run.id, {}))
+        done.append((run, run_id, True))
     return done
 
 
@@ -228,6 +260,18 @@ def _export_one(client: Any, entities: Any, experiment_id: str, run: Run,
         ended = run.ended
         client.set_terminated(run_id, status=status, end_time=_ms(ended.timestamp()) if ended else None)
     return str(run_id)
+
+
+def _log_outputs(client: Any, run_id: str, files: Mapping[str, bytes]) -> None:
+    """The run's stored outputs as the MLflow run's artifacts, written below a scratch folder through
+    ``SafeRoot`` (a pulled run's paths are untrusted)."""
+    if not files:
+        return
+    with tempfile.TemporaryDirectory(prefix="gitrun-export-") as scratch:
+        root = SafeRoot(Path(scratch))
+        for path, data in files.items():
+            root.write_file(path, data)
+        client.log_artifacts(run_id, scratch)
 
 
 def _ms(seconds: float) -> int:
