@@ -23,6 +23,7 @@ from typing import Any, NoReturn
 from gitrun.commands.context import open_context
 from gitrun.model import status as statuses
 from gitrun.runner.ending import Ending
+from gitrun.runner.notebook import spool_notebook
 from gitrun.runner.options import FEATURE_DEFAULTS, RecordOptions
 from gitrun.runner.process import OutputConsumer
 from gitrun.runner.recorder import start_recording
@@ -69,6 +70,15 @@ def _load_hook_modules() -> None:
             spec.loader.exec_module(module)
         except Exception:
             sys.modules.pop(path.stem, None)
+
+
+def _spool_notebook(spool: Spool, workdir: Path) -> bool:
+    """The notebook this kernel runs (docs/integrations.md, "Notebooks"); a failure never stops the run."""
+    try:
+        return spool_notebook(spool, workdir)
+    except Exception as err:
+        print(f"gitrun: warning: could not record the notebook: {type(err).__name__}: {err}", file=sys.stderr)
+        return False
 
 
 def _exit_code(status: object) -> int:
@@ -138,6 +148,12 @@ def start_local_run(name: str | None = None, message: str = "", tags: list[str] 
         sys.stderr = _Tee(sys.stderr, "stderr", active.consumers)  # type: ignore[assignment]
     active.started(os.getpid())
     local = LocalRun(run_id, active.run.name, active.spool, ctx.paths.workdir)
+    if _spool_notebook(active.spool, ctx.paths.workdir):  # in a Jupyter kernel: again when the run ends
+
+        def notebook_at_end() -> None:
+            _spool_notebook(active.spool, ctx.paths.workdir)
+
+        local.before_finish.append(notebook_at_end)
     stop_ticks = threading.Event()
 
     def tick() -> None:

@@ -94,8 +94,9 @@ def files_under(folder: Path) -> list[Path]:
     return sorted(path for path in folder.rglob("*") if path.is_file() and not path.is_symlink())
 
 
-def log_file(run: api.Run, path: Path, name: str) -> None:
-    """Record one file as an output of ``run`` under ``name``; a failure warns, never raises."""
+def log_file(run: api.Run, path: Path, name: str | None = None) -> None:
+    """Record one file as an output of ``run`` under ``name`` (default: its path in the repository);
+    a failure warns, never raises."""
     try:
         run.log_artifact(path, name=name)
     except Exception as err:
@@ -104,3 +105,26 @@ def log_file(run: api.Run, path: Path, name: str) -> None:
 
 def stderr(text: str) -> None:
     print(f"gitrun: {text}", file=sys.stderr, flush=True)
+
+
+class CallbackRun:
+    """The run a framework callback records: started at its first use (in-process, or the run of
+    ``git run``), ended at ``finish()`` or when the script exits."""
+
+    def __init__(self, name: str | None, message: str, tags: list[str] | tuple[str, ...], launched_by: str) -> None:
+        self.name = name
+        self.message = message
+        self.tags = list(tags)
+        self.launched_by = launched_by
+        self.run: api.Run | None = None
+
+    def start(self) -> api.Run | None:
+        if self.run is None:
+            self.run = start(self.name, self.message, self.tags, self.launched_by)
+        return self.run
+
+    def finish(self, status: str | None = None) -> None:
+        """End the run now; the next use starts a new one (inside ``git run`` its run goes on)."""
+        run, self.run = self.run, None
+        if run is not None and run._local is not None:
+            run.finish(status)

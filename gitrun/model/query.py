@@ -29,7 +29,7 @@ SIMPLE_FIELDS = (
     "imported_from", "reproduced",
 )
 SECTION_FIELDS = ("params", "metrics", "summary", "data", "env", "hardware", "git", "snapshot", "log",
-                  "missing", "outputs", "imported")
+                  "missing", "outputs", "imported", "final", "labels", "notebook")
 # Fields whose values have no order: only == != ~ !~ make sense on them.
 _UNORDERED = {"status", "tag", "tags", "branch", "name", "id", "command", "user", "host", "note", "imported_from",
               "reproduced"}

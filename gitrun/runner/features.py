@@ -8,7 +8,7 @@ if it needs the final metadata, a doc finaliser.
 
 from __future__ import annotations
 
-from gitrun.runner import data, env_reads, expect, outputs, reported, system, tensorboard, tracking
+from gitrun.runner import data, env_reads, expect, notebook, outputs, reported, system, tensorboard, tracking
 from gitrun.runner.ending import DocFinaliser, ResultContributor
 from gitrun.runner.extensions import RecordExtension
 
@@ -31,6 +31,7 @@ CONTRIBUTORS: tuple[ResultContributor, ...] = (
     system.system_result,
     tracking.tracking_result,
     reported.reported_result,  # after tracking: a reported final value wins over a series' last value
+    notebook.notebook_result,
 )
 
 # Called on the final metadata after every contributor's update.
