@@ -18,7 +18,7 @@ def test_grid_is_the_cartesian_product_in_declaration_order() -> None:
         (("lr", 0.1), ("depth", 6)), (("lr", 0.1), ("depth", 12)),
         (("lr", 0.01), ("depth", 6)), (("lr", 0.01), ("depth", 12)),
     ]
-    assert sw.overrides(trials[1]) == [("lr", "0.1"), ("depth", "12")]
+    assert sw.overrides(trials[1]) == [("lr", 0.1), ("depth", 12)]
     assert spec.metric == sw.Metric("loss", sw.MINIMIZE)
 
 
@@ -179,9 +179,9 @@ def test_spec_round_trips_through_its_stored_form() -> None:
 
 def test_the_best_run_follows_the_goal_and_skips_runs_without_the_metric() -> None:
     docs = [{"metrics": {"loss": 0.5}}, {"metrics": {}}, {"summary": {"loss": {"last": 0.2}}},
-            {"metrics": {"loss": float("nan")}}, {"metrics": {"loss": 0.9}}]
+            {"metrics": {"loss": float("nan")}}, {"metrics": {"loss": 0.9}}, {"console": {"facts": {"loss": 0.7}}}]
     values = [sw.metric_value(doc, "loss") for doc in docs]
-    assert values == [0.5, None, 0.2, None, 0.9]
+    assert values == [0.5, None, 0.2, None, 0.9, 0.7]
     assert sw.best_index(values, sw.Metric("loss", sw.MINIMIZE)) == 2
     assert sw.best_index(values, sw.Metric("loss", sw.MAXIMIZE)) == 4
     assert sw.best_index([None, None], sw.Metric("loss")) is None

@@ -19,6 +19,7 @@ from gitrun.cli import (  # noqa: F401 - importing registers their subcommands
     manpage,
     metrics,
     organise,
+    queue,
     reproduce,
     runs,
     share,

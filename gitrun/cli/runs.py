@@ -25,9 +25,14 @@ from gitrun.cli.output_options import reading
               help="Sort by FIELD (ascending); -FIELD or FIELD:desc for descending. Default: newest first.")
 @click.option("--all-branches", is_flag=True,
               help="Include runs whose base commit is not reachable from HEAD.")
+@click.option("--sweep", default=None, metavar="SWEEP", help="The runs of a sweep, its best run marked.")
 def list_cmd(as_json: bool, as_csv: bool, limit: int | None, columns: str | None, where: str | None,
-             sort: str | None, all_branches: bool, quiet: bool) -> None:
+             sort: str | None, all_branches: bool, quiet: bool, sweep: str | None) -> None:
     """List runs, newest first (those on commits reachable from HEAD unless --all-branches)."""
+    if sweep is not None:
+        from gitrun.commands.sweep import list_sweep_runs
+
+        sys.exit(list_sweep_runs(sweep, as_json))
     from gitrun.commands.list_runs import list_command
 
     sys.exit(list_command(as_json=as_json, limit=limit, columns=columns, where=where, sort=sort,

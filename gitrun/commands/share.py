@@ -57,6 +57,7 @@ from gitrun.store.refs import (
     retry_on_conflict,
     run_ref,
 )
+from gitrun.store.sweeps import SWEEPS_PREFIX, tracking_sweeps_prefix
 
 PUSH_ATTEMPTS = 10
 _RETRYABLE = ("fetch first", "non-fast-forward", "stale info", "cannot lock ref", "atomic push failed",
@@ -74,7 +75,8 @@ def tracking_runs_prefix(remote: str) -> str:
 def fetch_refspecs(remote: str) -> list[str]:
     # The notes source is a glob so that a remote without runs yet is not an error.
     return [f"+{NOTES_REF}*:{tracking_notes_ref(remote)}*",
-            f"+{EXPERIMENTS_PREFIX}*:{tracking_runs_prefix(remote)}*", journal_fetch_refspec(remote)]
+            f"+{EXPERIMENTS_PREFIX}*:{tracking_runs_prefix(remote)}*", journal_fetch_refspec(remote),
+            f"+{SWEEPS_PREFIX}*:{tracking_sweeps_prefix(remote)}*"]  # `list --sweep` of a teammate's sweep
 
 
 def resolve_remote(ctx: Context, remote: str | None) -> str:

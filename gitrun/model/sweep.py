@@ -13,12 +13,12 @@ import itertools
 import json
 import math
 import random
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from gitrun.errors import UsageError
+from gitrun.model.job import Value, typed_value, value_text
 
 GRID = "grid"
 RANDOM = "random"
@@ -158,21 +158,9 @@ def _float_or_none(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
-def parse_scalar(text: str) -> Any:
-    """A command-line value as TOML reads it (``0.1``, ``12``, ``true``, ``1e-3``), else the text."""
-    try:
-        return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
-        return text
-
-
 def format_value(value: Any) -> str:
-    """A trial value as the command line gets it: ``0.1``, ``12``, ``true``, ``adam``, JSON for lists."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list | dict):
-        return json.dumps(value, separators=(",", ":"))
-    return str(value)
+    """A trial value as a command line gets it (``true``, ``0.1``, ``[a,b]``), as ``--set`` writes it."""
+    return value_text(value)
 
 
 # --- the command line ------------------------------------------------------------------------------
@@ -187,7 +175,7 @@ def _split_assignment(text: str, option: str) -> tuple[str, str]:
 def grid_parameter(text: str) -> Parameter:
     """``lr=0.1,0.01`` (``--grid``): a list of values."""
     name, rest = _split_assignment(text, "--grid")
-    values = tuple(parse_scalar(item.strip()) for item in rest.split(",") if item.strip())
+    values = tuple(typed_value(item.strip()) for item in rest.split(",") if item.strip())
     if not values:
         raise UsageError(f"--grid {text!r}: no values", hint="e.g. --grid lr=0.1,0.01")
     return Parameter(name, "categorical", values=values)
@@ -204,7 +192,7 @@ def distribution_parameter(text: str) -> Parameter:
                          hint="use uniform:LOW:HIGH, loguniform:LOW:HIGH, int:LOW:HIGH, normal:MU:SIGMA or "
                               "choice:A,B,C")
     if distribution == "categorical":
-        return Parameter(name, distribution, values=tuple(parse_scalar(v.strip()) for v in args.split(",") if v))
+        return Parameter(name, distribution, values=tuple(typed_value(v.strip()) for v in args.split(",") if v))
     numbers = args.split(":")
     try:
         parsed = [float(number) for number in numbers]
@@ -483,24 +471,31 @@ def render_command(spec: SweepSpec, trial: Trial, interpreter: str = "python") -
     return out
 
 
-def overrides(trial: Trial) -> list[tuple[str, str]]:
+def overrides(trial: Trial) -> list[tuple[str, Value]]:
     """A trial as parameter overrides (``--set NAME=VALUE`` pairs) of the base command."""
-    return [(name, format_value(value)) for name, value in trial]
+    return [(name, value) for name, value in trial]
 
 
 # --- the best run ----------------------------------------------------------------------------------
 
 def metric_value(doc: Mapping[str, Any], name: str) -> float | None:
     """A run's value of the sweep metric: its last logged value (``[metrics]``, as W&B's summary
-    holds the last value), else the last of its series (``[summary."<name>"].last``)."""
-    candidates = [doc.get("metrics", {}).get(name) if isinstance(doc.get("metrics"), Mapping) else None]
-    summary = doc.get("summary")
-    if isinstance(summary, Mapping) and isinstance(summary.get(name), Mapping):
-        candidates.append(summary[name].get("last"))
+    holds the last value), else the last of its series (``[summary."<name>"].last``), else a number
+    the script printed once (``[console.facts]``: ``print(f"loss: {loss}")`` at the end)."""
+    candidates = [_table(doc, "metrics").get(name)]
+    summary = _table(doc, "summary").get(name)
+    if isinstance(summary, Mapping):
+        candidates.append(summary.get("last"))
+    candidates.append(_table(_table(doc, "console"), "facts").get(name))
     for value in candidates:
         if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
             return float(value)
     return None
+
+
+def _table(doc: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = doc.get(key)
+    return value if isinstance(value, Mapping) else {}
 
 
 def best_index(values: Sequence[float | None], metric: Metric) -> int | None:

@@ -26,6 +26,21 @@ def sweep_ref(sweep_id: str) -> str:
     return SWEEPS_PREFIX + sweep_id
 
 
+def tracking_sweeps_prefix(remote: str) -> str:
+    """Where ``git run fetch/pull`` keeps a remote's sweeps (read like local ones)."""
+    return f"refs/gitrun/remotes/{remote}/sweeps/"
+
+
+def _find_ref(repo: pygit2.Repository, sweep_id: str) -> str | None:
+    """The sweep's own ref, else one fetched from a remote."""
+    if sweep_ref(sweep_id) in repo.references:
+        return sweep_ref(sweep_id)
+    for name in repo.references:
+        if name.startswith("refs/gitrun/remotes/") and name.endswith(f"/sweeps/{sweep_id}"):
+            return str(name)
+    return None
+
+
 def save_sweep(repo: pygit2.Repository, doc: dict[str, Any], snapshot: pygit2.Oid) -> pygit2.Oid:
     """Write the sweep and create its ref (which must not exist yet)."""
     tree = build_tree(repo, {SWEEP_FILE: codec.encode(doc)})
@@ -39,7 +54,8 @@ def save_sweep(repo: pygit2.Repository, doc: dict[str, Any], snapshot: pygit2.Oi
 
 
 def read_sweep(repo: pygit2.Repository, sweep_id: str) -> dict[str, Any]:
-    target = read_ref(repo, sweep_ref(sweep_id))
+    ref = _find_ref(repo, sweep_id)
+    target = read_ref(repo, ref) if ref is not None else None
     commit = repo.get(target) if target is not None else None
     if not isinstance(commit, pygit2.Commit):
         raise UsageError(f"no sweep {sweep_id}", hint="list them with `git run sweep ls`")
@@ -54,7 +70,14 @@ def read_sweep(repo: pygit2.Repository, sweep_id: str) -> dict[str, Any]:
 
 
 def sweep_ids(repo: pygit2.Repository) -> list[str]:
-    return sorted(name[len(SWEEPS_PREFIX):] for name in repo.references if name.startswith(SWEEPS_PREFIX))
+    """Every sweep id: this repository's, and those fetched from remotes."""
+    found = set()
+    for name in repo.references:
+        if name.startswith(SWEEPS_PREFIX):
+            found.add(name[len(SWEEPS_PREFIX):])
+        elif name.startswith("refs/gitrun/remotes/") and "/sweeps/" in name:
+            found.add(name.rsplit("/", 1)[1])
+    return sorted(found)
 
 
 def list_sweeps(repo: pygit2.Repository) -> tuple[list[dict[str, Any]], list[str]]:
