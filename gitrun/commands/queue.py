@@ -19,7 +19,7 @@ from gitrun.commands.output import output_width, table
 from gitrun.errors import UsageError
 from gitrun.model import queue as q
 from gitrun.model.ids import new_run_id
-from gitrun.model.job import JobSpec, as_overrides, inputs_to_link, parse_assignment, spec_from_run
+from gitrun.model.job import JobSpec, as_overrides, inputs_to_link, parse_assignment, spec_from_run, value_text
 from gitrun.model.redaction import redact_argv
 from gitrun.model.timefmt import human_age, utc_now
 from gitrun.runner.recorder import current_user, relative_cwd
@@ -58,7 +58,7 @@ def job_documents(specs: Sequence[JobSpec], ids: Sequence[str], sweep: str | Non
     now = utc_now()
     docs = []
     for index, (spec, job_id) in enumerate(zip(specs, ids, strict=True)):
-        check_no_secret(spec.command)
+        check_no_secret([*spec.command, *(f"{key}={value_text(value)}" for key, value in spec.overrides)])
         doc = q.new_job(job_id, spec.to_dict(), now, created_by, sweep, params[index] if params else None)
         if inputs:
             doc["inputs"] = list(inputs)

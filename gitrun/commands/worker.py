@@ -225,7 +225,15 @@ def _slot_loop(ctx: Context, shared: Shared, slot: int) -> None:
     while not shared.stop_claiming.is_set():
         if not shared.take_one():
             return
-        claim = claim_next(ctx.repo, queue, worker, options.lease_s, options.sweep)
+        try:
+            claim = claim_next(ctx.repo, queue, worker, options.lease_s, options.sweep)
+        except GitrunError as err:  # the remote is unreachable for now: a long-lived worker waits it out
+            shared.give_back()
+            if options.once:
+                raise
+            say(options, f"cannot read the queue ({err.one_line()}); trying again in {options.poll_s:g} s")
+            shared.stop_claiming.wait(options.poll_s)
+            continue
         if claim is None:
             shared.give_back()
             if options.once:
