@@ -22,15 +22,12 @@ import pygit2
 
 from gitrun.commands.context import Context, open_context
 from gitrun.commands.output import output_width, short_ids, table
-from gitrun.commands.queue import enqueue, job_documents, new_job_ids, snapshot_working_state
 from gitrun.errors import UsageError
 from gitrun.model import sweep as sw
 from gitrun.model.ids import new_run_id
 from gitrun.model.job import JobSpec, Value, inputs_to_link, spec_from_run
 from gitrun.model.run import Run
 from gitrun.model.timefmt import to_iso, utc_now
-from gitrun.runner.recorder import current_user, relative_cwd
-from gitrun.store.index import LITE
 from gitrun.store.sweeps import SWEEP_FORMAT, list_sweeps, resolve_sweep, save_sweep, sweep_ref
 
 
@@ -57,6 +54,9 @@ class SweepRequest:
 
 
 def sweep_command(request: SweepRequest) -> int:
+    from gitrun.commands.queue import enqueue, job_documents, new_job_ids
+    from gitrun.runner.recorder import current_user
+
     ctx = open_context()
     spec = _spec(request)
     sweep_id = new_run_id()
@@ -129,6 +129,9 @@ def _base(ctx: Context, request: SweepRequest) -> tuple[Run | None, pygit2.Oid, 
         if not run.command:
             raise UsageError(f"run {run.id[:10]} recorded no command", hint="sweep a run of `git run -- CMD`")
         return run, pygit2.Oid(hex=run.snapshot_commit), str(run.doc.get("cwd") or ".")
+    from gitrun.commands.queue import snapshot_working_state
+    from gitrun.runner.recorder import relative_cwd
+
     if not request.command and request.file is None:
         raise UsageError("what to sweep?", hint="git run sweep RUN --grid lr=0.1,0.01, or git run sweep --grid "
                                                "lr=0.1,0.01 -- python train.py, or git run sweep --file sweep.yaml")
@@ -187,7 +190,7 @@ class SweepRuns:
 def sweep_runs(ctx: Context, sweep_id: str) -> SweepRuns:
     doc = resolve_sweep(ctx.repo, sweep_id)
     spec = sw.SweepSpec.from_dict(doc.get("spec", {}))
-    runs = [run for run in ctx.store.list_runs(LITE) if run.doc.get("sweep") == doc["id"]]
+    runs = ctx.store.index.runs_linked("sweep", str(doc["id"]))
     order = {job_id: index for index, job_id in enumerate(doc.get("jobs", []))}
     runs.sort(key=lambda run: (order.get(str(run.doc.get("job")), len(order)), run.id))  # trial order, then retries
     values: list[float | None] = [sw.metric_value(run.doc, spec.metric.name) if spec.metric else None

@@ -450,8 +450,10 @@ def _job_environment(ctx: Context, spec: Any) -> dict[str, str] | None:
     """The job's environment: this process's, or a virtual environment rebuilt from recorded packages."""
     if spec.env != "venv":
         return None
-    from gitrun.runner.venv import build_venv
-
+    try:
+        from gitrun.runner.venv import build_venv
+    except ImportError:  # pragma: no cover - an installation without the venv builder
+        raise UsageError("env venv is not available in this gitrun", hint="run the job with --env current")
     if not spec.packages_of:
         raise UsageError("env venv needs the run whose packages to install", hint="queue the job from a run")
     run = ctx.store.get(ctx.store.resolve(spec.packages_of).id)

@@ -596,6 +596,17 @@ class RunIndex:
         return [Run(run_id, run_ref(run_id), target, snapshot, json.loads(lite))
                 for run_id, target, snapshot, lite in rows]
 
+    def runs_linked(self, key: str, value: str) -> list[Run]:
+        """Runs whose note has the top-level link ``key = value`` (``sweep``, ``job``, ``parent``), newest
+        first, at the LITE level; SQLite finds them (a substring scan, then the JSON of the candidates only), so
+        only the matching runs are decoded here."""
+        self.sync()
+        rows = self._guarded(lambda conn: conn.execute(
+            "SELECT id, ref_target, snapshot_commit, lite FROM run_index WHERE instr(lite, ?) > 0 "
+            "AND json_extract(lite, ?) = ? ORDER BY id DESC", (value, f"$.{key}", value)).fetchall())
+        return [Run(run_id, run_ref(run_id), target, snapshot, json.loads(lite))
+                for run_id, target, snapshot, lite in rows]
+
     def iter_full(self, ids: Sequence[str] | None = None) -> Iterator[Run]:
         """Runs with their whole notes, newest first (or in the order of ``ids``), one at a time.
 
