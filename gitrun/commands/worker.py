@@ -315,7 +315,7 @@ def _run_claimed(ctx: Context, queue: QueueRefs, shared: Shared, worker: str, jo
         say(options, f"job {job.id[:10]}: the lease was lost (another worker took the job); run "
                      f"{(run_id or '-')[:10]} kept here")
         return Outcome(job.id, run_id, exit_code, requeued=True)
-    if run_id is not None and options.remote is not None and not _push_run(ctx, options, run_id):
+    if run_id is not None and options.remote is not None and not _push_run(ctx, options, run_id, lease):
         with shared.lock:
             shared.unpushed.append(run_id)
     if interrupted:
@@ -349,11 +349,14 @@ def _settle(lease: _Lease, doc: dict[str, Any], what: str) -> None:
             time.sleep(1.0)
 
 
-def _push_run(ctx: Context, options: WorkerOptions, run_id: str) -> bool:
+def _push_run(ctx: Context, options: WorkerOptions, run_id: str, lease: _Lease) -> bool:
+    """Push the run (retried), the lease kept renewed meanwhile: the job is not done until its run
+    is on the remote, and no other worker may take it over in between."""
     from gitrun.commands.share import push_runs
 
     assert options.remote is not None
     for attempt in range(5):
+        lease.renew_if_due()
         try:
             push_runs(ctx, options.remote, [run_id], no_verify=True, quiet=True)
             return True
