@@ -32,7 +32,7 @@ def list_cmd(as_json: bool, as_csv: bool, limit: int | None, columns: str | None
     if sweep is not None:
         from gitrun.commands.sweep import list_sweep_runs
 
-        if columns or where or sort or as_csv or limit:
+        if columns or where or sort or as_csv or limit or quiet:
             raise click.UsageError("--sweep shows the sweep's own table: it takes --json only")
 
         sys.exit(list_sweep_runs(sweep, as_json))
