@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
+import sys
 import time
 import zipfile
 from pathlib import Path
@@ -160,6 +163,22 @@ def test_the_guard_can_require_a_reproduction(repo: Path) -> None:
     assert refused.returncode == 1 and "never reproduced" in refused.stdout + refused.stderr
     gitrun(repo, "reproduce", run_id, "-q")
     assert gitrun(repo, "check", run_id, "--only", "reproduced", check=False).returncode == 0
+
+
+def test_ctrl_c_stops_a_reproduction_without_a_verdict(repo: Path) -> None:
+    sleeper = "import os, time\nprint('ready', flush=True)\ntime.sleep(float(os.environ.get('NAP', '0')))\n"
+    commit_script(repo, sleeper)
+    gitrun(repo, "-q", "--", "python", "train.py")
+    run_id = newest(repo)
+    proc = subprocess.Popen([sys.executable, "-m", "gitrun", "reproduce", run_id], cwd=repo, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "NAP": "60"})
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    proc.send_signal(signal.SIGINT)
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines()[-1].startswith("git-run: error: reproduction stopped: run ")
+    assert reproduced_by(repo, run_id) == []
+    assert git(repo, "worktree", "list", "--porcelain").count("worktree ") == 1
 
 
 BAD_INPUT = [

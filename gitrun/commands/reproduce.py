@@ -7,7 +7,7 @@
 4. the verdict (``gitrun.model.reproduce``): exact, within tolerance, diverged (with the table of
    differences and the likely causes), or not rebuildable; stored in RUN's note (``reproduced_by``).
 
-Exit status: 0 exact or within tolerance, 1 diverged, 3 not rebuildable.
+Exit status: 0 exact or within tolerance, 1 diverged, 3 not rebuildable, 130 stopped (no verdict stored).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import pygit2
 from gitrun.commands.context import Context, open_context
 from gitrun.commands.output import print_json, table
 from gitrun.commands.reproduce_checks import gather_findings
-from gitrun.errors import UsageError
+from gitrun.errors import GitrunError, UsageError
 from gitrun.model import reproduce as model
 from gitrun.model.job import JobSpec, inputs_to_link, spec_from_run
 from gitrun.model.run import Run
@@ -118,7 +118,16 @@ def _run_all(ctx: Context, run: Run, spec: JobSpec, repeat: int, into: Path | No
         result = run_job(spec, ctx.paths.workdir, into=where, env=env, link_inputs=inputs_to_link(run.doc),
                          quiet=quiet, launched_by="git run reproduce")
         news.append(ctx.store.get(result.run_id))
+        if result.status in ("interrupted", "killed"):  # stopped by the user: no verdict to give
+            raise ReproductionStopped(f"reproduction stopped: run {result.run_id[:10]} was {result.status}; "
+                                      "no verdict stored", hint=f"`git run reproduce {run.id[:10]}` starts again")
     return news
+
+
+class ReproductionStopped(GitrunError):
+    """Ctrl-C or SIGTERM stopped a reproduction's run."""
+
+    exit_code = 130
 
 
 @contextlib.contextmanager
