@@ -183,4 +183,6 @@ def test_recovering_a_run_with_a_million_console_points_stays_small(repo: Path,
                                   check=True).stdout)
     doc = ctx.store.get(run.id).doc
     assert doc["status"] == "crashed" and doc["summary"]["metric_9"]["count"] == 100_000
-    assert peak_mib < 100  # the in-memory build peaked at about 650 MiB here
+    # The in-memory build peaked at about 650 MiB here; the streaming one at 55-101 MiB (the peak RSS also
+    # counts pages of git's packs mapped while reading, which vary with what else the machine runs).
+    assert peak_mib < 160, f"recovering a run of a million points peaked at {peak_mib} MiB"
