@@ -230,3 +230,28 @@ def test_the_dropins_do_not_shadow_the_real_packages() -> None:
         assert module is None or not str(getattr(module, "__file__", "")).startswith(package)
     assert gitrun.wandb.init is gitrun.integrations.wandb.init and gitrun.wandb.run is None
 
+
+
+def test_inside_git_run_the_dropins_log_to_the_recorded_run(repo: Path) -> None:
+    """``git run -- python train.py`` of a W&B or MLflow script: one run, the command's, with what they logged."""
+    (repo / "train.py").write_text(textwrap.dedent("""\
+        import gitrun.mlflow as mlflow
+        import gitrun.wandb as wandb
+
+        run = wandb.init(project="p", config={"lr": 0.1})
+        wandb.log({"loss": 0.5})
+        run.summary["best"] = 1.0
+        wandb.finish()
+        with mlflow.start_run():
+            mlflow.log_metric("auc", 0.9, step=3)
+            mlflow.set_tag("team", "growth")
+        print("done")
+    """))
+    result = gitrun(repo, "-q", "--", sys.executable, "train.py")
+    assert result.stdout == "done\n", result.stderr
+    [listed] = json.loads(gitrun(repo, "list", "--json").stdout)
+    run = json.loads(gitrun(repo, "show", listed["id"], "--json").stdout)
+    assert run["status"] == "succeeded" and "launched_by" not in run  # the command's run, not a new one
+    assert run["params"]["lr"] == 0.1 and run["tags"] == ["project:p"]
+    assert run["metrics"]["loss"] == 0.5 and run["metrics"]["auc"] == 0.9 and run["final"] == {"best": 1.0}
+    assert run["labels"] == {"project": "p", "team": "growth"}
