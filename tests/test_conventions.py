@@ -172,3 +172,9 @@ def test_baselines_and_the_journal_in_json(repo: Path) -> None:
     gitrun(repo, "journal", "add", "tried a smaller lr")
     shown = json.loads(gitrun(repo, "journal", "show", "--json").stdout)
     assert "tried a smaller lr" in shown["text"] and len(shown["commit"]) == 40
+
+
+def test_watch_clears_the_terminal_instead_of_printing_the_escape(repo: Path) -> None:
+    gitrun(repo, "-q", "--", "true")
+    code, screen = run_in_terminal(repo, ["watch", "--count", "1"])
+    assert code == 0 and "\\x1b[H" not in screen and "\x1b[H\x1b[2J" in screen, screen

@@ -44,7 +44,9 @@ def watch_cmd(interval: float, count: int | None, where: str | None) -> None:
     while True:
         text = render_once(source, where=where, width=shutil.get_terminal_size().columns)
         if sys.stdout.isatty():
-            sys.stdout.write("\x1b[H\x1b[2J")
+            from gitrun.commands.output import write_control
+
+            write_control("\x1b[H\x1b[2J")  # home and clear: gitrun's own, so past the sanitiser
         print(text, flush=True)
         shown += 1
         if count is not None and shown >= count:

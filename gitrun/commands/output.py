@@ -209,6 +209,14 @@ class PrintableStream(io.TextIOBase):
         return self.inner.buffer  # raw bytes (``show --log``) choose their own treatment
 
 
+def write_control(sequence: str) -> None:
+    """gitrun's own terminal control (``watch`` clearing the screen) to stdout, past the sanitiser
+    that would show it as text; never for text from a run."""
+    stream = sys.stdout
+    target = stream.inner if isinstance(stream, PrintableStream) else stream
+    target.write(sequence)
+
+
 def install_printable_streams() -> None:
     """Make ``printable`` the last step of every write to stdout and stderr (idempotent)."""
     if not isinstance(sys.stdout, PrintableStream):
