@@ -14,13 +14,14 @@ from typing import Any
 from gitrun.model import fields
 from gitrun.model.query import QueryError, check_field, fields_of, format_value, parse, sort_key, split_field
 from gitrun.model.run import Run
+from gitrun.model.sweep import Metric, best_index, metric_value
 from gitrun.model.timefmt import human_age, human_duration
 from gitrun.store.index import COLUMNS, LITE, level_for
 
 BUILTIN = ("status", "name", "age", "duration", "branch", "message", "tags", "expect")
 STATUS_MARK = {"running": "▶", "succeeded": "✓", "failed": "✗", "killed": "☠", "interrupted": "◼",
                "crashed": "!", "unknown": "?"}
-GROUPINGS = ("none", "branch", "tag", "status")
+GROUPINGS = ("none", "branch", "tag", "status", "sweep")
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,8 @@ def detail_needed(text: str, columns: Iterable[Column], grouping: str = "none") 
     paths = [col.path for col in columns]
     if grouping.startswith("params."):
         paths.append(split_field(grouping))
+    if grouping == "sweep":
+        paths.append(("sweep",))  # the link and the metrics are in the light notes
     try:
         if text.strip():
             paths += fields_of(parse(text, "filter").root)
@@ -146,6 +149,8 @@ def group_key(run: Run, grouping: str) -> list[str]:
         return run.tags or ["(untagged)"]
     if grouping == "status":
         return [run.status]
+    if grouping == "sweep":
+        return [str(run.doc.get("sweep") or "(no sweep)")]
     if grouping.startswith("params."):
         return [format_value(fields.resolve(run, split_field(grouping), None))]
     return [""]
@@ -158,6 +163,18 @@ def grouped(runs: Iterable[Run], grouping: str) -> list[tuple[str, list[Run]]]:
         for key in group_key(run, grouping):
             order.setdefault(key, []).append(run)
     return list(order.items())
+
+
+def best_of_sweep(members: Sequence[Run], metric: Metric | None) -> tuple[Run, float] | None:
+    """The best run of one sweep's group by the sweep's metric and goal, with its value."""
+    if metric is None:
+        return None
+    values = [metric_value(run.doc, metric.name) for run in members]
+    best = best_index(values, metric)
+    if best is None:
+        return None
+    value = values[best]
+    return (members[best], value) if value is not None else None
 
 
 def field_choices(runs: Sequence[Run], limit: int = 2000) -> list[str]:

@@ -21,6 +21,7 @@ from gitrun.model.compare import metric_direction
 from gitrun.model.organise import set_baseline_mark
 from gitrun.model.run import Run
 from gitrun.model.series import last_values
+from gitrun.model.sweep import Metric, SweepSpec
 from gitrun.store import codec
 from gitrun.store.config import Settings
 from gitrun.store.git import open_repository
@@ -32,6 +33,7 @@ from gitrun.store.refs import NOTES_REF, read_ref
 from gitrun.store.runs import RunStore
 from gitrun.store.selection import current_branch, reachable_bases
 from gitrun.store.spool import OUTPUT_LOG, all_spools
+from gitrun.store.sweeps import read_sweep, sweep_ids
 
 
 @dataclass
@@ -44,6 +46,7 @@ class RunList:
     token: tuple[Any, ...] = ()
     short: dict[str, str] = field(default_factory=dict)  # the shortest unique prefix of each id (8+)
     level: str = LITE  # how much of each note the runs carry (gitrun.store.index)
+    sweeps: dict[str, Metric | None] = field(default_factory=dict)  # each sweep's metric, to mark its best run
 
     def on_head(self, run: Run) -> bool:
         base = str(run.git.get("base_commit") or "")
@@ -84,10 +87,22 @@ class RunSource:
             bases = {str(run.git.get("base_commit")) for run in runs if run.git.get("base_commit")}
             reachable = reachable_bases(self.repo, bases)
             branch = current_branch(self.repo)
+            sweeps = self.sweep_metrics()
         for run in runs:
             if run.status == statuses.RUNNING:
                 self.apply_live(run)
-        return RunList(runs, reachable, branch, token, short_ids(runs), level)
+        return RunList(runs, reachable, branch, token, short_ids(runs), level, sweeps)
+
+    def sweep_metrics(self) -> dict[str, Metric | None]:
+        """Each sweep's metric and goal (a sweep pulled from a teammate that cannot be read is left out:
+        its runs are still grouped, without a best one)."""
+        found: dict[str, Metric | None] = {}
+        for sweep_id in sweep_ids(self.repo):
+            try:
+                found[sweep_id] = SweepSpec.from_dict(read_sweep(self.repo, sweep_id).get("spec", {})).metric
+            except Exception:  # untrusted data: one bad sweep never breaks the list
+                continue
+        return found
 
     def change_token(self) -> tuple[Any, ...]:
         """Cheap to compute; changes whenever a run starts, ends, is edited, deleted or fetched.

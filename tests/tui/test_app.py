@@ -194,3 +194,30 @@ async def test_compare_shows_only_differences_and_best(project: dict[str, Any]) 
         assert "0.9 ★" in text  # acc: higher is better, run-b has 0.9
         await pilot.press("a")
         assert "batch" in table_text(app)
+
+
+@sync
+async def test_a_sweep_is_one_group_that_names_its_best_run(project: dict[str, Any]) -> None:
+    import pygit2
+
+    from gitrun.model.ids import new_run_id
+    from gitrun.store.sweeps import SWEEP_FORMAT, save_sweep
+    from tests.run_fixtures import set_doc
+
+    repo = Path(project["repo"])
+    sweep_id = new_run_id()
+    set_doc(repo, project["a"], sweep=sweep_id, metrics={"acc": 0.7})
+    set_doc(repo, project["b"], sweep=sweep_id, metrics={"acc": 0.9})
+    git = pygit2.Repository(str(repo))
+    spec = {"method": "grid", "seed": 0, "command": ["python", "train.py"], "template": False,
+            "parameters": [{"name": "lr", "distribution": "categorical", "values": [0.1, 0.01]}],
+            "metric": {"name": "acc", "goal": "maximize"}}
+    save_sweep(git, {"format": SWEEP_FORMAT, "id": sweep_id, "jobs": [], "spec": spec}, git.head.target)
+    app = GitRunApp(RunSource(repo))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: runs_loaded(app))
+        await pilot.press("g", "g", "g", "g")  # branch, tag, status, sweep
+        await wait_for(pilot, lambda: f"sweep: {sweep_id}" in table_text(app))
+        text = table_text(app)
+        assert f"sweep: {sweep_id} (2) · best ★ run-b: acc = 0.9" in text
+        assert "sweep: (no sweep) (1)" in text  # run-c, in no sweep, is in a group of its own

@@ -143,7 +143,7 @@ async def test_the_runs_table_dialogs_and_notifications_show_a_hostile_run_as_te
         await pilot.press("g", "g")  # group by tag: the group label holds the tag
         await settle(pilot)
         screen_text(app)
-        await pilot.press("g", "g", "g")  # back to no grouping
+        await pilot.press("g", "g", "g", "g")  # status, sweep, params.*, then no grouping again
         table.move_cursor(next(i for i in range(table.row_count) if "evil" in table.row_text(i)[2]))
         await pilot.press("d")  # the confirmation names the run
         await settle(pilot)

@@ -20,6 +20,7 @@ from gitrun.tui.columns import (
     GROUPINGS,
     STATUS_MARK,
     Column,
+    best_of_sweep,
     column,
     compile_filter,
     counts,
@@ -202,12 +203,24 @@ class RunsScreen(Screen[None]):
             rows = [TableRow(run.id, self.cells_of(run, cols, now)) for run in self.shown_runs]
         else:
             for index, (name, members) in enumerate(grouped(self.shown_runs, grouping)):
-                label = [shown(f"── {grouping}: {name or '-'} ({len(members)})")]
+                note = self.group_note(grouping, name, members)
+                label = [shown(f"── {grouping}: {name or '-'} ({len(members)}){note}")]
                 rows.append(TableRow(f"group:{index}", label.copy, group=True))
                 rows += [TableRow(f"{run.id}:{index}", self.cells_of(run, cols, now)) for run in members]
         table.set_rows(rows, keep=cursor_key)
         self.update_counts()
         self.update_title()
+
+    def group_note(self, grouping: str, name: str, members: list[Run]) -> str:
+        """A sweep's group names its best run by the sweep's metric (as ``git run list --sweep`` does)."""
+        if grouping != "sweep" or not name or self.data is None or name not in self.data.sweeps:
+            return ""
+        metric = self.data.sweeps[name]
+        found = best_of_sweep(members, metric)
+        if found is None or metric is None:
+            return ""
+        run, value = found
+        return f" · best ★ {run.name or run.id[:10]}: {metric.name} = {value:g}"
 
     def cells_of(self, run: Run, cols: list[Column], now: datetime) -> Any:
         return lambda: self.row_cells(run, cols, now)
