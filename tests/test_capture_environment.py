@@ -147,6 +147,7 @@ def test_own_interpreter_lists_pytest_and_pygit2(tmp_path: Path) -> None:
     assert_toml_serialisable(result.data)
 
 
+@pytest.mark.slow  # over 2 s on an idle 2-core machine: out of the fast loop, still in make check
 def test_foreign_venv_flags_editable_and_local_installs(foreign: Foreign, tmp_path: Path) -> None:
     result = capture_environment([str(foreign.python), "train.py"], child_env(), tmp_path, None)
     assert result.missing == {}

@@ -64,6 +64,7 @@ def test_clean_run_goes_through(ada: User, server: Server) -> None:
     assert "reproducible by others" in ada.run("check", run_id).stdout
 
 
+@pytest.mark.slow  # over 2 s on an idle 2-core machine: out of the fast loop, still in make check
 def test_code_check_blocks_a_file_left_out_for_size(ada: User, server: Server) -> None:
     (ada.path / ".gitrun.toml").write_text("max_untracked_size = 100\n")
     (ada.path / "weights.bin").write_bytes(b"x" * 1000)
@@ -77,6 +78,7 @@ def test_code_check_blocks_a_file_left_out_for_size(ada: User, server: Server) -
     assert push_run(ada, run_id).returncode == 0
 
 
+@pytest.mark.slow  # over 2 s on an idle 2-core machine: out of the fast loop, still in make check
 def test_data_check_blocks_data_outside_the_repository(ada: User, server: Server, tmp_path: Path) -> None:
     data = tmp_path / "elsewhere.csv"
     data.write_text("x\n1\n")
@@ -91,6 +93,7 @@ def test_data_check_blocks_data_outside_the_repository(ada: User, server: Server
     assert "Ada" in accepted[0]["by"]
 
 
+@pytest.mark.slow  # over 2 s on an idle 2-core machine: out of the fast loop, still in make check
 def test_environment_check_blocks_an_editable_package_outside_the_repo_only_when_imported(ada: User,
                                                                                      tmp_path: Path) -> None:
     site = tmp_path / "site"
@@ -120,6 +123,7 @@ def test_environment_check_blocks_an_editable_package_outside_the_repo_only_when
                    "the run imported mylib, installed in editable mode (/home/ada/mylib)")
 
 
+@pytest.mark.slow  # over 2 s on an idle 2-core machine: out of the fast loop, still in make check
 def test_env_vars_check_lists_secrets_the_run_read(ada: User) -> None:
     env = {**os.environ, **ada.env, "MY_API_TOKEN": "s3cr3t-value"}
     script = "import os; os.environ.get('MY_API_TOKEN'); os.getenv('HOME'); 'UNSET_PLAIN' in os.environ"
@@ -171,6 +175,7 @@ def test_outcome_check_blocks_a_crashed_run(ada: User) -> None:
     assert_blocked(result, run_id, "outcome", "status crashed")
 
 
+@pytest.mark.slow  # over 2 s on an idle 2-core machine: out of the fast loop, still in make check
 def test_git_run_push_is_guarded_too_and_config_can_make_a_check_a_warning(ada: User, server: Server) -> None:
     run_id = record_with_vouched_secret(ada)
     result = ada.run("push", check=False)
@@ -196,6 +201,7 @@ def test_pushing_a_branch_that_contains_a_run_snapshot_checks_that_run(ada: User
     assert subprocess.run(["git", "push", "-q", "origin", "main"], cwd=ada.path, check=False).returncode == 0
 
 
+@pytest.mark.slow  # over 2 s on an idle 2-core machine: out of the fast loop, still in make check
 def test_hooks_install_keeps_an_existing_hook_and_honours_core_hooks_path(server: Server, tmp_path: Path) -> None:
     user = make_user(server, tmp_path, "Bob", seed=True)
     hooks = user.path / "my-hooks"

@@ -118,6 +118,7 @@ def test_under_pre_commit_the_guard_checks_every_ref_of_the_push(server: Server,
     assert f"refs/experiments/{good}" in server.refs()
 
 
+@pytest.mark.slow  # over 2 s on an idle 2-core machine: out of the fast loop, still in make check
 def test_a_redacted_argument_is_a_required_secret_until_declared(repo: Path) -> None:
     run_id = record(repo, "--", "python3", "-c", "pass", "--api-key", FAKE.openai(), "--lr", "0.1")
     listed = gitrun(repo, "check", run_id, "--only", "env_vars", check=False)

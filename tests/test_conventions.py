@@ -95,6 +95,7 @@ def test_a_pulled_run_cannot_colour_the_output(repo: Path) -> None:
     assert "\\x1b[8m" in out and "\x1b[8m" not in out and "\x1b[31mred" not in out
 
 
+@pytest.mark.slow  # over 2 s on an idle 2-core machine: out of the fast loop, still in make check
 def test_long_output_goes_through_the_pager_on_a_terminal_only(repo: Path) -> None:
     gitrun(repo, "-q", "--", sys.executable, "train.py")
     pager = {"GIT_PAGER": "sed 's/^/PAGED:/'", "NO_COLOR": "1"}
@@ -114,6 +115,7 @@ def test_long_output_goes_through_the_pager_on_a_terminal_only(repo: Path) -> No
     assert "PAGED:" not in gitrun(repo, "list", env=pager).stdout  # piped: never paged
 
 
+@pytest.mark.slow  # over 2 s on an idle 2-core machine: out of the fast loop, still in make check
 def test_completion_scripts_and_run_ids_from_the_index(repo: Path) -> None:
     gitrun(repo, "-q", "--name", "baseline-lr", "--", "true")
     run_id = json.loads(gitrun(repo, "list", "--json").stdout)[0]["id"]
@@ -147,6 +149,7 @@ def test_bash_completes_git_run_through_gits_completion_hook(repo: Path, tmp_pat
     assert "baseline-lr" in proc.stdout.split(), proc.stdout + proc.stderr
 
 
+@pytest.mark.slow  # over 2 s on an idle 2-core machine: out of the fast loop, still in make check
 def test_reading_commands_speak_json_and_keep_quiet(repo: Path) -> None:
     gitrun(repo, "-q", "--", "true")
     gitrun(repo, "-q", "--", "true")

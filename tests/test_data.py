@@ -153,6 +153,7 @@ def wait_until_cacheable(root: Path) -> None:
         time.sleep(left)
 
 
+@pytest.mark.slow  # over 2 s on an idle 2-core machine: out of the fast loop, still in make check
 def test_stat_cache_rereads_only_changed_files_and_a_changed_byte_changes_the_hash(data_repo: Path) -> None:
     root = data_repo / "data" / "imagenet-mini"
     wait_until_cacheable(root)
@@ -178,6 +179,7 @@ def test_stat_cache_rereads_only_changed_files_and_a_changed_byte_changes_the_ha
     assert "M train/cat/1.jpg" in diff
 
 
+@pytest.mark.slow  # over 2 s on an idle 2-core machine: out of the fast loop, still in make check
 def test_data_ls_and_diff_across_versions(data_repo: Path) -> None:
     root = data_repo / "data" / "imagenet-mini"
     gitrun(data_repo, "--data", "imagenet-mini:v1=data/imagenet-mini", "--", sys.executable, "-c", "pass")

@@ -16,6 +16,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     return shared_project(tmp_path_factory)
 
 
+@pytest.mark.slow  # over 2 s on an idle 2-core machine: out of the fast loop, still in make check
 def test_diff_shows_each_section_with_only_what_differs(project: dict[str, str]) -> None:
     repo = Path(project["repo"])
     out = gitrun(repo, "diff", "run-a", "run-b").stdout

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from gitrun.model import checks as C
 from tests.conftest import gitrun
 
@@ -74,6 +76,7 @@ def many_runs_with_one_problem(repo: Path, count: int) -> list[str]:
     return [record(repo, "true") for _ in range(count)]
 
 
+@pytest.mark.slow  # over 2 s on an idle 2-core machine: out of the fast loop, still in make check
 def test_check_groups_identical_problems_and_fits_80_columns(repo: Path) -> None:
     runs = many_runs_with_one_problem(repo, 4)
     result = gitrun(repo, "check", check=False, env={"COLUMNS": "80"})
@@ -91,6 +94,7 @@ def test_check_groups_identical_problems_and_fits_80_columns(repo: Path) -> None
     assert runs[0] in piped
 
 
+@pytest.mark.slow  # over 2 s on an idle 2-core machine: out of the fast loop, still in make check
 def test_accept_takes_several_runs_or_a_where_selection(repo: Path) -> None:
     runs = many_runs_with_one_problem(repo, 3)
     out = gitrun(repo, "check", "--accept", "weights are rebuilt by the run", runs[0], runs[1], "--only", "code")

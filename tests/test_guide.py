@@ -67,6 +67,7 @@ def run_page(page: Path, steps: list[Step], repo: Path, with_slow: bool) -> None
             assert missing is None, f"expected output line not printed: {missing!r}\n{context}"
 
 
+@pytest.mark.slow  # over 2 s on an idle 2-core machine: out of the fast loop, still in make check
 @pytest.mark.parametrize(("page", "with_slow"), _cases())
 def test_guide_page_examples_run(page: Path, with_slow: bool, tmp_path: Path) -> None:
     repo = tmp_path / "project"

@@ -148,6 +148,7 @@ def _list_many(repo: str, rounds: int) -> int:
     return failures
 
 
+@pytest.mark.slow  # over 2 s on an idle 2-core machine: out of the fast loop, still in make check
 def test_concurrent_processes_never_corrupt_the_index(runs_repo: Path) -> None:
     # Several processes list while others tag and the index is deleted under them.
     ids = [line.split(",")[0] for line in gitrun(runs_repo, "list", "--all-branches", "--csv",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.conftest import git
 from tests.remote_helpers import Server, User, server_fixture, team_fixture  # noqa: F401
 
@@ -10,6 +12,7 @@ def journal(user: User) -> str:
     return user.run("journal", "show").stdout
 
 
+@pytest.mark.slow  # over 2 s on an idle 2-core machine: out of the fast loop, still in make check
 def test_a_fresh_clone_gets_the_journal_and_concurrent_entries_are_both_kept(team: list[User],
                                                                              server: Server) -> None:
     ada, bob, cy = team
@@ -41,6 +44,7 @@ def test_a_fresh_clone_gets_the_journal_and_concurrent_entries_are_both_kept(tea
     assert "cy: only a journal entry" in journal(ada)
 
 
+@pytest.mark.slow  # over 2 s on an idle 2-core machine: out of the fast loop, still in make check
 def test_remote_setup_fetches_the_journal_too(team: list[User]) -> None:
     ada, bob, _ = team
     ada.record("echo", "hello")

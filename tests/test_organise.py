@@ -33,6 +33,7 @@ def two_runs(repo: Path) -> dict[str, str]:
             "b": record(repo, "--name", "second", "--", "python", "train.py", "0.5")}
 
 
+@pytest.mark.slow  # over 2 s on an idle 2-core machine: out of the fast loop, still in make check
 def test_tag_and_untag_are_shown_and_filterable(repo: Path, two_runs: dict[str, str]) -> None:
     before = user_state(repo)
     out = gitrun(repo, "tag", "first", "keep", "imagenet:v3").stdout
@@ -50,6 +51,7 @@ def test_tag_and_untag_are_shown_and_filterable(repo: Path, two_runs: dict[str, 
     assert user_state(repo) == before  # only gitrun's refs changed
 
 
+@pytest.mark.slow  # over 2 s on an idle 2-core machine: out of the fast loop, still in make check
 def test_note_with_message_and_editor(repo: Path, two_runs: dict[str, str], tmp_path: Path) -> None:
     gitrun(repo, "note", "first", "-m", "LR too high: **diverged** after step 3")
     assert show(repo, "first")["note"] == "LR too high: **diverged** after step 3\n"
@@ -121,6 +123,7 @@ def test_rm_confirms_on_a_terminal(repo: Path, two_runs: dict[str, str]) -> None
     assert git(repo, "for-each-ref", "refs/experiments") == ""
 
 
+@pytest.mark.slow  # over 2 s on an idle 2-core machine: out of the fast loop, still in make check
 def test_gc_by_rule(repo: Path) -> None:
     old_failed = record(repo, "--name", "old-failed", "--", "python", "-c", "raise SystemExit(1)", check=False)
     old_tagged = record(repo, "--name", "old-tagged", "--tag", "keep", "--", "python", "-c", "raise SystemExit(1)",

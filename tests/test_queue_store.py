@@ -71,6 +71,7 @@ def test_many_local_claimers_one_winner(repo: Path) -> None:
     assert git(repo, "status", "--porcelain") == ""  # the user's state is untouched
 
 
+@pytest.mark.slow  # over 2 s on an idle 2-core machine: out of the fast loop, still in make check
 def test_many_claimers_through_a_remote_one_winner(server: Server, tmp_path: Path) -> None:
     ada = make_user(server, tmp_path, "Ada", seed=True)
     pyrepo = pygit2.Repository(str(ada.path))

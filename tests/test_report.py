@@ -38,6 +38,7 @@ def html_report(project: dict[str, str]) -> Path:
     return target
 
 
+@pytest.mark.slow  # over 2 s on an idle 2-core machine: out of the fast loop, still in make check
 def test_html_report_is_self_contained(html_report: Path, project: dict[str, str]) -> None:
     text = html_report.read_text()
     assert text.startswith("<!DOCTYPE html>")
@@ -83,6 +84,7 @@ def test_report_errors(project: dict[str, str]) -> None:
     assert proc.returncode == 2 and "no runs to report on" in proc.stderr
 
 
+@pytest.mark.slow  # over 2 s on an idle 2-core machine: out of the fast loop, still in make check
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install -y chromium)")
 def test_report_renders_in_headless_chromium(html_report: Path, tmp_path: Path) -> None:
     assert CHROMIUM is not None

@@ -31,6 +31,7 @@ def marker_editor(tmp_path: Path) -> tuple[dict[str, str], Path]:
     return {"EDITOR": str(script), "VISUAL": str(script)}, marker
 
 
+@pytest.mark.slow  # over 2 s on an idle 2-core machine: out of the fast loop, still in make check
 def test_journal_and_note_start_no_editor_without_a_terminal(repo: Path, three_runs: list[str], tmp_path: Path,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("GIT_EDITOR", raising=False)
@@ -48,6 +49,7 @@ def test_journal_and_note_start_no_editor_without_a_terminal(repo: Path, three_r
     assert "edited" in gitrun(repo, "journal", "show").stdout
 
 
+@pytest.mark.slow  # over 2 s on an idle 2-core machine: out of the fast loop, still in make check
 def test_show_and_diff_without_arguments_use_the_newest_runs(repo: Path, three_runs: list[str]) -> None:
     shown = gitrun(repo, "show").stdout
     assert shown.startswith(f"run      {three_runs[2]}  (third)")
@@ -113,6 +115,7 @@ print('loss: 0.5')
 """
 
 
+@pytest.mark.slow  # over 2 s on an idle 2-core machine: out of the fast loop, still in make check
 def test_outputs_of_earlier_runs_stay_out_of_the_next_snapshot(repo: Path) -> None:
     (repo / "write.py").write_text(WRITER)
     git(repo, "add", "write.py")

@@ -127,6 +127,7 @@ def test_concurrent_tags_and_notes_on_one_run_merge(team: list[User]) -> None:
         assert shown["status"] == "succeeded"
 
 
+@pytest.mark.slow  # over 2 s on an idle 2-core machine: out of the fast loop, still in make check
 def test_untag_on_one_side_and_tag_on_the_other_both_survive(team: list[User]) -> None:
     ada, bob, _ = team
     run_id = ada.record("echo", "x", extra=("--tag", "old"))
@@ -141,6 +142,7 @@ def test_untag_on_one_side_and_tag_on_the_other_both_survive(team: list[User]) -
     assert tags == {"new"}
 
 
+@pytest.mark.slow  # over 2 s on an idle 2-core machine: out of the fast loop, still in make check
 def test_push_explicit_runs_keeps_other_runs_and_their_metadata_home(team: list[User], server: Server) -> None:
     ada, bob, _ = team
     shared = ada.record("echo", "share me")
@@ -157,6 +159,7 @@ def test_push_explicit_runs_keeps_other_runs_and_their_metadata_home(team: list[
     assert private in _ids(ada)
 
 
+@pytest.mark.slow  # over 2 s on an idle 2-core machine: out of the fast loop, still in make check
 def test_remote_setup_makes_plain_fetch_bring_runs_and_can_be_undone(team: list[User]) -> None:
     ada, bob, _ = team
     run_id = ada.record("echo", "hello")
@@ -190,6 +193,7 @@ def test_plain_fetch_does_not_pay_for_runs_without_setup(team: list[User], serve
     assert "refs/experiments/" not in text  # the server never advertised the runs' refs
 
 
+@pytest.mark.slow  # over 2 s on an idle 2-core machine: out of the fast loop, still in make check
 def test_rm_remote_deletes_everywhere_and_stays_deleted(team: list[User], server: Server) -> None:
     ada, bob, _ = team
     doomed = ada.record("echo", "doomed")
@@ -206,6 +210,7 @@ def test_rm_remote_deletes_everywhere_and_stays_deleted(team: list[User], server
     assert set(server.refs()) == {f"refs/experiments/{kept}"}
 
 
+@pytest.mark.slow  # over 2 s on an idle 2-core machine: out of the fast loop, still in make check
 def test_local_rm_does_not_delete_from_the_remote(team: list[User], server: Server) -> None:
     ada, bob, _ = team
     run_id = ada.record("echo", "x")
@@ -217,6 +222,7 @@ def test_local_rm_does_not_delete_from_the_remote(team: list[User], server: Serv
     assert _show(bob, run_id)["status"] == "succeeded"
 
 
+@pytest.mark.slow  # over 2 s on an idle 2-core machine: out of the fast loop, still in make check
 def test_unknown_remote_is_a_clear_error(team: list[User]) -> None:
     result = team[0].run("push", "nowhere", "--where", "status == 'x'", check=False)
     assert result.returncode != 0 or "no run matches" in result.stdout
@@ -247,6 +253,7 @@ def test_merge_docs_keys() -> None:
     assert merge_docs(base, tomb, theirs) == tomb
 
 
+@pytest.mark.slow  # over 2 s on an idle 2-core machine: out of the fast loop, still in make check
 def test_many_runs_chosen_or_all_are_pushed_without_leftovers(team: list[User], server: Server) -> None:
     ada, bob, _ = team
     ids = make_runs_fast(ada.path, 130)
@@ -261,6 +268,7 @@ def test_many_runs_chosen_or_all_are_pushed_without_leftovers(team: list[User], 
     assert len(bob.runs()) == 130
 
 
+@pytest.mark.slow  # over 2 s on an idle 2-core machine: out of the fast loop, still in make check
 def test_run_pushed_while_running_is_replaced_when_it_ends(team: list[User], server: Server) -> None:
     ada, bob, _ = team
     proc = subprocess.Popen([sys.executable, "-m", "gitrun", "-q", "--", "sleep", "3"], cwd=ada.path,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from bench.generate import TEMPLATE
 from gitrun.commands.share import TOMBSTONE_KEY
 from tests.conftest import git, gitrun
@@ -18,6 +20,7 @@ def test_tombstone_key_is_the_top_level_key_not_the_word() -> None:
     assert TOMBSTONE_KEY.search(b'id = "x"\ndeleted = false\n') is None
 
 
+@pytest.mark.slow  # over 2 s on an idle 2-core machine: out of the fast loop, still in make check
 def test_pull_does_not_start_an_auto_gc(repo: Path, tmp_path: Path) -> None:
     remote = tmp_path / "remote.git"
     git(tmp_path, "init", "-q", "--bare", str(remote))

@@ -9,6 +9,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from gitrun.runner.sampler import Sampler
 from tests.conftest import gitrun
 
@@ -21,6 +23,7 @@ def last_run(repo: Path) -> dict[str, Any]:
     return dict(json.loads(gitrun(repo, "show", run_id, "--json").stdout))
 
 
+@pytest.mark.slow  # over 2 s on an idle 2-core machine: out of the fast loop, still in make check
 def test_process_tree_is_sampled(repo: Path) -> None:
     (repo / "busy.py").write_text(BUSY)
     # A shell starting Python: the sampler follows the whole tree.

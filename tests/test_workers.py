@@ -73,6 +73,7 @@ def sweep_id_of(path: Path) -> str:
     return str(json.loads(out)[0]["id"])
 
 
+@pytest.mark.slow  # over 2 s on an idle 2-core machine: out of the fast loop, still in make check
 def test_a_local_sweep_runs_every_trial_once_and_marks_the_best(repo: Path) -> None:
     add_script(repo)
     before = user_state(repo)
@@ -95,6 +96,7 @@ def test_a_local_sweep_runs_every_trial_once_and_marks_the_best(repo: Path) -> N
     assert gitrun(repo, "queue", "ls").stdout.startswith("no jobs")
 
 
+@pytest.mark.slow  # over 2 s on an idle 2-core machine: out of the fast loop, still in make check
 def test_a_wandb_sweep_file_runs_unchanged(repo: Path) -> None:
     add_script(repo)
     (repo / "sweep.yaml").write_text(
@@ -120,6 +122,7 @@ def test_bayes_sweep_files_are_refused_in_one_line(repo: Path) -> None:
     assert not jobs_on(repo)
 
 
+@pytest.mark.slow  # over 2 s on an idle 2-core machine: out of the fast loop, still in make check
 def test_sweeping_a_recorded_run_overrides_its_parameters(repo: Path) -> None:
     add_script(repo)
     gitrun(repo, "-q", "--", "python", "train.py", "--a", "5", "--b", "5")
@@ -130,6 +133,7 @@ def test_sweeping_a_recorded_run_overrides_its_parameters(repo: Path) -> None:
     assert {run["parent"] for run in runs} == {parent}
 
 
+@pytest.mark.slow  # over 2 s on an idle 2-core machine: out of the fast loop, still in make check
 def test_queue_add_ls_rm(repo: Path) -> None:
     add_script(repo)
     gitrun(repo, "queue", "add", "--", "python", "train.py", "--a", "3")
@@ -144,6 +148,7 @@ def test_queue_add_ls_rm(repo: Path) -> None:
                                  "--api-key=sk-live-4f9aB7cD2eF8gH1jK3lM5nP7qR9sT2vW", check=False).stderr
 
 
+@pytest.mark.slow  # over 2 s on an idle 2-core machine: out of the fast loop, still in make check
 def test_a_worker_from_a_fresh_clone_pushes_every_run_to_the_remote(server: Server, tmp_path: Path) -> None:
     ada = make_user(server, tmp_path, "Ada", seed=True)
     add_script(ada.path, push=True)

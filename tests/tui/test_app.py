@@ -7,6 +7,7 @@ import functools
 from pathlib import Path
 from typing import Any
 
+import pytest
 from textual.widgets import DataTable, Input, Static, TabbedContent
 
 from gitrun.tui.app import GitRunApp
@@ -79,6 +80,7 @@ async def test_runs_newest_first_with_counts(project: dict[str, Any]) -> None:
         assert load_prefs(Path(project["repo"]) / ".git" / "gitrun").all_branches  # persisted
 
 
+@pytest.mark.slow  # over 2 s on an idle 2-core machine: out of the fast loop, still in make check
 @sync
 async def test_filter_shows_errors_inline_and_filters(project: dict[str, Any]) -> None:
     app = GitRunApp(RunSource(project["repo"]))
@@ -115,6 +117,7 @@ async def test_sort_by_column_and_group(project: dict[str, Any]) -> None:
         assert "branch: main (3)" in table_text(app)
 
 
+@pytest.mark.slow  # over 2 s on an idle 2-core machine: out of the fast loop, still in make check
 @sync
 async def test_tag_note_baseline_delete_write_to_the_repository(project: dict[str, Any]) -> None:
     app = GitRunApp(RunSource(project["repo"]))
@@ -149,6 +152,7 @@ async def test_tag_note_baseline_delete_write_to_the_repository(project: dict[st
         await wait_for(pilot, lambda: "run-c" not in table_text(app))
 
 
+@pytest.mark.slow  # over 2 s on an idle 2-core machine: out of the fast loop, still in make check
 @sync
 async def test_run_screen_tabs(project: dict[str, Any]) -> None:
     app = GitRunApp(RunSource(project["repo"]))

@@ -9,6 +9,8 @@ import socket
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from gitrun.store.spool import create_spool, process_start_time
 from gitrun.tui.app import GitRunApp
 from gitrun.tui.prefs import Prefs, load_prefs
@@ -33,6 +35,7 @@ def log_point(path: Path, name: str, step: int, value: float) -> None:
         handle.write(json.dumps({"name": name, "step": step, "time": 1.0 + step, "value": value}) + "\n")
 
 
+@pytest.mark.slow  # over 2 s on an idle 2-core machine: out of the fast loop, still in make check
 @sync
 async def test_running_runs_update_in_place_and_new_runs_appear(project: dict[str, Any]) -> None:
     repo = Path(project["repo"])
@@ -57,6 +60,7 @@ async def test_running_runs_update_in_place_and_new_runs_appear(project: dict[st
         assert app.runs_screen.current_run().name == "run-a"  # type: ignore[union-attr]
 
 
+@pytest.mark.slow  # over 2 s on an idle 2-core machine: out of the fast loop, still in make check
 @sync
 async def test_filter_on_a_field_outside_the_light_notes(project: dict[str, Any]) -> None:
     app = GitRunApp(RunSource(project["repo"]))
@@ -109,6 +113,7 @@ async def test_push_selected_runs_to_a_remote(project: dict[str, Any], tmp_path:
         assert "refs/notes/gitrun" in refs
 
 
+@pytest.mark.slow  # over 2 s on an idle 2-core machine: out of the fast loop, still in make check
 @sync
 async def test_journal_entry_and_run_note_tab(project: dict[str, Any]) -> None:
     repo = Path(project["repo"])

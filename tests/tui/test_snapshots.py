@@ -58,6 +58,7 @@ def test_runs_screen(snap_compare: Any, demo: dict[str, Any], theme: str, size: 
                         run_before=loaded)
 
 
+@pytest.mark.slow  # over 2 s on an idle 2-core machine: out of the fast loop, still in make check
 @pytest.mark.parametrize("theme", ["textual-dark", "textual-light"])
 def test_run_metrics_tab(snap_compare: Any, demo: dict[str, Any], theme: str) -> None:
     async def open_metrics(pilot: Pilot[None]) -> None:
@@ -84,6 +85,7 @@ def test_compare_screen(snap_compare: Any, demo: dict[str, Any]) -> None:
     assert snap_compare(make_app(demo, "textual-dark"), terminal_size=(120, 30), run_before=until(compare))
 
 
+@pytest.mark.slow  # over 2 s on an idle 2-core machine: out of the fast loop, still in make check
 def test_filter_error_and_help(snap_compare: Any, demo: dict[str, Any]) -> None:
     async def bad_filter(pilot: Pilot[None]) -> None:
         await pilot.press("slash", *"metrics.acc >> 1")

@@ -128,6 +128,7 @@ def hostile(project: dict[str, Any]) -> dict[str, Any]:
     return {**project, "evil": forge_hostile_run(Path(project["repo"]))}
 
 
+@pytest.mark.slow  # over 2 s on an idle 2-core machine: out of the fast loop, still in make check
 @sync
 async def test_the_runs_table_dialogs_and_notifications_show_a_hostile_run_as_text(
         hostile: dict[str, Any]) -> None:
@@ -160,6 +161,7 @@ async def test_the_runs_table_dialogs_and_notifications_show_a_hostile_run_as_te
         assert app.is_running
 
 
+@pytest.mark.slow  # over 2 s on an idle 2-core machine: out of the fast loop, still in make check
 @sync
 async def test_every_tab_of_a_hostile_run_shows_its_text_literally(hostile: dict[str, Any]) -> None:
     app = GitRunApp(RunSource(hostile["repo"]))
@@ -191,6 +193,7 @@ async def test_every_tab_of_a_hostile_run_shows_its_text_literally(hostile: dict
         assert app.is_running
 
 
+@pytest.mark.slow  # over 2 s on an idle 2-core machine: out of the fast loop, still in make check
 @sync
 async def test_compare_and_journal_show_a_hostile_run_as_text(hostile: dict[str, Any]) -> None:
     repo = Path(hostile["repo"])
