@@ -238,3 +238,10 @@ def test_the_environment_of_a_job_can_be_given(project: Path) -> None:
     probe = "import os, sys; sys.exit(os.environ['GITRUN_JOB_PROBE'] != 'from-the-caller')"
     spec = JobSpec(snapshot=original.snapshot_commit, command=("python", "-c", probe))
     assert run_job(spec, project, env=env, quiet=True).exit_code == 0
+
+
+def test_a_job_follows_the_repositorys_git_config_settings(project: Path) -> None:
+    original = first_run(project, "python", "train.py")
+    git(project, "config", "gitrun.logCap", "64KiB")  # as `git run` itself reads it (gitrun.store.config)
+    result = run_job(spec_for(original), project, quiet=True)
+    assert Store(project).get(result.run_id).doc["log"]["cap_bytes"] == 64 * 1024

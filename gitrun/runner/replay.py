@@ -111,7 +111,7 @@ def _record(spec: JobSpec, root: Path, cwd: Path, plan: OverridePlan, job_env: d
             launched_by: str, extra_doc: Mapping[str, Any] | None) -> JobResult:
     repo, paths = open_repository(root)
     store = RunStore(repo, paths)
-    settings = load_settings(paths.workdir)
+    settings = load_settings(paths.workdir, repo.config)  # git config too, as every command reads it
     recover_orphans(store, settings, lambda: (features.CONTRIBUTORS, features.DOC_FINALISERS))
     extra = dict(FEATURE_DEFAULTS)
     extra["params_files"] = tuple(str(root / path) for path in spec.params_files)
