@@ -175,3 +175,16 @@ def test_sort_keys() -> None:
     assert info.value.column == 2
     values: list[list[object]] = [[0.5], [], ["abc"], [0.1]]
     assert sorted(values, key=query.sort_key) == [[0.1], [0.5], ["abc"], []]
+
+
+def test_an_error_in_a_long_expression_shows_only_the_part_around_the_column() -> None:
+    text = "(" * 5000 + "1" + ")" * 5000
+    with pytest.raises(query.QueryError) as info:
+        query.parse(text)
+    err = info.value
+    lines = str(err).splitlines()
+    assert len(lines) == 3
+    assert all(len(line) < 200 for line in lines), [len(line) for line in lines]
+    shown, caret = lines[1], lines[2]
+    # The caret still points at the character the column names.
+    assert shown[caret.index("^")] == text[err.column - 1]

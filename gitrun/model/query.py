@@ -50,9 +50,25 @@ class QueryError(UsageError):
         self.message = message
         self.text = text
         self.column = column  # 1-based
-        caret = " " * (column - 1) + "^"
-        super().__init__(f"invalid {what} at column {column}: {message}\n  {text}\n  {caret}",
+        shown, offset = _window(text, column)
+        caret = " " * (column - 1 - offset) + "^"
+        super().__init__(f"invalid {what} at column {column}: {message}\n  {shown}\n  {caret}",
                          hint=None)
+
+
+_WINDOW = 60  # characters shown each side of the error's column
+
+
+def _window(text: str, column: int) -> tuple[str, int]:
+    """The part of ``text`` around ``column`` that fits a terminal line, and how many characters were cut
+    before it: a 10,000-character expression must not fill the screen to point at one column."""
+    start = max(0, column - 1 - _WINDOW)
+    end = column - 1 + _WINDOW
+    if start == 0 and end >= len(text):
+        return text, 0
+    head = "..." if start else ""
+    tail = "..." if end < len(text) else ""
+    return head + text[start:end] + tail, start - len(head)
 
 
 # --- tokens ---------------------------------------------------------------------------------------
