@@ -87,6 +87,24 @@ def test_colour_follows_the_option_no_color_and_config(repo: Path) -> None:
     assert "\x1b" not in listing and json.loads(listing)[0]["status"] == "succeeded"
 
 
+@pytest.mark.parametrize("command", [["list"], ["show"], ["--no-pager", "show"]])
+def test_a_reading_command_opens_the_repository_and_reads_settings_once(
+        repo: Path, command: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    import pygit2
+
+    from tests.conftest import gitrun_in_process
+
+    gitrun(repo, "-q", "--", "true")
+    git(repo, "config", "gitrun.color", "always")  # the one reading decides the colour of the output
+    opened: list[Path] = []
+    real_discover = pygit2.discover_repository  # once per opening (gitrun.store.git.open_repository)
+    monkeypatch.setattr(pygit2, "discover_repository", lambda start: opened.append(start) or real_discover(start))
+    result = gitrun_in_process(repo, *command)
+    assert result.returncode == 0, result.stderr
+    assert len(opened) == 1, opened  # paging's colour and pager, and the command, share one opening
+    assert GREEN + "succeeded" in result.stdout
+
+
 def test_a_pulled_run_cannot_colour_the_output(repo: Path) -> None:
     from tests.hostile import forged_run
 

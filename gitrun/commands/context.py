@@ -7,12 +7,11 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import pygit2
-
 from gitrun.runner.ending import DocFinaliser, ResultContributor
 from gitrun.runner.finalise import recover_orphans
-from gitrun.store.config import Settings, load_settings
-from gitrun.store.git import RepoPaths, open_repository
+from gitrun.store.config import Settings
+from gitrun.store.git import RepoPaths
+from gitrun.store.opening import Repository, open_store
 from gitrun.store.repair import dangling_ref_hint
 from gitrun.store.runs import RunStore
 from gitrun.store.tmpfiles import sweep_stale_temp_files
@@ -30,7 +29,7 @@ def recording_features() -> tuple[tuple[ResultContributor, ...], tuple[DocFinali
 
 @dataclass
 class Context:
-    repo: pygit2.Repository
+    repo: Repository
     paths: RepoPaths
     store: RunStore
     settings: Settings
@@ -39,13 +38,15 @@ class Context:
 
 def open_context(start: Path | None = None, recover: bool = True) -> Context:
     cwd = Path(start or os.getcwd()).resolve()
-    repo, paths = open_repository(cwd)
-    settings = load_settings(paths.workdir, repo.config)
-    store = RunStore(repo, paths)
+    opened = open_store(cwd, recover=_recover if recover else None)
     if recover:
-        sweep_stale_temp_files(paths)  # what a gitrun killed during a snapshot left behind
-        recover_orphans(store, settings, recording_features)
-        hint = dangling_ref_hint(repo)
+        hint = dangling_ref_hint(opened.repo)
         if hint:
             print(f"gitrun: warning: {hint}", file=sys.stderr)
-    return Context(repo, paths, store, settings, cwd)
+    return Context(opened.repo, opened.paths, opened.store, opened.settings, cwd)
+
+
+def _recover(store: RunStore, settings: Settings) -> None:
+    """What a gitrun killed earlier left behind: temporary files of a snapshot, and orphaned runs."""
+    sweep_stale_temp_files(store.paths)
+    recover_orphans(store, settings, recording_features)

@@ -18,15 +18,13 @@ import io
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-import pygit2
-
 from gitrun.commands.output import PrintableStream
-from gitrun.store.config import COLOR_CHOICES, Settings, load_settings
-from gitrun.store.git import open_repository
+from gitrun.store.config import COLOR_CHOICES, Settings
+from gitrun.store.opening import shared_opening, user_git_config
 
 GREEN, RED, YELLOW, CYAN, BOLD, RESET = "\x1b[32m", "\x1b[31m", "\x1b[33m", "\x1b[36m", "\x1b[1m", "\x1b[0m"
 STATUS_COLOURS = {"succeeded": GREEN, "failed": RED, "crashed": RED, "killed": RED, "interrupted": YELLOW,
@@ -51,37 +49,17 @@ def status_colour(status: str) -> str:
     return STATUS_COLOURS.get(status.strip(), "")
 
 
-def _repository_settings() -> tuple[Settings, pygit2.Config | None]:
-    """This repository's settings and git config; the defaults (and the user's git config) outside one."""
-    try:
-        repo, paths = open_repository(None)
-        return load_settings(paths.workdir, repo.config), repo.config
-    except Exception:  # outside a repository (completion, --help): only the user's own config
-        try:
-            config = pygit2.Config.get_global_config()
-        except Exception:
-            config = None
-        return Settings(), config
+GitConfig = Callable[[str], str | None]  # a git config value by name, None when unset
 
 
-def _git_value(config: pygit2.Config | None, name: str) -> str | None:
-    if config is None:
-        return None
-    try:
-        value = config[name]
-    except (KeyError, ValueError, pygit2.GitError):
-        return None
-    return str(value) if value is not None else None
-
-
-def decide_colour(option: str | None, settings: Settings, config: pygit2.Config | None, on_terminal: bool) -> bool:
+def decide_colour(option: str | None, settings: Settings, git_config: GitConfig, on_terminal: bool) -> bool:
     choice = option
     if choice is None and os.environ.get("NO_COLOR"):
         return False
     if choice is None and settings.origin("color") != "default":
         choice = settings.color()
     if choice is None:
-        ui = (_git_value(config, "color.ui") or "auto").lower()
+        ui = (git_config("color.ui") or "auto").lower()
         choice = {"true": "auto", "false": "never"}.get(ui, ui)
     if choice not in COLOR_CHOICES:
         choice = "auto"
@@ -90,8 +68,8 @@ def decide_colour(option: str | None, settings: Settings, config: pygit2.Config 
     return choice == "always"
 
 
-def pager_command(settings: Settings, config: pygit2.Config | None) -> str:
-    for candidate in (os.environ.get("GIT_PAGER"), settings.pager() or None, _git_value(config, "core.pager"),
+def pager_command(settings: Settings, git_config: GitConfig) -> str:
+    for candidate in (os.environ.get("GIT_PAGER"), settings.pager() or None, git_config("core.pager"),
                       os.environ.get("PAGER")):
         if candidate is not None:
             return candidate.strip()
@@ -100,21 +78,27 @@ def pager_command(settings: Settings, config: pygit2.Config | None) -> str:
 
 @contextmanager
 def output_session(color: str | None = None, paginate: bool | None = None) -> Iterator[None]:
-    """Colour and (when ``paginate`` is not False and stdout is a terminal) the pager for one command."""
-    settings, config = _repository_settings()
-    on_terminal = sys.stdout.isatty()
-    STATE.colour = decide_colour(color, settings, config, on_terminal)
-    STATE.terminal = on_terminal
-    pager = pager_command(settings, config) if paginate is not False and on_terminal else ""
-    try:
-        if not pager or pager == "cat":
+    """Colour and (when ``paginate`` is not False and stdout is a terminal) the pager for one command.
+
+    The repository is opened (and its settings read) once: the command's ``open_context`` reuses it.
+    """
+    with shared_opening() as opened:
+        # Outside a repository (completion, --help): the defaults and the user's own git config.
+        settings = opened.settings if opened is not None else Settings()
+        git_config = opened.git_config if opened is not None else user_git_config
+        on_terminal = sys.stdout.isatty()
+        STATE.colour = decide_colour(color, settings, git_config, on_terminal)
+        STATE.terminal = on_terminal
+        pager = pager_command(settings, git_config) if paginate is not False and on_terminal else ""
+        try:
+            if not pager or pager == "cat":
+                _keep_colours(sys.stdout)
+                yield
+            else:
+                yield from _paged(pager)
+        finally:
+            STATE.colour = STATE.terminal = False
             _keep_colours(sys.stdout)
-            yield
-        else:
-            yield from _paged(pager)
-    finally:
-        STATE.colour = STATE.terminal = False
-        _keep_colours(sys.stdout)
 
 
 def to_terminal() -> bool:

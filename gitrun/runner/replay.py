@@ -40,9 +40,8 @@ from gitrun.runner.finalise import recover_orphans
 from gitrun.runner.options import FEATURE_DEFAULTS, RecordOptions
 from gitrun.runner.process import run_child
 from gitrun.runner.recorder import ending_for, say, start_recording
-from gitrun.store.config import load_settings
 from gitrun.store.git import open_repository, run_git
-from gitrun.store.runs import RunStore
+from gitrun.store.opening import open_store
 
 SET_VARIABLE = "GITRUN_SET"  # read by the startup hook (capture/startup/_gitrun_params.py)
 WORKTREE_PREFIX = "gitrun-job-"
@@ -109,10 +108,9 @@ def _param_files(spec: JobSpec, root: Path, cwd: Path) -> list[Path]:
 
 def _record(spec: JobSpec, root: Path, cwd: Path, plan: OverridePlan, job_env: dict[str, str], quiet: bool,
             launched_by: str, extra_doc: Mapping[str, Any] | None) -> JobResult:
-    repo, paths = open_repository(root)
-    store = RunStore(repo, paths)
-    settings = load_settings(paths.workdir, repo.config)  # git config too, as every command reads it
-    recover_orphans(store, settings, lambda: (features.CONTRIBUTORS, features.DOC_FINALISERS))
+    opened = open_store(root, recover=lambda store, settings: recover_orphans(
+        store, settings, lambda: (features.CONTRIBUTORS, features.DOC_FINALISERS)))
+    store, settings = opened.store, opened.settings  # git config too, as every command reads it
     extra = dict(FEATURE_DEFAULTS)
     extra["params_files"] = tuple(str(root / path) for path in spec.params_files)
     options = RecordOptions(command=plan.argv, message=spec.message, name=spec.name, tags=list(spec.tags),

@@ -26,13 +26,12 @@ from gitrun.model import status as statuses
 from gitrun.model.organise import check_tag, retagged
 from gitrun.model.run import Run
 from gitrun.model.series import last_values
-from gitrun.store.config import Settings, load_settings
-from gitrun.store.git import open_repository
+from gitrun.store.config import Settings
 from gitrun.store.index import COLUMNS, FULL, LITE, level_for
+from gitrun.store.opening import open_store
 from gitrun.store.query_views import run_query
 from gitrun.store.refs import NOTES_REF, read_ref
 from gitrun.store.results import ResultReader
-from gitrun.store.runs import RunStore
 from gitrun.store.selection import Selection, current_branch, fields_needed, select_runs
 
 __all__ = ["COLUMNS", "FULL", "LITE", "Store"]
@@ -42,11 +41,11 @@ class Store:
     """One repository's runs, as plain data (see the module docstring)."""
 
     def __init__(self, start: Path | str | None = None) -> None:
-        self._repo, self.paths = open_repository(start)
-        self._runs = RunStore(self._repo, self.paths)
+        opened = open_store(start)
+        self._repo, self.paths, self._runs = opened.repo, opened.paths, opened.store
         self.results = ResultReader(self._repo, self.paths)
         self.lock = self.results.lock  # one lock for the repository, the index and the result reads
-        self.settings: Settings = load_settings(self.paths.workdir, self._repo.config)
+        self.settings: Settings = opened.settings
 
     @property
     def root(self) -> Path:
