@@ -133,3 +133,11 @@ def test_with_metrics_recorded_from_console_output(repo: Path) -> None:
 
 def names_of(out: str) -> list[str]:
     return [line.split()[0] for line in out.splitlines()[2:] if line and not line.startswith("runs ")]
+
+
+def test_the_default_headers_are_those_of_the_default_columns() -> None:
+    """The default table names its columns without parsing them (the query language stays unimported)."""
+    from gitrun.commands.list_runs import DEFAULT_COLUMNS, DEFAULT_HEADERS
+    from gitrun.model.query import parse_columns
+
+    assert DEFAULT_HEADERS == [header for header, _ in parse_columns(DEFAULT_COLUMNS)]

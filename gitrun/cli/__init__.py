@@ -2,7 +2,8 @@
 
 The common recording (``git run [-m MSG] [--name N] [--tag T]... [-q] -- COMMAND...``) is parsed
 by ``gitrun.cli.fastpath`` without importing click, since a recording's start-up time is part of
-what every run costs; everything else goes to the click application in ``gitrun.cli.app``.
+what every run costs; everything else goes to the click application (``gitrun.cli.group``), with
+only the invoked subcommand's module loaded (``gitrun.cli.lazy``).
 Errors from any layer arrive here as GitrunError and leave as one line and an exit code.
 """
 
@@ -31,10 +32,13 @@ def main(argv: list[str] | None = None) -> None:
             code = run_recording(options)
             recorded = True
         else:
-            from gitrun.cli import app
+            from gitrun.cli.lazy import load_subcommands
 
-            code = app.run_click(args)
-            recorded = bool(app.RECORDED)
+            load_subcommands(args)  # the one subcommand's module, or the whole application
+            from gitrun.cli.group import RECORDED, run_click
+
+            code = run_click(args)
+            recorded = bool(RECORDED)
     except GitrunError as err:
         from gitrun.model.terminal import printable
 

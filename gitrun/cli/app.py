@@ -7,10 +7,6 @@ Subcommands live in the modules of this package, one per area; each registers on
 
 from __future__ import annotations
 
-import sys
-
-import click
-
 from gitrun.cli import (  # noqa: F401 - importing registers their subcommands
     compare,
     conventions,
@@ -25,24 +21,6 @@ from gitrun.cli import (  # noqa: F401 - importing registers their subcommands
     share,
     ui,
 )
-from gitrun.cli.group import COMMAND_KEY, RECORDED, cli
+from gitrun.cli.group import COMMAND_KEY, RECORDED, cli, run_click
 
 __all__ = ["COMMAND_KEY", "RECORDED", "cli", "run_click"]
-
-
-def run_click(argv: list[str] | None) -> int:
-    """Run the click application; click's own errors are shown and mapped to their exit codes."""
-    from gitrun.commands.output import install_printable_streams
-
-    install_printable_streams()  # a pulled run's text never reaches the terminal raw
-    try:
-        code = cli.main(args=argv, prog_name="git run", complete_var="_GIT_RUN_COMPLETE", standalone_mode=False)
-    except click.exceptions.Exit as exit_:
-        return int(exit_.exit_code or 0)
-    except click.ClickException as err:
-        err.show()
-        return err.exit_code
-    except click.exceptions.Abort:
-        print("git-run: aborted", file=sys.stderr)
-        return 130
-    return code if isinstance(code, int) else 0

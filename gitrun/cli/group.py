@@ -7,6 +7,7 @@ group. Nothing here imports a subcommand module, so there is no import cycle.
 from __future__ import annotations
 
 import gc
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -14,6 +15,7 @@ import click
 
 from gitrun import __version__
 from gitrun.cli.fastpath import import_pygit2, run_recording
+from gitrun.cli.lazy import COMPLETE_VAR
 from gitrun.cli.output_options import root_options
 from gitrun.runner.options import RECORD_OPTIONS, OptionSpec, RecordOptions
 
@@ -86,3 +88,21 @@ def cli(ctx: click.Context, message: str, name: str | None, tags: tuple[str, ...
     code = run_recording(options)
     RECORDED.append(code)  # the run is stored: main() may skip the interpreter's teardown
     ctx.exit(code)
+
+
+def run_click(argv: list[str] | None) -> int:
+    """Run the click application; click's own errors are shown and mapped to their exit codes."""
+    from gitrun.commands.output import install_printable_streams
+
+    install_printable_streams()  # a pulled run's text never reaches the terminal raw
+    try:
+        code = cli.main(args=argv, prog_name="git run", complete_var=COMPLETE_VAR, standalone_mode=False)
+    except click.exceptions.Exit as exit_:
+        return int(exit_.exit_code or 0)
+    except click.ClickException as err:
+        err.show()
+        return err.exit_code
+    except click.exceptions.Abort:
+        print("git-run: aborted", file=sys.stderr)
+        return 130
+    return code if isinstance(code, int) else 0

@@ -6,15 +6,18 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from gitrun.runner.ending import DocFinaliser, ResultContributor
-from gitrun.runner.finalise import recover_orphans
 from gitrun.store.config import Settings
 from gitrun.store.git import RepoPaths
 from gitrun.store.opening import Repository, open_store
-from gitrun.store.repair import dangling_ref_hint
+from gitrun.store.refs import dangling_ref_hint
 from gitrun.store.runs import RunStore
+from gitrun.store.spool import live_root
 from gitrun.store.tmpfiles import sweep_stale_temp_files
+
+if TYPE_CHECKING:
+    from gitrun.runner.ending import DocFinaliser, ResultContributor
 
 
 def recording_features() -> tuple[tuple[ResultContributor, ...], tuple[DocFinaliser, ...]]:
@@ -49,4 +52,15 @@ def open_context(start: Path | None = None, recover: bool = True) -> Context:
 def _recover(store: RunStore, settings: Settings) -> None:
     """What a gitrun killed earlier left behind: temporary files of a snapshot, and orphaned runs."""
     sweep_stale_temp_files(store.paths)
-    recover_orphans(store, settings, recording_features)
+    if _any_spool(store.paths):  # finalising (and importing it) only when a run may be orphaned
+        from gitrun.runner.finalise import recover_orphans
+
+        recover_orphans(store, settings, recording_features)
+
+
+def _any_spool(paths: RepoPaths) -> bool:
+    try:
+        with os.scandir(live_root(paths)) as entries:
+            return any(entry.is_dir() for entry in entries)
+    except OSError:  # no live folder: no run was ever spooled here
+        return False

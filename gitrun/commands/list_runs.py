@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import sys
 import time
@@ -12,26 +10,32 @@ from datetime import UTC, datetime
 from typing import Any
 
 from gitrun.commands.context import Context, open_context
-from gitrun.commands.output import output_width, short_ids, short_ids_of, table, truncate, write_json_array
+from gitrun.commands.output import output_width, short_ids, short_ids_of, table, write_json_array
 from gitrun.commands.paging import colour_status_column
 from gitrun.commands.selection import Selection, current_branch, fields_needed, reachable_bases, scope_line, select_runs
-from gitrun.model import fields
-from gitrun.model.query import format_value, parse_columns
-from gitrun.model.run import Run, run_summary_json
-from gitrun.model.timefmt import human_age, human_age_seconds, human_duration
+from gitrun.model.run import run_summary_json
+from gitrun.model.timefmt import human_age_seconds, human_duration
 from gitrun.store.index import level_for
 
+# The default table is built from the index's typed columns without the query language
+# (gitrun.model.query, gitrun.model.fields: imported by the paths that need them; start-up is most
+# of what the default ``git run list`` costs at 10,000 runs).
 DEFAULT_COLUMNS = "id,name,status,age,duration,branch,message"
+DEFAULT_HEADERS = ["id", "name", "status", "age", "duration", "branch", "message"]  # parse_columns(DEFAULT_COLUMNS)
 
 
 def list_command(as_json: bool = False, limit: int | None = None, columns: str | None = None,
                  where: str | None = None, sort: str | None = None, all_branches: bool = False,
                  as_csv: bool = False, quiet: bool = False) -> int:
-    chosen = parse_columns(columns or DEFAULT_COLUMNS)
-    ctx = open_context()
     default_table = columns is None and not as_json and not as_csv and not quiet
     if default_table and where is None and sort is None:
+        ctx = open_context()
         return _default_table(ctx, _unfiltered(ctx, all_branches, limit), where)
+    from gitrun.commands.list_cells import cell, raw_cell
+    from gitrun.model.query import parse_columns
+
+    chosen = parse_columns(columns or DEFAULT_COLUMNS)
+    ctx = open_context()
     needed = fields_needed(where, sort)
     if not as_json and not default_table:
         needed += [path for _, path in chosen]
@@ -46,11 +50,14 @@ def list_command(as_json: bool = False, limit: int | None = None, columns: str |
         sys.stdout.write("".join(run.id + "\n" for run in selection.runs))
         return 0
     if as_csv:
+        import csv
+        import io
+
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow([header for header, _ in chosen])
         for run in selection.runs:
-            writer.writerow([_raw_cell(run, path, now) for _, path in chosen])
+            writer.writerow([raw_cell(run, path, now) for _, path in chosen])
         sys.stdout.write(buffer.getvalue())
         return 0
     if default_table:
@@ -64,7 +71,7 @@ def list_command(as_json: bool = False, limit: int | None = None, columns: str |
         return 0
     ids = short_ids(runs)
     branch = current_branch(ctx.repo)
-    rows = [[_cell(run, path, now, ids, branch) for _, path in chosen] for run in selection.runs]
+    rows = [[cell(run, path, now, ids, branch) for _, path in chosen] for run in selection.runs]
     headers = [header for header, _ in chosen]
     print(colour_status_column(table(rows, headers, output_width()), headers))
     _footer(selection)
@@ -131,7 +138,7 @@ def _default_table(ctx: Context, listed: Listed, where: str | None) -> int:
             run_branch or ("(detached)" if detached else "-"),
             message if len(message) <= 60 else message[:59] + "…",
         ])
-    headers = [header for header, _ in parse_columns(DEFAULT_COLUMNS)]
+    headers = DEFAULT_HEADERS
     print(colour_status_column(table(cells, headers, output_width()), headers))
     selection.matched = max(selection.matched, len(listed.shown))
     _footer(selection, len(listed.shown))
@@ -146,46 +153,3 @@ def _footer(selection: Selection, shown: int | None = None) -> None:
     print(f"\n{footer}")
     for note in selection.notes:
         print(f"note: {note}", file=sys.stderr)
-
-
-def _cell(run: Run, path: tuple[str, ...], now: datetime, ids: dict[str, str], branch: str) -> str:
-    root = path[0]
-    if root == "id":
-        return ids.get(run.id, run.id[:10])
-    if root == "name":
-        marks = fields.baseline_branches(run.doc)
-        if marks:
-            return f"{run.name} (baseline{'' if marks == [branch] else ' of ' + ','.join(marks)})"
-        return run.name
-    if root == "age":
-        return human_age(run.started, now) if run.started else "-"
-    if root == "duration":
-        return human_duration(run.duration_s) if run.duration_s is not None else "-"
-    if root == "branch":
-        return run.branch or "-"
-    if root == "message":
-        text = run.message or " ".join(run.command)
-        tags = "".join(f"[{tag}] " for tag in run.tags)
-        expect = run.doc.get("expect")
-        if isinstance(expect, dict) and "met" in expect:
-            tags += "(expect met) " if expect["met"] else "(expect missed) "
-        return truncate(tags + text, 60)
-    if root == "expect":
-        expect = run.doc.get("expect")
-        if isinstance(expect, dict) and "met" in expect and len(path) == 1:
-            return "met" if expect["met"] else "missed"
-    return truncate(format_value(fields.resolve(run, path, now)), 40)
-
-
-def _raw_cell(run: Run, path: tuple[str, ...], now: datetime) -> Any:
-    if path[0] == "message":
-        return run.message
-    if path[0] == "age":
-        values = fields.resolve(run, ("started",), now)
-        return values[0] if values else ""
-    values = fields.resolve(run, path, now)
-    if not values:
-        return ""
-    if len(values) == 1 and isinstance(values[0], int | float) and not isinstance(values[0], bool):
-        return values[0]
-    return format_value(values) if len(values) > 1 or not isinstance(values[0], str) else values[0]

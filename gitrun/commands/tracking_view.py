@@ -15,7 +15,6 @@ from gitrun.model.captured import deep_update
 from gitrun.model.run import Run
 from gitrun.model.series import SYSTEM_PREFIX, SeriesPoint, name_from_path, parse_tsv
 from gitrun.model.units import human_bytes
-from gitrun.runner.tracking import tracking_updates
 from gitrun.store.spool import find_spool
 from gitrun.store.trees import read_tree_files
 
@@ -27,6 +26,8 @@ def apply_live(ctx: Any, run: Run) -> dict[str, list[SeriesPoint]] | None:
     spool = find_spool(ctx.paths, run.id)
     if spool is None:
         return None
+    from gitrun.runner.tracking import tracking_updates  # every recording feature: only for a running run
+
     series, updates = tracking_updates(spool)
     deep_update(run.doc, updates)
     return series

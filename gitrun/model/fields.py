@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from gitrun.model.reproduce import last_verdict
 from gitrun.model.run import Run
 from gitrun.model.timefmt import from_iso
 
@@ -65,6 +64,8 @@ def resolve(run: Run, path: tuple[str, ...], now: datetime | None = None) -> lis
     if root == "baseline":
         return baseline_branches(doc)
     if root == "reproduced":  # the newest reproduction's verdict (git run reproduce)
+        from gitrun.model.reproduce import last_verdict  # a large module few reads need
+
         last = last_verdict(doc)
         return [str(last["verdict"])] if last else []
     if root == "note":

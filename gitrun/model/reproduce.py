@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 import re
-import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -380,6 +379,8 @@ def spread(original: Mapping[str, Any], news: Sequence[Mapping[str, Any]]) -> li
         base = old.get(name)
         deviation = max((abs(v - base) for v in finite), default=0.0) if base is not None and math.isfinite(base) \
             else 0.0
+        import statistics  # (fractions, decimal, random: start-up that only this comparison needs)
+
         rows.append(Spread(name, base, min(finite), max(finite),
                            statistics.stdev(finite) if len(finite) > 1 else 0.0, deviation))
     return rows

@@ -27,7 +27,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
-import multiprocessing
 import os
 import re
 import sqlite3
@@ -35,8 +34,6 @@ import sys
 import time
 import tomllib
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -717,6 +714,10 @@ def _parsed_rows(repo: pygit2.Repository, todo: list[tuple[str, str, str, str]])
         for chunk in chunks:
             yield index_rows(repo, chunk)
         return
+    import multiprocessing  # only a build of thousands of runs starts workers
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
     try:
         context = multiprocessing.get_context("spawn")  # never fork a process holding libgit2 and SQLite state
         with ProcessPoolExecutor(workers, mp_context=context) as pool:

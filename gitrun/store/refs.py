@@ -81,6 +81,15 @@ def usable_commit(repo: pygit2.Repository, oid: pygit2.Oid) -> bool:
         return False
 
 
+def dangling_ref_hint(repo: pygit2.Repository) -> str | None:
+    """One line when the notes ref points at a missing commit (one object lookup: every command asks)."""
+    target = read_ref(repo, NOTES_REF)
+    if target is None or usable_commit(repo, target):
+        return None
+    return (f"{NOTES_REF} points at a missing commit {str(target)[:10]} (git gc while a run was recording?); "
+            "run `git run doctor` to repair it")
+
+
 def last_usable_from_reflog(repo: pygit2.Repository, name: str) -> pygit2.Oid | None:
     """The newest commit ``name`` pointed at, according to its reflog, that is still whole."""
     ref = repo.references.get(name)

@@ -64,15 +64,6 @@ class Finding:
     repaired: bool
 
 
-def dangling_ref_hint(repo: pygit2.Repository) -> str | None:
-    """One line when the notes ref points at a missing commit (one object lookup: every command asks)."""
-    target = read_ref(repo, NOTES_REF)
-    if target is None or usable_commit(repo, target):
-        return None
-    return (f"{NOTES_REF} points at a missing commit {str(target)[:10]} (git gc while a run was recording?); "
-            "run `git run doctor` to repair it")
-
-
 def repair(store: RunStore, dry_run: bool = False) -> list[Finding]:
     """Every repair this module knows, in order; with ``dry_run`` only what would be done."""
     findings = list(_repair_notes_refs(store.repo, dry_run))

@@ -18,9 +18,7 @@ import pygit2
 
 from gitrun.errors import AmbiguousRun, RunNotFound, StorageError
 from gitrun.model.ids import is_run_id, looks_like_id_prefix
-from gitrun.model.redaction import redact_document
 from gitrun.model.run import Run
-from gitrun.model.secrets import redact_text
 from gitrun.model.timefmt import to_iso, utc_now
 from gitrun.store import codec
 from gitrun.store.git import RepoPaths, default_signature
@@ -55,6 +53,9 @@ class RunStore:
 
         Secrets in ``doc`` and ``message`` are redacted first (``redact_document``), in place.
         """
+        from gitrun.model.redaction import redact_document  # (and the secret detector: writes only)
+        from gitrun.model.secrets import redact_text
+
         signature = default_signature(self.repo)
         parents = [base_commit] if base_commit is not None else []
         redact_document(doc)
@@ -94,6 +95,8 @@ class RunStore:
 
     def update_doc(self, run: Run, modifier: DocModifier, message: str) -> Run:
         """Read-modify-write the run's metadata atomically (concurrent writers are retried)."""
+        from gitrun.model.redaction import redact_document  # the secret detector: writes only, not reads
+
         key = run.snapshot_commit
 
         def change(current: dict[str, bytes | None]) -> dict[str, bytes | None]:

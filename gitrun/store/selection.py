@@ -8,13 +8,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pygit2
 
-from gitrun.model import fields
-from gitrun.model.query import Query, fields_of, parse, parse_sort, sort_key
 from gitrun.model.run import Run
+
+if TYPE_CHECKING:
+    from gitrun.model.query import Query
+
+# gitrun.model.query and gitrun.model.fields are imported by the functions that filter or sort: the
+# default ``git run list`` needs neither, and start-up is most of what it costs.
 
 
 @dataclass
@@ -69,6 +73,8 @@ def reachable_bases(repo: pygit2.Repository, bases: set[str]) -> set[str]:
 
 def fields_needed(where: str | None, sort: str | None) -> list[tuple[str, ...]]:
     """The field paths ``--where`` and ``--sort`` read (to ask the store for just enough of each note)."""
+    from gitrun.model.query import fields_of, parse, parse_sort
+
     paths: list[tuple[str, ...]] = []
     if where:
         paths += fields_of(parse(where, "--where expression").root)
@@ -80,6 +86,9 @@ def fields_needed(where: str | None, sort: str | None) -> list[tuple[str, ...]]:
 def select_runs(runs: list[Run], repo: pygit2.Repository, *, where: str | None = None,
                 sort: str | None = None, limit: int | None = None, all_branches: bool = False,
                 now: datetime | None = None) -> Selection:
+    from gitrun.model import fields
+    from gitrun.model.query import parse, parse_sort, sort_key
+
     now = now or datetime.now(UTC)
     query = parse(where, "--where expression") if where else None
     sorting = parse_sort(sort) if sort else None
@@ -114,6 +123,9 @@ def select_runs(runs: list[Run], repo: pygit2.Repository, *, where: str | None =
 def absent_fields(query: Query, runs: list[Run], now: datetime) -> list[str]:
     """"no run has metrics.loss" for each section field of ``query`` that none of ``runs`` has:
     a typo or a metric never logged, which would otherwise quietly match nothing."""
+    from gitrun.model import fields
+    from gitrun.model.query import fields_of
+
     notes: list[str] = []
     for path in dict.fromkeys(fields_of(query.root)):
         if len(path) < 2 or not runs:
@@ -124,11 +136,15 @@ def absent_fields(query: Query, runs: list[Run], now: datetime) -> list[str]:
 
 
 def _resolver(run: Run, now: datetime) -> Callable[[tuple[str, ...]], list[Any]]:
+    from gitrun.model import fields
+
     return lambda path: fields.resolve(run, path, now)
 
 
 def baseline_of_branch(runs: list[Run], branch: str) -> Run | None:
     """The run marked as ``branch``'s baseline (newest wins if a race left two)."""
+    from gitrun.model import fields
+
     if not branch:
         return None
     for run in runs:  # newest first
