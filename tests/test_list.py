@@ -140,4 +140,4 @@ def test_the_default_headers_are_those_of_the_default_columns() -> None:
     from gitrun.commands.list_runs import DEFAULT_COLUMNS, DEFAULT_HEADERS
     from gitrun.model.query import parse_columns
 
-    assert DEFAULT_HEADERS == [header for header, _ in parse_columns(DEFAULT_COLUMNS)]
+    assert [header for header, _ in parse_columns(DEFAULT_COLUMNS)] == DEFAULT_HEADERS
