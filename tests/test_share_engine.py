@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bench.generate import TEMPLATE
-from gitrun.commands.share import TOMBSTONE_KEY
+from gitrun.store.sharing import TOMBSTONE_KEY
 from tests.conftest import git, gitrun
 
 

@@ -191,14 +191,13 @@ class RunSource:
 
     def push(self, run_ids: list[str], remote: str) -> str:
         """Push these runs with the sharing engine of ``git run push`` (fetch, merge notes, retry)."""
-        from gitrun.commands.context import open_context
-        from gitrun.commands.share import push_runs, resolve_remote
+        from gitrun.store.sharing import Sharing
 
         with self.lock:
-            ctx = open_context(self.root, recover=False)
-            remote = resolve_remote(ctx, remote)
-            plan = push_runs(ctx, remote, run_ids, quiet=True)
-        if plan is None:
+            engine = Sharing(self.repo, self.paths, self.store)
+            remote = engine.resolve_remote(remote)
+            pushed = engine.push(remote, run_ids)
+        if pushed is None:
             return f"nothing to push: {remote} has these runs already"
         return f"pushed {len(run_ids)} run{'s' if len(run_ids) != 1 else ''} to {remote}"
 

@@ -1,0 +1,65 @@
+"""Tombstones (a run deleted everywhere) and the cheap tests run on every pulled or pushed note.
+
+A tombstone is a note whose top-level ``deleted`` is ``true``; it replaces the run's whole note, so
+no merge revives the run. Every real note has ``deleted = [...]`` in its ``[git]`` table, so the
+word alone proves nothing: notes are searched for the key with the value ``true`` and parsed only
+then.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pygit2
+
+from gitrun.model.ids import looks_like_id_prefix
+from gitrun.model.run import Run
+from gitrun.model.timefmt import to_iso, utc_now
+from gitrun.store import codec
+from gitrun.store.merge import is_tombstone
+from gitrun.store.notes import _lookup_entry
+
+# ``deleted = true`` at the start of a line: a tombstone.
+TOMBSTONE_KEY = re.compile(rb'(?m)^[ \t]*"?deleted"?[ \t]*=[ \t]*true\b')
+NAME_LINE = re.compile(rb'(?m)^name = "([0-9A-Za-z]{4,26})"$')  # only names that could look like an id
+
+
+def tombstone(run: Run, by: str) -> dict[str, Any]:
+    """The note that replaces ``run``'s when ``by`` deletes it everywhere."""
+    return {"schema": run.doc.get("schema", 1), "id": run.id, "name": run.name, "deleted": True,
+            "deleted_by": by, "deleted_at": to_iso(utc_now()), "snapshot_commit": run.snapshot_commit}
+
+
+def snapshot_of(repo: pygit2.Repository, result: pygit2.Oid) -> str | None:
+    """The snapshot commit (the note's key) of a run's result commit."""
+    commit = repo.get(result)
+    if isinstance(commit, pygit2.Commit) and commit.parent_ids:
+        return str(commit.parent_ids[0])
+    return None
+
+
+def note_data(repo: pygit2.Repository, tree: pygit2.Tree | None, snapshot: str | None) -> bytes | None:
+    blob_id = _lookup_entry(repo, tree, snapshot) if snapshot is not None else None
+    blob = repo.get(blob_id) if blob_id is not None else None
+    return blob.data if isinstance(blob, pygit2.Blob) else None
+
+
+def is_tombstone_note(data: bytes | None) -> bool:
+    if data is None or not TOMBSTONE_KEY.search(data):
+        return False  # the cheap test first: only a note with the tombstone key itself is parsed
+    try:
+        return is_tombstone(codec.decode(data))
+    except Exception:
+        return False
+
+
+def is_tombstoned(repo: pygit2.Repository, tree: pygit2.Tree | None, snapshot: str | None) -> bool:
+    return is_tombstone_note(note_data(repo, tree, snapshot))
+
+
+def id_like_name(data: bytes | None) -> str | None:
+    """The run's name when it could be taken for a run id prefix (ids win when resolving)."""
+    match = NAME_LINE.search(data) if data is not None else None
+    name = match.group(1).decode("ascii", "replace") if match else ""
+    return name if looks_like_id_prefix(name) else None
