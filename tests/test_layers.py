@@ -128,7 +128,6 @@ PYGIT2_ALLOWED: dict[str, str] = {
     "commands/branch.py": "",
     "commands/journal.py": "",
     "commands/diff.py": "",
-    "commands/share.py": "",
     "cli/fastpath.py": "",
 }
 PYGIT2_FREE_LAYERS = {"commands", "cli"}
