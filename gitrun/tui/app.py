@@ -10,7 +10,7 @@ from textual.screen import Screen
 
 from gitrun.model.run import Run
 from gitrun.tui.base import DARK, LIGHT, AppBase
-from gitrun.tui.prefs import Prefs, load_prefs, save_prefs
+from gitrun.tui.prefs import Prefs, load_prefs
 from gitrun.tui.screens.compare import CompareScreen
 from gitrun.tui.screens.dialogs import HelpScreen
 from gitrun.tui.screens.journal import JournalScreen
@@ -56,10 +56,11 @@ class GitRunApp(AppBase):
     def action_toggle_theme(self) -> None:
         self.theme = LIGHT if self.theme != LIGHT else DARK
         self.prefs.theme = self.theme
-        try:
-            save_prefs(self.source.state_dir, self.prefs)
-        except OSError:
-            pass
+        self.save_settings()
+
+    def pins_changed(self) -> None:
+        if self.runs_screen.data is not None:
+            self.runs_screen.render_table()
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
@@ -74,6 +75,7 @@ class GitRunApp(AppBase):
                     ("Tag runs", screen.action_tag, "Add tags to the selected runs"),
                     ("Delete runs", screen.action_delete, "Delete the selected runs (asks first)"),
                     ("Push runs", screen.action_push, "Push the selected runs to a remote"),
+                    ("Pin runs", screen.action_pin, "Keep the runs on top of the table and on every chart"),
                     ("Mark baseline", screen.action_baseline, "Make this run its branch's baseline")):
                 yield SystemCommand(name, help_text, action)
 

@@ -11,7 +11,7 @@ from textual.notifications import SeverityLevel
 
 from gitrun.model.run import Run
 from gitrun.model.terminal import printable
-from gitrun.tui.prefs import Prefs
+from gitrun.tui.prefs import Prefs, save_prefs
 from gitrun.tui.source import RunSource
 
 LIGHT, DARK = "textual-light", "textual-dark"
@@ -41,3 +41,28 @@ class AppBase(App[None]):
     def listed_runs(self) -> list[Run] | None:
         """The runs the runs screen shows now (None before its first load)."""
         raise NotImplementedError
+
+    def pinned_runs(self) -> list[Run]:
+        """The pinned runs that are listed now, in the order they were pinned."""
+        listed = {run.id: run for run in self.listed_runs() or []}
+        return [listed[run_id] for run_id in self.prefs.pinned if run_id in listed]
+
+    def toggle_pin(self, runs: list[Run]) -> None:
+        """Pin the runs (or unpin them when all are pinned), remember it for this repository, redraw."""
+        if not runs:
+            return
+        pinned = self.prefs.toggle_pins([run.id for run in runs])
+        self.save_settings()
+        names = ", ".join(run.name or run.id[:10] for run in runs[:3]) + (" …" if len(runs) > 3 else "")
+        self.notify(f"{'pinned' if pinned else 'unpinned'} {names}")
+        self.pins_changed()
+
+    def pins_changed(self) -> None:
+        """Redraw what shows pinned runs (the runs table)."""
+
+    def save_settings(self) -> None:
+        """Write the settings (``.git/gitrun/ui.json``); a read-only ``.git`` only costs a warning."""
+        try:
+            save_prefs(self.source.state_dir, self.prefs)
+        except OSError as err:
+            self.notify(f"settings not saved: {err}", severity="warning")

@@ -92,6 +92,14 @@ def sort_runs(runs: list[Run], col: Column, descending: bool, now: datetime) -> 
     return [run for _, run in present] + absent
 
 
+def pinned_first(runs: list[Run], pinned: Sequence[str]) -> list[Run]:
+    """The pinned runs on top, each part in its order (the sort still applies inside both)."""
+    if not pinned:
+        return runs
+    wanted = set(pinned)
+    return [run for run in runs if run.id in wanted] + [run for run in runs if run.id not in wanted]
+
+
 Matcher = Callable[[Run], bool]
 
 

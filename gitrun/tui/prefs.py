@@ -1,4 +1,5 @@
-"""The UI's settings for one repository (chosen columns, theme, grouping), kept in ``.git/gitrun/ui.json``.
+"""The UI's settings for one repository (chosen columns, theme, grouping, pinned runs), kept in
+``.git/gitrun/ui.json``.
 
 Like every file under ``.git/gitrun`` it is a local cache of preferences: deleting it restores the
 defaults; a damaged file is ignored rather than fatal.
@@ -12,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 FILE_NAME = "ui.json"
+MAX_PINNED = 10  # one palette's worth of colours
 
 
 @dataclass
@@ -20,6 +22,16 @@ class Prefs:
     theme: str = "textual-dark"
     grouping: str = "none"
     all_branches: bool = False
+    pinned: list[str] = field(default_factory=list)  # run ids: on top of the table, overlaid on every chart
+
+    def toggle_pins(self, run_ids: list[str]) -> bool:
+        """Pin these runs, or unpin them when all are pinned already; True when they are now pinned."""
+        if run_ids and all(run_id in self.pinned for run_id in run_ids):
+            self.pinned = [run_id for run_id in self.pinned if run_id not in run_ids]
+            return False
+        self.pinned += [run_id for run_id in run_ids if run_id not in self.pinned]
+        del self.pinned[:-MAX_PINNED]  # the oldest pins go first
+        return True
 
 
 def load_prefs(state_dir: Path) -> Prefs:
@@ -37,6 +49,9 @@ def load_prefs(state_dir: Path) -> Prefs:
         if isinstance(raw.get(name), str):
             setattr(prefs, name, raw[name])
     prefs.all_branches = raw.get("all_branches") is True
+    pinned = raw.get("pinned")
+    if isinstance(pinned, list):
+        prefs.pinned = [item for item in pinned if isinstance(item, str) and item.isalnum()][-MAX_PINNED:]
     return prefs
 
 

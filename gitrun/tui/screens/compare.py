@@ -10,7 +10,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, SelectionList, Static, TabbedContent, TabPane
 from textual.widgets.selection_list import Selection
@@ -20,12 +20,13 @@ from gitrun.model.run import Run
 from gitrun.model.terminal import printable
 from gitrun.tui.comparison import compare_runs, shared_metrics
 from gitrun.tui.text import shown
-from gitrun.tui.widgets.chart import Line, MetricChart
+from gitrun.tui.widgets.chart import CROSSHAIR_BINDINGS, Line, MetricChart, move_crosshair, point_crosshair, readout
 
 if TYPE_CHECKING:
     from gitrun.tui.base import AppBase
 
 MAX_CHARTS = 4
+TABS = ("differences", "charts", "code")
 
 
 class CompareScreen(Screen[None]):
@@ -33,6 +34,8 @@ class CompareScreen(Screen[None]):
         Binding("escape", "app.pop_screen", "back"),
         Binding("a", "toggle_all", "all / differences"),
         Binding("l", "log_scale", "log y", show=False),
+        *[Binding(str(index + 1), f"tab('{name}')", name, show=False) for index, name in enumerate(TABS)],
+        *CROSSHAIR_BINDINGS,
     ]
 
     def __init__(self, runs: list[Run]) -> None:
@@ -40,16 +43,32 @@ class CompareScreen(Screen[None]):
         self.runs = runs
         self.show_all = False
         self.log_y = False
+        self.cross: float | None = None  # the crosshair's step, the same on every chart
+        self.cards: list[tuple[MetricChart, Static]] = []  # each chart and the readout under it
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "cross":  # the crosshair's keys belong to the charts tab
+            return self.query_one(TabbedContent).active == "charts"
+        return True
 
     @property
     def gapp(self) -> AppBase:
         return self.app  # type: ignore[return-value]
 
-    def compose(self) -> ComposeResult:
+    def chart_runs(self) -> list[Run]:
+        """The compared runs, then the pinned ones (overlaid on every chart, in their own colours)."""
+        ids = {run.id for run in self.runs}
+        return self.runs + [run for run in self.gapp.pinned_runs() if run.id not in ids]
+
+    def legend(self) -> Text:
         legend = Text("compare: ")
-        for index, run in enumerate(self.runs):
-            legend.append(f"■ {printable(run.name or run.id[:10])}  ", style=PALETTE[index % len(PALETTE)])
-        yield Static(legend, id="title")
+        for index, run in enumerate(self.chart_runs()):
+            pin = " ◆" if run.id in self.gapp.prefs.pinned else ""
+            legend.append(f"■ {printable(run.name or run.id[:10])}{pin}  ", style=PALETTE[index % len(PALETTE)])
+        return legend
+
+    def compose(self) -> ComposeResult:
+        yield Static(self.legend(), id="title")
         with TabbedContent(initial="differences", id="compare-tabs"):
             with TabPane("differences", id="differences"):
                 yield DataTable(id="compare-table", cursor_type="row", zebra_stripes=True)
@@ -71,6 +90,7 @@ class CompareScreen(Screen[None]):
 
     def show_runs(self, runs: list[Run]) -> None:
         self.runs = runs
+        self.query_one("#title", Static).update(self.legend())
         self.fill_table()
         names = shared_metrics(self.runs)
         picker = self.query_one("#compare-metrics", SelectionList)
@@ -99,6 +119,9 @@ class CompareScreen(Screen[None]):
         what = "everything" if self.show_all else "only what differs"
         self.query_one("#title", Static).tooltip = what
 
+    def action_tab(self, name: str) -> None:
+        self.query_one(TabbedContent).active = name
+
     def action_toggle_all(self) -> None:
         self.show_all = not self.show_all
         self.fill_table()
@@ -108,22 +131,51 @@ class CompareScreen(Screen[None]):
     def picked(self) -> None:
         self.load_charts()
 
+    @on(TabbedContent.TabActivated, "#compare-tabs")
+    def tab_changed(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane.id == "charts":  # left and right move the crosshair (on the tab bar they change tabs)
+            self.query_one("#compare-metrics", SelectionList).focus()
+
     @work(thread=True, exclusive=True, group="compare-charts")
     def load_charts(self) -> None:
+        """One chart per picked metric, a line per run (pinned runs last: drawn on top)."""
         names = list(self.query_one("#compare-metrics", SelectionList).selected)[:MAX_CHARTS]
         results = self.gapp.source.results
+        runs = self.chart_runs()
         charts = [(name, [Line(run.name or run.id[:10], results.series(run, name, buckets=120), index)
-                          for index, run in enumerate(self.runs)]) for name in names]
+                          for index, run in enumerate(runs)]) for name in names]
         self.app.call_from_thread(self.show_charts, charts)
 
     def show_charts(self, charts: list[tuple[str, list[Line]]]) -> None:
         box = self.query_one("#compare-charts", VerticalScroll)
         box.remove_children()
+        self.cards = []
         for name, lines in charts:
             chart = MetricChart(name, classes="compare-chart")
             chart.log_y = self.log_y
-            box.mount(chart)
+            chart.cross_x = self.cross
+            label = Static("", classes="readout")
+            box.mount(Vertical(chart, label, classes="compare-card"))
             chart.show(lines, name)
+            self.cards.append((chart, label))
+        self.update_readouts()
+
+    def charts(self) -> list[MetricChart]:
+        return [chart for chart, _ in self.cards]
+
+    def update_readouts(self) -> None:
+        """Under each chart, every run's value at the crosshair."""
+        for chart, label in self.cards:
+            label.update(readout(chart.readings(), self.cross) if self.cross is not None else Text(""))
+
+    def action_cross(self, columns: int) -> None:
+        self.cross = move_crosshair(self.charts(), self.cross, columns)
+        self.update_readouts()
+
+    @on(MetricChart.Pointed)
+    def pointed(self, event: MetricChart.Pointed) -> None:
+        self.cross = point_crosshair(self.charts(), event.chart, event.fraction)
+        self.update_readouts()
 
     def action_log_scale(self) -> None:
         self.log_y = not self.log_y

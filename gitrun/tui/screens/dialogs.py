@@ -118,16 +118,19 @@ HELP = """\
 
 **Runs**: `enter` open · `space` select · `c` compare selected · `/` filter (the `--where` language,
 e.g. `status == failed and metrics.acc > 0.9`) · `s` sort by next column, `S` reverse · `g` group
-(branch, tag, status, a parameter column) · `a` all branches · `C` columns
+(branch, tag, status, a parameter column) · `a` all branches · `C` columns · `P` pin (kept on top of
+the table and overlaid on every chart, remembered for this repository)
 
 **Actions** (on the selected runs, else the one under the cursor): `t` tag · `u` untag · `n` note ·
 `b` baseline of the branch · `d` delete · `p` push · `y` copy id · `Y` copy the command that
 reproduces it · `j` journal
 
 **Run**: `1`-`9`/`tab` tabs · metrics: `l` log scale · `+`/`-` smoothing · `x` step/time ·
-`[`/`]` zoom · `,`/`.` crosshair · logs: `/` search · `f` follow · note: `e` edit
+`[`/`]` zoom · `←`/`→` (or `,`/`.`, the mouse; `shift` for ten columns) crosshair: each line's value
+at one step · `P` pin · logs: `/` search · `f` follow · note: `e` edit
 
-**Compare**: `a` show everything / only differences · charts overlay the runs, one colour per run
+**Compare**: `1`-`3` tabs · `a` show everything / only differences · charts overlay the runs (and the
+pinned ones), one colour per run · `←`/`→` crosshair on every chart at once, each run's value under it
 
 **Everywhere**: `?` help · `ctrl+p` commands · `ctrl+t` light/dark · `escape` back · `q` quit
 """

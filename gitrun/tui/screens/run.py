@@ -53,6 +53,7 @@ class RunScreen(Screen[None]):
         Binding("d", "delete", "delete", show=False),
         Binding("y", "copy_id", "copy id", show=False),
         Binding("Y", "copy_command", "copy command", show=False),
+        Binding("P", "pin", "pin", show=False),
     ]
 
     def __init__(self, run: Run) -> None:
@@ -104,6 +105,8 @@ class RunScreen(Screen[None]):
     def tab_changed(self, event: TabbedContent.TabActivated) -> None:
         pane = event.pane.id or ""
         self.show_tab(pane)
+        if pane in ("metrics", "system"):
+            self.query_one(f"#{pane}-panel", MetricsPanel).activate()  # its keys (crosshair) take over
 
     def action_tab(self, name: str) -> None:
         self.query_one(TabbedContent).active = name
@@ -226,6 +229,9 @@ class RunScreen(Screen[None]):
 
     def action_delete(self) -> None:
         actions.delete(self.gapp, [self.run], done=self.app.pop_screen)
+
+    def action_pin(self) -> None:
+        self.gapp.toggle_pin([self.run])
 
     def action_copy_id(self) -> None:
         actions.copy(self.gapp, self.run.id, "run id")

@@ -30,10 +30,10 @@ from gitrun.tui.columns import (
     field_choices,
     filter_error,
     grouped,
+    pinned_first,
     sort_runs,
 )
 from gitrun.tui.columns import cell as cell_text
-from gitrun.tui.prefs import save_prefs
 from gitrun.tui.screens.dialogs import ColumnPicker
 from gitrun.tui.source import RunList
 from gitrun.tui.text import shown
@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 STATUS_STYLE = {"running": "bold cyan", "succeeded": "green", "failed": "red", "crashed": "bold red",
                 "killed": "red", "interrupted": "yellow"}
 SELECTED = "●"
+PINNED = "◆"
 POLL_SECONDS = 1.0
 
 
@@ -61,6 +62,7 @@ class RunsScreen(Screen[None]):
         Binding("g", "group", "group"),
         Binding("a", "all_branches", "all branches"),
         Binding("C", "columns", "columns"),
+        Binding("P", "pin", "pin"),
         Binding("t", "tag", "tag"),
         Binding("u", "untag", "untag", show=False),
         Binding("n", "note", "note"),
@@ -114,7 +116,7 @@ class RunsScreen(Screen[None]):
         self.set_interval(POLL_SECONDS, self.poll)
 
     def setup_columns(self) -> None:
-        columns = [TableColumn("_sel", " ", 1)]
+        columns = [TableColumn("_sel", " ", 2)]  # pinned, selected
         columns += [TableColumn(col.key, col.header, col.width or 12) for col in self.columns()]
         self.query_one(RunTable).set_columns(columns)
 
@@ -188,7 +190,7 @@ class RunsScreen(Screen[None]):
                 self.show_filter_error(str(err).splitlines()[0])
         if self.sort_column is not None:
             runs = sort_runs(runs, self.sort_column, self.descending, now)
-        return runs
+        return pinned_first(runs, self.gapp.prefs.pinned)
 
     def render_table(self) -> None:
         """Filter, sort and group every run; rows make their cells only when drawn."""
@@ -226,7 +228,8 @@ class RunsScreen(Screen[None]):
         return lambda: self.row_cells(run, cols, now)
 
     def row_cells(self, run: Run, cols: list[Column], now: datetime) -> list[Text]:
-        cells = [Text(SELECTED if run.id in self.selected else " ")]
+        marks = (PINNED if run.id in self.gapp.prefs.pinned else " ") + (SELECTED if run.id in self.selected else " ")
+        cells = [Text(marks, style="bold")]
         for col in cols:
             text = cell_text(run, col, now, self.data.short.get(run.id, "") if self.data else "")
             style = STATUS_STYLE.get(run.status, "") if col.key == "status" else \
@@ -272,6 +275,8 @@ class RunsScreen(Screen[None]):
         sort = f"  sort {self.sort_column.key}{' ↓' if self.descending else ' ↑'}" if self.sort_column else ""
         group = f"  group {self.gapp.prefs.grouping}" if self.gapp.prefs.grouping != "none" else ""
         picked = f"  {len(self.selected)} selected" if self.selected else ""
+        pins = sum(1 for run in self.data.runs if run.id in self.gapp.prefs.pinned)
+        picked += f"  {pins} pinned" if pins else ""
         self.query_one("#counts", Static).update(shown(
             f"{len(self.shown_runs)} of {total} runs · {scope} · {by_status}{sort}{group}{picked}"))
 
@@ -374,10 +379,7 @@ class RunsScreen(Screen[None]):
         self.app.push_screen(ColumnPicker(choices, self.gapp.prefs.extra_columns), chosen)
 
     def save_prefs(self) -> None:
-        try:
-            save_prefs(self.gapp.source.state_dir, self.gapp.prefs)
-        except OSError as err:
-            self.notify(f"settings not saved: {err}", severity="warning")
+        self.gapp.save_settings()
 
     # --- selection and navigation -----------------------------------------------------------------
 
@@ -408,6 +410,9 @@ class RunsScreen(Screen[None]):
         self.gapp.open_compare(runs)
 
     # --- actions ---------------------------------------------------------------------------------------
+
+    def action_pin(self) -> None:
+        self.gapp.toggle_pin(self.targets())
 
     def action_tag(self) -> None:
         actions.ask_tags(self.gapp, self.targets(), remove=False, done=self.load)

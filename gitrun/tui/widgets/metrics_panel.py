@@ -16,7 +16,7 @@ from gitrun.model.downsample import Series
 from gitrun.model.run import Run
 from gitrun.model.series import SYSTEM_PREFIX
 from gitrun.model.terminal import printable
-from gitrun.tui.widgets.chart import Line, MetricChart
+from gitrun.tui.widgets.chart import CROSSHAIR_BINDINGS, Line, MetricChart, move_crosshair, point_crosshair, readout
 
 if TYPE_CHECKING:
     from gitrun.tui.base import AppBase
@@ -35,14 +35,13 @@ class MetricsPanel(Horizontal):
         Binding("x", "x_axis", "step/time"),
         Binding("right_square_bracket", "zoom_in", "zoom", show=False),
         Binding("left_square_bracket", "zoom_out", "unzoom", show=False),
-        Binding("full_stop", "cross(1)", "crosshair →", show=False),
-        Binding("comma", "cross(-1)", "crosshair ←", show=False),
+        *CROSSHAIR_BINDINGS,
     ]
     DEFAULT_CSS = """
     MetricsPanel { height: 1fr; }
     MetricsPanel SelectionList { width: 28; height: 1fr; }
     MetricsPanel .chart-box { width: 1fr; }
-    MetricsPanel .readout { height: 1; color: $text-muted; }
+    MetricsPanel .readout { height: auto; max-height: 3; color: $text-muted; }
     """
 
     def __init__(self, run: Run, system: bool = False, **kwargs: object) -> None:
@@ -52,7 +51,7 @@ class MetricsPanel(Horizontal):
         self.names: list[str] = []
         self.smoothing_index = 0
         self.x_axis = "step"
-        self.cross = -1  # crosshair position in 1/20ths of the x range; -1: hidden
+        self.cross: float | None = None  # the crosshair's step (or time); None: hidden
         self.active = False
 
     @property
@@ -66,7 +65,9 @@ class MetricsPanel(Horizontal):
             yield Static("", classes="readout")
 
     def activate(self) -> None:
-        """Its tab is shown: read names and points now (not when the run screen opens)."""
+        """Its tab is shown: read names and points now (not when the run screen opens). The focus goes
+        to the metric names, so left and right move the crosshair (on the tab bar they change tabs)."""
+        self.query_one(SelectionList).focus()
         if not self.active:
             self.active = True
             self.load_names()
@@ -106,22 +107,39 @@ class MetricsPanel(Horizontal):
 
     @work(thread=True, exclusive=True, group="points")
     def load_points(self) -> None:
-        """Series one by one, drawing after each: the first chart shows before the tenth is read."""
+        """Series one by one, drawing after each: the first chart shows before the tenth is read; then
+        the same metrics of the pinned runs, overlaid on top."""
         chosen = list(self.query_one(SelectionList).selected)
         width = max(40, self.query_one(MetricChart).size.width or 100)
+        results = self.gapp.source.results
         series: list[Series] = []
         for name in chosen:
-            series.append(self.gapp.source.results.series(self.run, name, buckets=width, x=self.x_axis))
-            self.app.call_from_thread(self.draw, list(series))
+            series.append(results.series(self.run, name, buckets=width, x=self.x_axis))
+            self.app.call_from_thread(self.draw, list(series), [])
+        pinned: list[tuple[Run, Series]] = []
+        for run in self.pinned_others():
+            for name in chosen:
+                item = results.series(run, name, buckets=width, x=self.x_axis)
+                if item.xs:
+                    pinned.append((run, item))
+        if pinned:
+            self.app.call_from_thread(self.draw, series, pinned)
         if not chosen:
-            self.app.call_from_thread(self.draw, [])
+            self.app.call_from_thread(self.draw, [], [])
 
-    def draw(self, series: list[Series]) -> None:
+    def pinned_others(self) -> list[Run]:
+        return [run for run in self.gapp.pinned_runs() if run.id != self.run.id]
+
+    def draw(self, series: list[Series], pinned: list[tuple[Run, Series]]) -> None:
         chart = self.query_one(MetricChart)
         chart.x_label = self.x_axis if self.x_axis == "step" else "time (unix s)"
         chart.smoothing = SMOOTHING_STEPS[self.smoothing_index]
         lines = [Line(self.label(item.name), item, self.names.index(item.name) if item.name in self.names else 0)
                  for item in series]
+        runs = list(dict.fromkeys(run.id for run, _ in pinned))
+        # drawn last, so on top; one colour per pinned run, after the run's own metrics' colours
+        lines += [Line(f"{self.label(item.name)} · {printable(run.name or run.id[:10])} ◆", item,
+                       len(self.names) + runs.index(run.id)) for run, item in pinned]
         title = ", ".join(self.label(item.name) for item in series) or "pick metrics on the left (space)"
         chart.show(lines, title)
         self.update_readout()
@@ -138,9 +156,11 @@ class MetricsPanel(Horizontal):
         points = [line.series for line in chart.lines]
         if any(item.downsampled for item in points):
             parts.append("min/max per column of " + ", ".join(f"{item.count:,}" for item in points) + " points")
-        if self.cross >= 0:
-            parts.append("│ " + "  ".join(chart.value_at(self.cross / 20)))
-        self.query_one(".readout", Static).update(Text(" · ".join(parts)))  # holds metric names: never markup
+        text = Text(" · ".join(parts))  # holds metric names: never markup
+        if self.cross is not None:
+            text = readout(chart.readings(), self.cross, chart.x_label.split()[0]) + (Text("  ·  ") + text
+                                                                                      if parts else Text())
+        self.query_one(".readout", Static).update(text)
 
     def action_log_scale(self) -> None:
         chart = self.query_one(MetricChart)
@@ -165,6 +185,7 @@ class MetricsPanel(Horizontal):
     def action_x_axis(self) -> None:
         self.x_axis = "time" if self.x_axis == "step" else "step"
         self.query_one(MetricChart).x_range = None
+        self.action_hide_cross()  # its step means nothing on a time axis
         self.load_points()
 
     def action_zoom_in(self) -> None:
@@ -175,6 +196,17 @@ class MetricsPanel(Horizontal):
         self.query_one(MetricChart).zoom(2.0)
         self.update_readout()
 
-    def action_cross(self, step: int) -> None:
-        self.cross = 20 if self.cross < 0 and step < 0 else max(0, min(20, self.cross + step))
+    def action_cross(self, columns: int) -> None:
+        """Move the crosshair ``columns`` chart columns (negative: left) to the nearest recorded step."""
+        self.cross = move_crosshair([self.query_one(MetricChart)], self.cross, columns)
+        self.update_readout()
+
+    def action_hide_cross(self) -> None:
+        self.cross = None
+        self.query_one(MetricChart).set_cross(None)
+        self.update_readout()
+
+    @on(MetricChart.Pointed)
+    def pointed(self, event: MetricChart.Pointed) -> None:
+        self.cross = point_crosshair([event.chart], event.chart, event.fraction)
         self.update_readout()
