@@ -140,3 +140,72 @@ def test_list_stops_a_backtracking_regex_on_a_pulled_run_in_one_line(repo: Path)
     lines = proc.stderr.strip().splitlines()
     assert lines[0].startswith("git-run: error: the regular expression '(a+)+$' took over"), proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def plain_yaml(size: int) -> str:
+    """An ordinary (no aliases) YAML config of about ``size`` bytes: flow mappings under one mapping."""
+    lines, total, index = [], 0, 0
+    while total < size:
+        line = f"layer_{index}: {{lr: 0.{index:05d}, name: block {index}, sizes: [1, 2, 3, {index}]}}\n"
+        lines.append(line)
+        total += len(line)
+        index += 1
+    return "".join(lines)
+
+
+def test_yaml_parsing_stops_at_its_time_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A plain (not a bomb) YAML file that takes too long is refused with one line, not waited for."""
+    import gitrun.capture.params as params
+
+    text = plain_yaml(200_000)
+    assert len(parse_param_text(text, ".yaml")) > 2000  # within the limit: read whole
+    monkeypatch.setattr(params, "YAML_SECONDS", 0.0)
+    with pytest.raises(ValueError, match=r"took more than 0 s to parse"):
+        parse_param_text(text, ".yaml")
+
+
+def test_yaml_parsing_leaves_the_garbage_collector_as_it_found_it() -> None:
+    """The parse runs with the collector off (it rescanned the growing node graph: quadratic time)."""
+    import gc
+
+    assert gc.isenabled()
+    parse_param_text(plain_yaml(10_000), ".yaml")
+    assert gc.isenabled()
+    with pytest.raises(ValueError):
+        parse_param_text("a: [", ".yaml")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        parse_param_text(plain_yaml(10_000), ".yaml")
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_a_sweep_file_is_bounded_like_every_config_file(tmp_path: Path) -> None:
+    """`git run sweep --file` read its YAML with PyYAML's pure-Python loader and no alias-bomb check."""
+    from gitrun.commands.sweep import _load_sweep_file
+    from gitrun.errors import UsageError
+
+    bomb = tmp_path / "sweep.yaml"
+    bomb.write_text("program: train.py\nmethod: grid\n" + alias_bomb())
+    with pytest.raises(UsageError, match="alias bomb"):
+        _load_sweep_file(bomb)
+    big = tmp_path / "big.yaml"
+    big.write_text("program: train.py\n" + plain_yaml(1_100_000))
+    with pytest.raises(UsageError, match="larger than"):
+        _load_sweep_file(big)
+    good = tmp_path / "good.yaml"
+    good.write_text("program: train.py\nmethod: grid\nparameters:\n  lr: {values: [0.1, 0.01]}\n")
+    assert _load_sweep_file(good)["parameters"] == {"lr": {"values": [0.1, 0.01]}}
+
+
+def test_override_targets_are_read_within_the_size_limit(tmp_path: Path) -> None:
+    """`rerun --set` looks for keys in parameter files: a 2 MiB one is not read whole any more."""
+    from gitrun.capture.overrides import param_file_keys
+
+    big = tmp_path / "params.json"
+    big.write_text('{"lr": 0.1, "pad": "' + "x" * (2 * 1024 * 1024) + '"}')
+    assert param_file_keys(big) == set()
+    big.write_text('{"lr": 0.1, "pad": "x"}')
+    assert param_file_keys(big) == {"lr", "pad"}

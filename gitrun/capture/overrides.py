@@ -23,6 +23,7 @@ from gitrun.capture.params import (
     flatten,
     is_number_text,
     parse_param_text,
+    read_param_text,
     script_arguments,
 )
 from gitrun.errors import UsageError
@@ -90,7 +91,7 @@ def _replace_option_values(args: list[str], index: int, value: Value) -> list[st
 def param_file_keys(path: Path) -> set[str]:
     """The flat keys of a parameter file; empty when it cannot be read as one."""
     try:
-        data = parse_param_text(path.read_text(encoding="utf-8"), path.suffix)
+        data = parse_param_text(read_param_text(path), path.suffix)
     except (OSError, UnicodeDecodeError, ValueError):
         return set()
     return set(flatten(data)) if isinstance(data, dict) else set()
@@ -99,7 +100,7 @@ def param_file_keys(path: Path) -> set[str]:
 def rewrite_param_file(path: Path, key: str, value: Value) -> bool:
     """Set ``key`` (dotted) in the parameter file at ``path``; False when the file does not hold it."""
     try:
-        data = parse_param_text(path.read_text(encoding="utf-8"), path.suffix)
+        data = parse_param_text(read_param_text(path), path.suffix)
     except (OSError, UnicodeDecodeError, ValueError):
         return False
     if not isinstance(data, dict) or key not in flatten(data):

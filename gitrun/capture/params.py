@@ -11,11 +11,13 @@ values go. Keys are flat and dotted (``optimizer.lr``); values are TOML-safe (no
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 import os
 import re
 import stat
+import time
 import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -264,6 +266,10 @@ def yaml_depth_estimate(text: str) -> int:
     return deepest
 
 
+YAML_SECONDS = 5.0  # wall time a YAML document may take to parse (1 MiB of plain YAML: well under 1 s)
+_TICK = 1024  # nodes between two looks at the clock
+
+
 def _load_yaml(text: str) -> Any:
     import yaml
 
@@ -271,21 +277,50 @@ def _load_yaml(text: str) -> Any:
         raise ValueError(f"nested more than {MAX_DEPTH} deep")
 
     base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # LibYAML when present: several times faster
+    deadline = time.monotonic() + YAML_SECONDS
+    ticks = [0]
+    tags: dict[tuple[str, Any], str] = {}  # a scalar's tag by its text: the same keys and values recur
+
+    def tick() -> None:
+        ticks[0] += 1
+        if ticks[0] % _TICK == 0 and time.monotonic() > deadline:
+            raise ValueError(f"took more than {YAML_SECONDS:g} s to parse; not read")
 
     class BoundedLoader(base):  # type: ignore[valid-type,misc]
-        """A safe loader that measures the composed node graph before building anything from it."""
+        """A safe loader that measures the composed node graph before building anything from it, and
+        stops at the deadline: LibYAML's composer calls ``resolve`` for every node, the constructor
+        ``construct_object``, so both phases look at the clock."""
 
         def get_single_node(self) -> Any:
             node = super().get_single_node()
             _check_yaml_graph(node)
             return node
 
+        def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+            tick()
+            if kind is not yaml.ScalarNode:
+                return super().resolve(kind, value, implicit)
+            key = (value, implicit)
+            tag = tags.get(key)
+            if tag is None:
+                tag = tags[key] = super().resolve(kind, value, implicit)
+            return tag
+
+        def construct_object(self, node: Any, deep: bool = False) -> Any:
+            tick()
+            return super().construct_object(node, deep)
+
+    collecting = gc.isenabled()
+    gc.disable()  # the collector rescans the growing node graph again and again: 4x the parse, quadratic
     try:
         return yaml.load(text, Loader=BoundedLoader)
     except yaml.YAMLError as err:
         raise ValueError(str(err))
     except RecursionError:
         raise ValueError(f"nested more than {MAX_DEPTH} deep")
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def _check_yaml_graph(root: Any) -> None:
@@ -330,12 +365,17 @@ def load_param_file(path: Path) -> dict[str, Any]:
     if path.suffix.lower() not in PARAM_FILE_SUFFIXES:
         raise ValueError(f"{path.name}: not a .yaml, .yml, .json or .toml file")
     try:
-        data = parse_param_text(_read_bounded(path).decode("utf-8"), path.suffix)
+        data = parse_param_text(read_param_text(path), path.suffix)
     except (UnicodeDecodeError, ValueError) as err:  # JSON and TOML errors are ValueErrors too
         raise ValueError(f"{path.name}: {err}")
     if not isinstance(data, Mapping):
         raise ValueError(f"{path.name}: the top level is not a mapping of names to values")
     return cap(flatten(data))
+
+
+def read_param_text(path: Path) -> str:
+    """A parameter or config file's text, read through ``_read_bounded`` (ValueError past 1 MiB)."""
+    return _read_bounded(path).decode("utf-8")
 
 
 def _read_bounded(path: Path) -> bytes:

@@ -20,6 +20,7 @@ from typing import Any
 
 import pygit2
 
+from gitrun.capture.params import parse_param_text, read_param_text
 from gitrun.commands.context import Context, open_context
 from gitrun.commands.output import output_width, short_ids, table
 from gitrun.errors import UsageError
@@ -106,17 +107,16 @@ def _spec(request: SweepRequest) -> sw.SweepSpec:
 
 
 def _load_sweep_file(path: Path) -> Any:
-    import yaml
-
+    """The sweep file's data, parsed like every config file: at most 1 MiB, 64 levels, 5 s, no alias bomb."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_param_text(path)
     except OSError as err:
         raise UsageError(f"cannot read the sweep file {path}: {err.strerror}")
-    if len(text) > 1024 * 1024:
-        raise UsageError(f"the sweep file {path} is over 1 MiB")
+    except (UnicodeDecodeError, ValueError) as err:
+        raise UsageError(f"the sweep file {path} is not read: {err}")
     try:
-        return yaml.safe_load(text) if path.suffix.lower() != ".json" else json.loads(text)
-    except (yaml.YAMLError, ValueError) as err:
+        return parse_param_text(text, ".json" if path.suffix.lower() == ".json" else ".yaml")
+    except ValueError as err:
         raise UsageError(f"the sweep file {path} is not valid YAML/JSON: {str(err).splitlines()[0]}")
 
 

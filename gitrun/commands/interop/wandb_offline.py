@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from gitrun.capture.hashing import hash_bytes, hash_file
+from gitrun.capture.params import parse_param_text, read_param_text
 from gitrun.commands.interop.extras import require
 from gitrun.commands.interop.imported import OUTPUT_STORE_LIMIT, ForeignFile, ForeignRun, flatten
 from gitrun.errors import UsageError
@@ -175,11 +176,9 @@ def _is_number(value: Any) -> bool:
 def _files_beside(state: _Run, files: Path) -> None:
     """config.yaml / wandb-summary.json / wandb-metadata.json, when this wandb version wrote them."""
     if not state.config and (files / "config.yaml").is_file():
-        import yaml
-
-        try:
-            loaded = yaml.safe_load((files / "config.yaml").read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError):
+        try:  # bounded like every config file gitrun reads (size, depth, time, alias bombs)
+            loaded = parse_param_text(read_param_text(files / "config.yaml"), ".yaml") or {}
+        except (OSError, UnicodeDecodeError, ValueError):
             loaded = {}
         if isinstance(loaded, dict):
             state.config = {key: value.get("value") if isinstance(value, dict) and "value" in value else value
