@@ -210,18 +210,16 @@ def test_resolve_by_name_commit_prefix_and_ambiguity(capsys: pytest.CaptureFixtu
 def test_resolving_parses_one_note(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
                                    runs_repo: Path) -> None:
     runs = listing(capsys, runs_repo)
-    import tomllib
-
-    from gitrun.store import index
+    from gitrun.store import codec
 
     parsed: list[int] = []
-    real = tomllib.loads
+    real = codec.loads
 
     def counting(text: str) -> dict[str, Any]:
         parsed.append(len(text))
         return real(text)
 
-    monkeypatch.setattr(index.tomllib, "loads", counting)
+    monkeypatch.setattr(codec, "loads", counting)  # every note parse (the index's and decode_note's)
     runs_store = store(runs_repo)
     runs_store.index.sync()
     parsed.clear()
@@ -278,3 +276,46 @@ def test_a_big_build_in_worker_processes_gives_the_same_index(monkeypatch: pytes
     assert [(run.id, run.doc) for run in runs_store.list_runs(index.LITE)] == [
         (run.id, index.strip_heavy(run.doc)) for run in runs_store.list_runs(index.FULL)]
     assert listing(capsys, runs_repo, "--where", "metrics.acc > 0") == serial
+
+
+class _Terminal:
+    """A stderr that says it is a terminal (what the progress line is drawn on), keeping what is written."""
+
+    def __init__(self) -> None:
+        self.text = ""
+
+    def isatty(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        self.text += text
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("terminal", [True, False])
+def test_a_big_build_shows_a_progress_bar_on_a_terminal_only(monkeypatch: pytest.MonkeyPatch, runs_repo: Path,
+                                                             terminal: bool) -> None:
+    from gitrun.store import index
+
+    monkeypatch.setattr(index, "PROGRESS_THRESHOLD", 10)  # 40 runs to read: a "big" build
+    monkeypatch.setattr(index, "CHUNK", 8)
+    stderr = _Terminal()
+    if not terminal:
+        monkeypatch.setattr(stderr, "isatty", lambda: False)
+    monkeypatch.setattr(sys, "stderr", stderr)
+    runs_store = store(runs_repo)
+    runs_store.index.sync()
+    if not terminal:
+        assert stderr.text == ""
+        return
+    frames = [frame for frame in stderr.text.split("\r") if frame]
+    assert frames[0].startswith("gitrun: indexing runs [") and frames[0].endswith("] 8/40")
+    assert frames[-2] == f"gitrun: indexing runs [{'#' * 30}] 40/40"
+    assert frames[-1] == "\033[K"  # the line is cleared when the index is built
+    assert [int(frame.rsplit(" ", 1)[1].split("/")[0]) for frame in frames[:-1]] == [8, 16, 24, 32, 40]
+    stderr.text = ""
+    runs_store.index.sync()  # up to date: nothing to read, nothing drawn
+    assert stderr.text == ""

@@ -141,3 +141,26 @@ def test_the_default_headers_are_those_of_the_default_columns() -> None:
     from gitrun.model.query import parse_columns
 
     assert [header for header, _ in parse_columns(DEFAULT_COLUMNS)] == DEFAULT_HEADERS
+
+
+@pytest.mark.parametrize("items", [
+    [],
+    [{"id": "01a", "name": "só", "params": {"lr": 0.1, "layers": [1, 2, {"deep": None}]}, "tags": []}],
+    [{"id": "01a", "metrics": {}}, {"id": "01b", "text": "line\nbreak \"quoted\""}, {"id": "01c", "n": 1e300}],
+])
+def test_streamed_json_is_what_dumping_the_whole_list_prints(capsys: pytest.CaptureFixture[str],
+                                                            items: list[dict[str, object]]) -> None:
+    """``list --json`` writes one run at a time (memory stays flat): byte for byte the one-shot dump."""
+    from gitrun.commands.output import print_json, write_json_array
+
+    write_json_array(iter(items))
+    streamed = capsys.readouterr().out
+    print_json(items)
+    assert streamed == capsys.readouterr().out
+
+
+def test_list_json_is_the_same_whole_list_however_it_is_written(project: dict[str, str]) -> None:
+    out = gitrun(Path(project["repo"]), "list", "--json", "--all-branches").stdout
+    runs = json.loads(out)
+    assert [run["name"] for run in runs] == ["run-d", "run-c", "run-b", "run-a"]
+    assert out == json.dumps(runs, indent=2, ensure_ascii=False) + "\n"

@@ -13,7 +13,15 @@ from hypothesis import strategies as st
 from gitrun.model.paths import HFS_IGNORABLE, is_dotgit, path_problem
 from gitrun.model.query import QueryError, parse
 from gitrun.model.run import Run
-from gitrun.model.schema import TOP_LEVEL, VIEW_KEYS, CheckedDocument, check_document, read_view
+from gitrun.model.schema import (
+    TOP_LEVEL,
+    VIEW_KEYS,
+    CheckedDocument,
+    check_document,
+    deepest_key,
+    keys_too_deep,
+    read_view,
+)
 from gitrun.model.terminal import printable
 from gitrun.store import codec
 
@@ -147,3 +155,16 @@ def test_printable_text_has_no_control_or_direction_characters(source: str) -> N
     shown = printable(source)
     assert not any(ord(char) < 0x20 or 0x7F <= ord(char) <= 0x9F or char in "\u202e\u2066\u200b" for char in shown)
     assert printable(shown) == shown  # idempotent: escaping twice shows the same
+
+
+_DOTTY = st.text(alphabet=st.sampled_from(list('.a="\'[] \n\r\x0c\u2028')), max_size=400)
+
+
+@FAST
+@given(_DOTTY, st.integers(min_value=1, max_value=12))
+@example('x = "a.b.c.d"\na.b = 1', 3)
+@example('x = 1\ra.a.a.a = 2', 3)  # a line break splitlines knows and "\n"-splitting would not
+@example('"a.a.a.a".b = 1', 2)  # quoted dots do not count
+def test_the_quick_depth_bound_agrees_with_the_full_scan(text: str, limit: int) -> None:
+    """keys_too_deep skips the key scan when no line has ``limit`` dots: it must decide as the scan does."""
+    assert keys_too_deep(text, limit) == (deepest_key(text) > limit)

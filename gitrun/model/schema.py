@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import repeat
 from typing import Any
 
 from gitrun.model.run import SCHEMA_VERSION
@@ -171,7 +172,7 @@ def nesting_depth(value: Any, limit: int = MAX_DEPTH) -> int:
         if deepest > limit:
             return deepest
         children = current.values() if isinstance(current, dict) else current
-        stack.extend((child, depth + 1) for child in children)
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))  # scalars: leaves
     return deepest
 
 
@@ -198,6 +199,18 @@ def deepest_key(text: str) -> int:
                 in_string = delimiter
                 break
     return deepest
+
+
+def keys_too_deep(text: str, limit: int = MAX_DEPTH) -> bool:
+    """``deepest_key(text) > limit``, without scanning keys when no line has ``limit`` dots.
+
+    A key's unquoted dots are dots of its own line, so a note none of whose lines holds ``limit``
+    dots has no key deeper than ``limit``: counting dots per line (in C) is ~10x cheaper than
+    ``deepest_key``, which only the rare line full of dots then needs.
+    """
+    if text.count(".") < limit or max(map(str.count, text.splitlines(), repeat(".")), default=0) < limit:
+        return False
+    return deepest_key(text) > limit
 
 
 def _count_unquoted_dots(key: str) -> int:

@@ -32,7 +32,6 @@ import re
 import sqlite3
 import sys
 import time
-import tomllib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,14 +40,14 @@ from typing import Any
 import pygit2
 
 from gitrun.model.run import Run
-from gitrun.model.schema import MAX_DEPTH, MAX_NOTE_BYTES, check_document, deepest_key, read_view
+from gitrun.model.schema import MAX_NOTE_BYTES, check_document, keys_too_deep, read_view
 from gitrun.model.timefmt import from_iso
 from gitrun.store import codec
 from gitrun.store.git import RepoPaths
 from gitrun.store.notes import note_blob_id, notes_tree
 from gitrun.store.refs import EXPERIMENTS_PREFIX, NOTES_REF, read_ref, run_ref
 
-SCHEMA = 3  # PRAGMA user_version of the file; another value means: rebuild (3: notes checked on read)
+SCHEMA = 4  # PRAGMA user_version of the file; another value means: rebuild (4: documents in their own table)
 INDEX_FILE = "index.sqlite"
 
 # Tables of a note left out of ``lite`` (big, and needed only by show/--json/--where env.*).
@@ -102,7 +101,11 @@ CREATE TABLE IF NOT EXISTS run_index (
     metrics TEXT NOT NULL,
     summary TEXT NOT NULL,
     data TEXT NOT NULL,
-    problem TEXT,
+    problem TEXT
+);
+CREATE TABLE IF NOT EXISTS run_docs (
+    id TEXT PRIMARY KEY,
+    note_blob TEXT NOT NULL,
     lite TEXT NOT NULL,
     full TEXT
 );
@@ -114,9 +117,12 @@ CREATE INDEX IF NOT EXISTS run_index_result ON run_index(ref_target);
 _ROW_COLUMNS = ("id", "ref_target", "snapshot_commit", "note_blob", "name", "status", "exit_code", "signal",
                 "started", "ended", "duration_s", "branch", "detached", "started_s", "message_cell", "base_commit",
                 "message", "command", "user", "host", "cwd", "tags", "expect_met", "baseline_of", "params", "metrics",
-                "summary", "data", "problem", "lite", "full")
+                "summary", "data", "problem")
 _UPSERT = (f"INSERT OR REPLACE INTO run_index ({', '.join(_ROW_COLUMNS)}) "
            f"VALUES ({', '.join('?' for _ in _ROW_COLUMNS)})")
+# The documents live in their own table: a listing scans run_index, whose rows stay a few hundred
+# bytes; with a whole note (~10 KB of JSON) in the same row, every row fills a page of its own.
+_DOC_UPSERT = "INSERT OR REPLACE INTO run_docs (id, note_blob, lite, full) VALUES (?, ?, ?, ?)"
 _COLUMNS_SELECT = ("SELECT id, ref_target, snapshot_commit, name, status, exit_code, started, ended, duration_s, "
                    "branch, detached, base_commit, message, user, host, cwd, tags, expect_met, baseline_of "
                    "FROM run_index")
@@ -170,12 +176,12 @@ def lite_doc(text: bytes, run_id: str) -> tuple[dict[str, Any], str | None]:
     except UnicodeDecodeError:
         return decode_note(text, run_id)
     doc: dict[str, Any] | None = None
-    cheap = len(text) <= MAX_NOTE_BYTES and deepest_key(whole) <= MAX_DEPTH  # else decode_note says why
+    cheap = len(text) <= MAX_NOTE_BYTES and not keys_too_deep(whole)  # else decode_note says why
     if '"""' not in whole and "'''" not in whole and cheap:
         kept = [part for part in _SPLIT.split(whole) if _table_root(part) not in HEAVY_TABLES]
         try:
-            doc = tomllib.loads("".join(kept))
-        except (tomllib.TOMLDecodeError, RecursionError):
+            doc = codec.loads("".join(kept))
+        except (codec.TOMLDecodeError, RecursionError):
             doc = None
     if doc is None:
         doc, problem = decode_note(text, run_id)
@@ -266,7 +272,7 @@ def _number(value: Any) -> float | None:
 
 def row_values(run_id: str, target: str, snapshot: str, blob: str, doc: dict[str, Any], problem: str | None,
                full: dict[str, Any] | None) -> tuple[Any, ...]:
-    """One ``run_index`` row from a (lite) document."""
+    """One ``run_index`` row from a (lite) document, followed by the ``lite`` and ``full`` JSON of ``run_docs``."""
     git = _table(doc, "git")
     expect = doc.get("expect")
     met = expect.get("met") if isinstance(expect, dict) else None
@@ -503,6 +509,7 @@ class RunIndex:
             refs = read_ref_state(self.repo).refs
         gone = [run_id for run_id in stored if run_id not in refs]
         conn.executemany("DELETE FROM run_index WHERE id = ?", ((run_id,) for run_id in gone))
+        conn.executemany("DELETE FROM run_docs WHERE id = ?", ((run_id,) for run_id in gone))
         tree = notes_tree(self.repo)
         changed = self._changed_notes(self._meta(conn, "notes_commit"), notes, tree)
         todo: list[tuple[str, str, str, str]] = []  # run id, ref target, snapshot, note blob
@@ -557,7 +564,8 @@ class RunIndex:
         progress = _Progress(len(todo)) if len(todo) >= PROGRESS_THRESHOLD else None
         done = 0
         for rows in _parsed_rows(self.repo, todo):
-            conn.executemany(_UPSERT, rows)
+            conn.executemany(_UPSERT, [row[:-2] for row in rows])
+            conn.executemany(_DOC_UPSERT, [(row[0], row[3], row[-2], row[-1]) for row in rows])
             done += len(rows)
             if progress is not None:
                 progress.update(done)
@@ -589,7 +597,8 @@ class RunIndex:
                 runs.append(run)
             return runs
         rows = self._guarded(lambda conn: conn.execute(
-            "SELECT id, ref_target, snapshot_commit, lite FROM run_index ORDER BY id DESC").fetchall())
+            "SELECT r.id, r.ref_target, r.snapshot_commit, d.lite FROM run_index r JOIN run_docs d ON d.id = r.id "
+            "ORDER BY r.id DESC").fetchall())
         return [Run(run_id, run_ref(run_id), target, snapshot, json.loads(lite))
                 for run_id, target, snapshot, lite in rows]
 
@@ -599,8 +608,9 @@ class RunIndex:
         only the matching runs are decoded here."""
         self.sync()
         rows = self._guarded(lambda conn: conn.execute(
-            "SELECT id, ref_target, snapshot_commit, lite FROM run_index WHERE instr(lite, ?) > 0 "
-            "AND json_extract(lite, ?) = ? ORDER BY id DESC", (value, f"$.{key}", value)).fetchall())
+            "SELECT r.id, r.ref_target, r.snapshot_commit, d.lite FROM run_index r JOIN run_docs d ON d.id = r.id "
+            "WHERE instr(d.lite, ?) > 0 AND json_extract(d.lite, ?) = ? ORDER BY r.id DESC",
+            (value, f"$.{key}", value)).fetchall())
         return [Run(run_id, run_ref(run_id), target, snapshot, json.loads(lite))
                 for run_id, target, snapshot, lite in rows]
 
@@ -618,7 +628,8 @@ class RunIndex:
             chunk = list(ids[start:start + 500])
             marks = ", ".join("?" for _ in chunk)
             found = {row[0]: row for row in conn.execute(
-                f"SELECT id, ref_target, snapshot_commit, note_blob, full FROM run_index WHERE id IN ({marks})", chunk)}
+                "SELECT r.id, r.ref_target, r.snapshot_commit, r.note_blob, d.full FROM run_index r "
+                f"LEFT JOIN run_docs d ON d.id = r.id AND d.note_blob = r.note_blob WHERE r.id IN ({marks})", chunk)}
             for run_id in chunk:
                 row = found.get(run_id)
                 if row is None:
@@ -642,7 +653,7 @@ class RunIndex:
             conn = self.connection()
             conn.execute("BEGIN IMMEDIATE")
             try:
-                conn.executemany("UPDATE run_index SET full = ? WHERE id = ? AND note_blob = ?", pending)
+                conn.executemany("UPDATE run_docs SET full = ? WHERE id = ? AND note_blob = ?", pending)
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
