@@ -11,10 +11,6 @@ from textual.screen import Screen
 from gitrun.model.run import Run
 from gitrun.tui.base import DARK, LIGHT, AppBase
 from gitrun.tui.prefs import Prefs, load_prefs
-from gitrun.tui.screens.compare import CompareScreen
-from gitrun.tui.screens.dialogs import HelpScreen
-from gitrun.tui.screens.journal import JournalScreen
-from gitrun.tui.screens.run import RunScreen
 from gitrun.tui.screens.runs import RunsScreen
 from gitrun.tui.source import RunSource
 
@@ -38,19 +34,30 @@ class GitRunApp(AppBase):
         self.theme = self.prefs.theme if self.prefs.theme in self.available_themes else DARK
         self.push_screen(self.runs_screen)
 
+    # The other screens are imported when first opened: the charts (plotext), markdown and syntax
+    # highlighting are not needed for the first screen, which must show within a second.
+
     def open_run(self, run: Run) -> None:
+        from gitrun.tui.screens.run import RunScreen
+
         self.push_screen(RunScreen(run))
 
     def open_compare(self, runs: list[Run]) -> None:
+        from gitrun.tui.screens.compare import CompareScreen
+
         self.push_screen(CompareScreen(runs))
 
     def open_journal(self) -> None:
+        from gitrun.tui.screens.journal import JournalScreen
+
         self.push_screen(JournalScreen())
 
     def listed_runs(self) -> list[Run] | None:
         return self.runs_screen.data.runs if self.runs_screen.data else None
 
     def action_help(self) -> None:
+        from gitrun.tui.screens.dialogs import HelpScreen
+
         self.push_screen(HelpScreen())
 
     def action_toggle_theme(self) -> None:

@@ -6,7 +6,7 @@ the built-in ones get friendlier cells (age, duration, tags, expectation met or 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,6 +17,7 @@ from gitrun.model.run import Run
 from gitrun.model.sweep import Metric, best_index, metric_value
 from gitrun.model.timefmt import human_age, human_duration
 from gitrun.store.index import COLUMNS, LITE, level_for
+from gitrun.tui.values import ValueCache
 
 BUILTIN = ("status", "name", "age", "duration", "branch", "message", "tags", "expect")
 STATUS_MARK = {"running": "▶", "succeeded": "✓", "failed": "✗", "killed": "☠", "interrupted": "◼",
@@ -83,9 +84,11 @@ def sort_value(run: Run, col: Column, now: datetime) -> tuple[int, float, str]:
     return sort_key(fields.resolve(run, col.path, now))
 
 
-def sort_runs(runs: list[Run], col: Column, descending: bool, now: datetime) -> list[Run]:
-    """Sorted by the column; runs without a value always last."""
-    keyed = [(sort_value(run, col, now), run) for run in runs]
+def sort_runs(runs: list[Run], col: Column, descending: bool, now: datetime,
+              values: ValueCache | None = None) -> list[Run]:
+    """Sorted by the column; runs without a value always last. ``values`` keeps the keys for next time."""
+    keys = (values or ValueCache()).sort_keys(runs, col.path, lambda run: sort_value(run, col, now))
+    keyed = list(zip(keys, runs, strict=True))
     present = [item for item in keyed if item[0][0] < 2]
     absent = [run for key, run in keyed if key[0] == 2]
     present.sort(key=lambda item: item[0], reverse=descending)
@@ -98,17 +101,6 @@ def pinned_first(runs: list[Run], pinned: Sequence[str]) -> list[Run]:
         return runs
     wanted = set(pinned)
     return [run for run in runs if run.id in wanted] + [run for run in runs if run.id not in wanted]
-
-
-Matcher = Callable[[Run], bool]
-
-
-def compile_filter(text: str, now: datetime) -> Matcher | None:
-    """A predicate for a ``--where`` expression (None when empty); raises QueryError when invalid."""
-    if not text.strip():
-        return None
-    query = parse(text, "filter")
-    return lambda run: query.matches(lambda path: fields.resolve(run, path, now), now)
 
 
 def detail_needed(text: str, columns: Iterable[Column], grouping: str = "none") -> str:

@@ -9,9 +9,10 @@ from tabulate import tabulate
 
 from gitrun.model.series import SYSTEM_PREFIX
 from gitrun.model.terminal import printable
-from gitrun.tui.columns import Column, cell, column, compile_filter, default_columns
+from gitrun.tui.columns import Column, cell, column, default_columns
 from gitrun.tui.prefs import load_prefs
 from gitrun.tui.source import RunSource
+from gitrun.tui.values import compile_filter
 
 DEFAULT_LIMIT = 50
 

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Markdown, SelectionList, TextArea
+from textual.widgets import Button, Input, Label, SelectionList
 from textual.widgets.selection_list import Selection
 
 from gitrun.tui.text import shown
+
+if TYPE_CHECKING:
+    from textual.widgets import TextArea
 
 
 class ConfirmDialog(ModalScreen[bool]):
@@ -74,13 +79,15 @@ class NoteEditor(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog wide"):
             yield Label(shown(f"{self.title_text}  (ctrl+s save, esc cancel)"))
+            from textual.widgets import TextArea  # here: the first screen does not pay for the editor
+
             yield TextArea(self.text, id="note-text", soft_wrap=True)
 
     def on_mount(self) -> None:
-        self.query_one(TextArea).focus()
+        self.query_one("#note-text").focus()
 
     def action_save(self) -> None:
-        self.dismiss(self.query_one(TextArea).text)
+        self.dismiss(self.query_one("#note-text", TextArea).text)
 
     def action_cancel(self) -> None:
         self.dismiss(None)
@@ -141,6 +148,8 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog wide"):
+            from textual.widgets import Markdown  # here: markdown-it is not needed for the first screen
+
             yield Markdown(HELP)
 
     def action_close(self) -> None:

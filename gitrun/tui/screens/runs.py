@@ -22,7 +22,6 @@ from gitrun.tui.columns import (
     Column,
     best_of_sweep,
     column,
-    compile_filter,
     counts,
     covers,
     default_columns,
@@ -34,9 +33,11 @@ from gitrun.tui.columns import (
     sort_runs,
 )
 from gitrun.tui.columns import cell as cell_text
+from gitrun.tui.memory import collector_paused, keep_out_of_collections
 from gitrun.tui.screens.dialogs import ColumnPicker
 from gitrun.tui.source import RunList
 from gitrun.tui.text import shown
+from gitrun.tui.values import ValueCache, compile_filter
 from gitrun.tui.widgets.run_table import RunTable, TableColumn, TableRow
 
 if TYPE_CHECKING:
@@ -86,6 +87,7 @@ class RunsScreen(Screen[None]):
         self.tokens: tuple[Any, ...] = ()
         self.live: tuple[Any, ...] = ()
         self.loading = False
+        self.values = ValueCache()  # the runs' resolved fields, for this load
 
     @property
     def gapp(self) -> AppBase:
@@ -126,24 +128,33 @@ class RunsScreen(Screen[None]):
         return detail_needed(self.query_text, self.columns(), self.gapp.prefs.grouping)
 
     def ensure_level(self) -> None:
-        """Read fuller notes when a filter, column or grouping needs them (``env.*``, ``params.*``)."""
-        if self.data is not None and not covers(self.data.level, self.level()):
+        """Read fuller notes when a filter, column or grouping needs them (``env.*``, ``params.*``),
+        and the sweeps when grouping by sweep."""
+        if self.data is None:
+            return
+        if not covers(self.data.level, self.level()) or (self.wants_sweeps() and self.data.sweeps is None):
             self.load()
+
+    def wants_sweeps(self) -> bool:
+        return self.gapp.prefs.grouping == "sweep"
 
     def load(self) -> None:
         """Read the runs again (in a worker); one load at a time, the poll waits for it."""
         self.loading = True
-        self.load_worker(self.level())
+        self.load_worker(self.level(), self.wants_sweeps())
 
     @work(thread=True, exclusive=True, group="load")
-    def load_worker(self, level: str) -> None:
-        data = self.gapp.source.load(level)
+    def load_worker(self, level: str, sweeps: bool) -> None:
+        with collector_paused():
+            data = self.gapp.source.load(level, sweeps)
         live = self.gapp.source.live_token()
         self.app.call_from_thread(self.show_list, data, live)
 
     def show_list(self, data: RunList, live: tuple[Any, ...]) -> None:
         self.loading = False
         self.data = data
+        self.values = ValueCache()
+        keep_out_of_collections()  # thousands of runs, alive until the next load
         self.tokens = data.token
         self.live = live
         self.selected &= {run.id for run in data.runs}
@@ -178,9 +189,9 @@ class RunsScreen(Screen[None]):
         if self.data is None:
             return []
         now = self.gapp.source.now()
-        runs = self.data.runs if self.gapp.prefs.all_branches else [r for r in self.data.runs if self.data.on_head(r)]
+        runs = self.data.runs if self.gapp.prefs.all_branches else self.data.head_runs()
         try:
-            matcher = compile_filter(self.query_text, now)
+            matcher = compile_filter(self.query_text, now, self.values)
         except GitrunError:
             matcher = None
         if matcher is not None:
@@ -189,11 +200,15 @@ class RunsScreen(Screen[None]):
             except GitrunError as err:  # a ~ pattern that ran out of time on some run's value
                 self.show_filter_error(str(err).splitlines()[0])
         if self.sort_column is not None:
-            runs = sort_runs(runs, self.sort_column, self.descending, now)
+            runs = sort_runs(runs, self.sort_column, self.descending, now, self.values)
         return pinned_first(runs, self.gapp.prefs.pinned)
 
     def render_table(self) -> None:
         """Filter, sort and group every run; rows make their cells only when drawn."""
+        with collector_paused():
+            self._render_table()
+
+    def _render_table(self) -> None:
         table = self.query_one(RunTable)
         cursor_key = table.cursor_key
         self.shown_runs = self.filtered()
@@ -215,7 +230,8 @@ class RunsScreen(Screen[None]):
 
     def group_note(self, grouping: str, name: str, members: list[Run]) -> str:
         """A sweep's group names its best run by the sweep's metric (as ``git run list --sweep`` does)."""
-        if grouping != "sweep" or not name or self.data is None or name not in self.data.sweeps:
+        if grouping != "sweep" or not name or self.data is None or not self.data.sweeps \
+                or name not in self.data.sweeps:
             return ""
         metric = self.data.sweeps[name]
         found = best_of_sweep(members, metric)
@@ -268,14 +284,15 @@ class RunsScreen(Screen[None]):
         if self.data is None:
             return
         total = len(self.data.runs)
-        on_head = sum(1 for run in self.data.runs if self.data.on_head(run))
+        on_head = len(self.data.head_runs())
         scope = "all branches" if self.gapp.prefs.all_branches else f"on HEAD ({total - on_head} hidden: a)"
         by_status = " ".join(f"{STATUS_MARK.get(name, '?')}{count} {name}"
                              for name, count in sorted(counts(self.shown_runs).items()))
         sort = f"  sort {self.sort_column.key}{' ↓' if self.descending else ' ↑'}" if self.sort_column else ""
         group = f"  group {self.gapp.prefs.grouping}" if self.gapp.prefs.grouping != "none" else ""
         picked = f"  {len(self.selected)} selected" if self.selected else ""
-        pins = sum(1 for run in self.data.runs if run.id in self.gapp.prefs.pinned)
+        pinned = set(self.gapp.prefs.pinned)
+        pins = sum(1 for run in self.data.runs if run.id in pinned) if pinned else 0
         picked += f"  {pins} pinned" if pins else ""
         self.query_one("#counts", Static).update(shown(
             f"{len(self.shown_runs)} of {total} runs · {scope} · {by_status}{sort}{group}{picked}"))

@@ -1,0 +1,31 @@
+"""The garbage collector and the UI's bulk work (no textual here).
+
+Reading 10,000 runs or laying out their rows allocates hundreds of thousands of objects and leaves
+no reference cycles; the collector, run every 700 allocations, rescans the growing heap again and
+again (measured at 10,000 runs: a third to two thirds of a keystroke's CPU). It is paused around
+that work, and what a load leaves behind (the run list, alive until the next load) is frozen out
+of later scans. Objects freed by reference count are freed as before.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """No collection inside the block (garbage without cycles is still freed at once)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def keep_out_of_collections() -> None:
+    """Everything alive now lives long (the run list just shown): later collections skip it."""
+    gc.freeze()
