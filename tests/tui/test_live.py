@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.widgets import Input
 
 from gitrun.store.spool import create_spool, process_start_time
 from gitrun.tui.app import GitRunApp
@@ -28,6 +29,10 @@ def make_running(repo: Path, run_id: str) -> Path:
     spool.write_live({"run_id": run_id, "pid": os.getpid(), "pid_create_time": process_start_time(os.getpid()),
                       "host": socket.gethostname()})
     return spool.file("metrics.jsonl")
+
+
+def focused_id(app: GitRunApp) -> str | None:
+    return app.focused.id if app.focused is not None else None
 
 
 def log_point(path: Path, name: str, step: int, value: float) -> None:
@@ -120,20 +125,29 @@ async def test_journal_entry_and_run_note_tab(project: dict[str, Any]) -> None:
     app = GitRunApp(RunSource(repo))
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: runs_loaded(app))
-        await pilot.press("j", "a", *"tried mixup", "enter")
-        await wait_for(pilot, lambda: "tried mixup" in git(repo, "show", "refs/gitrun/journal:journal.md",
-                                                            check=False))
-        await pilot.press("escape")
-        move_to(app, "run-b")
-        await pilot.press("enter")
-        from gitrun.tui.screens.dialogs import NoteEditor
+        from gitrun.tui.screens.dialogs import NoteEditor, TextPrompt
+        from gitrun.tui.screens.journal import JournalScreen
         from gitrun.tui.screens.run import RunScreen
 
+        # Each key only once the screen it is meant for is there: on a loaded machine screens mount late.
+        await pilot.press("j")
+        await wait_for(pilot, lambda: isinstance(app.screen, JournalScreen))
+        await pilot.press("a")
+        await wait_for(pilot, lambda: isinstance(app.screen, TextPrompt) and focused_id(app) == "prompt-input")
+        await pilot.press(*"tried mixup")
+        await wait_for(pilot, lambda: getattr(app.focused, "value", None) == "tried mixup")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "tried mixup" in git(repo, "show", "refs/gitrun/journal:journal.md",
+                                                            check=False))
+        await wait_for(pilot, lambda: isinstance(app.screen, JournalScreen))
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is app.runs_screen)
+        move_to(app, "run-b")
+        await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, RunScreen))
         await pilot.press("0", "e")
         # Type only once the text area has focus: on a loaded machine the editor mounts late.
-        await wait_for(pilot, lambda: isinstance(app.screen, NoteEditor) and app.focused is not None
-                       and app.focused.id == "note-text")
+        await wait_for(pilot, lambda: isinstance(app.screen, NoteEditor) and focused_id(app) == "note-text")
         from textual.widgets import TextArea
 
         area = app.screen.query_one(TextArea)
@@ -145,6 +159,7 @@ async def test_journal_entry_and_run_note_tab(project: dict[str, Any]) -> None:
             except AssertionError:
                 area.load_text("")
         await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunScreen))
         try:
             await wait_for(pilot, lambda: store(repo).get(project["b"]).doc.get("note") == "# Verdict\n")
         except AssertionError:  # say what was stored instead, for the next reader of a failure
@@ -155,8 +170,10 @@ async def test_journal_entry_and_run_note_tab(project: dict[str, Any]) -> None:
 
         view = app.screen.query_one(LogView)
         await wait_for(pilot, lambda: "loss" in view.text)
-        await pilot.press("slash", *"0.5")
-        assert view.pattern == "0.5"
+        await pilot.press("slash")
+        await wait_for(pilot, lambda: isinstance(app.focused, Input))
+        await pilot.press(*"0.5")
+        await wait_for(pilot, lambda: view.pattern == "0.5")
 
 
 def test_once_shows_the_running_runs_last_metrics(project: dict[str, Any]) -> None:

@@ -11,6 +11,7 @@ still running.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +111,18 @@ async def settle(pilot: Any) -> None:
     await pilot.pause(0.1)
 
 
+async def showing(pilot: Any, app: GitRunApp, *parts: str, timeout: float = 30.0) -> str:
+    """The screen's text once it shows every part literally (checked harmless on every look): a loaded
+    machine draws late, so wait for what is expected instead of assuming a delay is enough."""
+    deadline = time.monotonic() + timeout
+    while True:
+        text = screen_text(app)
+        if all(part in text for part in parts) or time.monotonic() > deadline:
+            assert_literal(text, *parts)
+            return text
+        await pilot.pause(0.05)
+
+
 def assert_literal(text: str, *parts: str) -> None:
     for part in parts:
         assert part in text, f"{part!r} is not shown literally:\n{text}"
@@ -135,26 +148,27 @@ async def test_the_runs_table_dialogs_and_notifications_show_a_hostile_run_as_te
     app = GitRunApp(RunSource(hostile["repo"]), Prefs(extra_columns=["params.*", "metrics.*"]))
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: runs_loaded(app))
-        await settle(pilot)
-        assert_literal(screen_text(app), "evil[@click=app.q")
+        await showing(pilot, app, "evil[@click=app.q")
         table = app.runs_screen.query_one(RunTable)
         row = next(i for i in range(table.row_count) if "evil" in table.row_text(i)[2])
         assert_literal(" ".join(table.row_text(row)), f"evil{MARKUP}\\x1b[31m",
                        f"main{MARKUP}\\x1b")
         await pilot.press("g", "g")  # group by tag: the group label holds the tag
-        await settle(pilot)
-        screen_text(app)
+        await showing(pilot, app, "── tag: t[@click=app.quit]")
         await pilot.press("g", "g", "g", "g")  # status, sweep, params.*, then no grouping again
         table.move_cursor(next(i for i in range(table.row_count) if "evil" in table.row_text(i)[2]))
         await pilot.press("d")  # the confirmation names the run
-        await settle(pilot)
-        assert_literal(screen_text(app), "Delete 1 run: evil[@click=app.quit]q[link=file:///etc/passwd]x[/")
+        await showing(pilot, app, "Delete 1 run: evil[@click=app.quit]q[link=file:///etc/passwd]x[/")
         await pilot.press("n")
+        await wait_for(pilot, lambda: app.screen is app.runs_screen)
         await pilot.press("t")  # so does the tag prompt, and then the notification
-        await settle(pilot)
-        assert_literal(screen_text(app), "Tags to add on evil[@click=app.quit]q[link=file:///etc/passwd]x[")
-        await pilot.press(*"ok", "enter")
+        await showing(pilot, app, "Tags to add on evil[@click=app.quit]q[link=file:///etc/passwd]x[")
+        await wait_for(pilot, lambda: isinstance(app.focused, Input) and app.focused.id == "prompt-input")
+        await pilot.press(*"ok")
+        await wait_for(pilot, lambda: isinstance(app.focused, Input) and app.focused.value == "ok")
+        await pilot.press("enter")
         await wait_for(pilot, lambda: "ok" in store(Path(hostile["repo"])).get(hostile["evil"]).tags)
+        await wait_for(pilot, lambda: bool(app._notifications))
         await settle(pilot)
         screen_text(app)
         assert_plain_notifications(app, f"tagged evil{MARKUP}\\x1b[31m")
@@ -171,22 +185,26 @@ async def test_every_tab_of_a_hostile_run_shows_its_text_literally(hostile: dict
         app.open_run(run)
         await wait_for(pilot, lambda: isinstance(app.screen, RunScreen) and bool(app.screen.query(TabbedContent)))
         await settle(pilot)
-        shown = {}
+        expected = {  # what each tab must show literally (waited for: tabs load in workers)
+            "overview": (f"evil{MARKUP}\\x1b[31m", f"msg{MARKUP}", f"err{MARKUP}", f"detail{MARKUP}"),
+            "params": (f"p{MARKUP}\\x1b[31m", "file:[@click=app.quit]q[link=file:///etc/passwd]x"),
+            "metrics": (f"m{CLICK}{RED}\\x1b[31m",),
+            "system": (),
+            "data": (f"d{MARKUP}",),
+            "env": (f"V{MARKUP}", f"x{MARKUP}", f"pkg{MARKUP}"),
+            "code": (f"f{CLICK}{RED}\\x1b[31m",),
+            "logs": (f"epoch 1 {MARKUP}", "\\x1b]8;;https://evil.example/"),
+            "outputs": (f"out{MARKUP}",),
+            "note": (f"note {MARKUP}",),
+        }
+        assert set(expected) == set(TABS)
         for name in TABS:
             app.screen.query_one(TabbedContent).active = name
+            await showing(pilot, app, *expected[name])
             await settle(pilot)
-            shown[name] = screen_text(app)
-        assert_literal(shown["overview"], f"evil{MARKUP}\\x1b[31m", f"msg{MARKUP}", f"err{MARKUP}",
-                       f"detail{MARKUP}")
-        assert_literal(shown["params"], f"p{MARKUP}\\x1b[31m", "file:[@click=app.quit]q[link=file:///etc/passwd]x")
-        assert_literal(shown["metrics"], f"m{CLICK}{RED}\\x1b[31m")
-        assert_literal(shown["data"], f"d{MARKUP}")
-        assert_literal(shown["env"], f"V{MARKUP}", f"x{MARKUP}", f"pkg{MARKUP}")
-        assert_literal(shown["code"], f"f{CLICK}{RED}\\x1b[31m")
-        assert_literal(shown["logs"], f"epoch 1 {MARKUP}", "\\x1b]8;;https://evil.example/")
-        assert_literal(shown["outputs"], f"out{MARKUP}")
-        assert_literal(shown["note"], f"note {MARKUP}")
+            screen_text(app)
         await pilot.press("Y")  # a notification holding the command
+        await wait_for(pilot, lambda: bool(app._notifications))
         await settle(pilot)
         screen_text(app)
         assert_plain_notifications(app, f"train.py{MARKUP}\\x1b[31m")
@@ -206,16 +224,14 @@ async def test_compare_and_journal_show_a_hostile_run_as_text(hostile: dict[str,
         await settle(pilot)
         for name in ("differences", "charts", "code"):
             app.screen.query_one(TabbedContent).active = name
+            await showing(pilot, app, *((f"p{MARKUP}",) if name == "differences" else ()))
             await settle(pilot)
-            text = screen_text(app)
-            if name == "differences":
-                assert_literal(text, f"p{MARKUP}")
+            screen_text(app)
         await pilot.press("escape")
         app.source.add_journal_entry(f"entry {EVIL}")
         app.open_journal()
         await wait_for(pilot, lambda: isinstance(app.screen, JournalScreen))
-        await settle(pilot)
-        assert_literal(screen_text(app), f"entry {CLICK}")
+        await showing(pilot, app, f"entry {CLICK}")
         assert app.is_running
 
 
@@ -227,10 +243,8 @@ async def test_a_backtracking_filter_on_a_hostile_run_shows_an_error_and_does_no
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: runs_loaded(app))
         app.runs_screen.query_one("#filter", Input).value = 'message ~ "(a+)+$"'
-        await settle(pilot)
         error = app.runs_screen.query_one("#filter-error", Static)
-        assert error.display and "took over" in str(error.render())
+        await wait_for(pilot, lambda: error.display and "took over" in str(error.render()))
         app.runs_screen.query_one("#filter", Input).value = 'message ~ "^base"'
-        await settle(pilot)
-        assert not error.display
-        assert "run-a" in screen_text(app) and "run-b" not in screen_text(app)
+        await wait_for(pilot, lambda: not error.display)
+        await wait_for(pilot, lambda: "run-a" in screen_text(app) and "run-b" not in screen_text(app))
