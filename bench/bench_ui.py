@@ -6,7 +6,12 @@ Side by side with ``git run list`` (the same runs, the same warm read index), in
 * filter and sort: one keystroke's work on the runs screen (re-filter or re-sort 10,000 runs and
   rebuild the table), in the running app;
 * first chart: opening a run whose result holds 10 series of 100,000 points, until the metrics tab
-  shows its first chart (cold: the series was never read).
+  shows its first chart (cold: the series was never read);
+* live: a running run (a live spool, as ``git run`` writes it) logs a point; how long until its
+  runs-table cell and its open chart show it;
+* 100 running at once: 100 runs made running, their spools appended to by another process (five
+  points a second each), and the time from a key press (cursor down, open the filter) to the screen
+  redrawn, while the UI follows them.
 
 Run: ``.venv/bin/python bench/bench_ui.py [--runs 10000] [--rounds 5]``.
 """
@@ -58,6 +63,19 @@ async def main():
 asyncio.run(main())
 """
 SERIES, POINTS = 10, 100_000
+LIVE_METRIC, RUNNING = "live/loss", 100
+WRITER = """
+import json, sys, time
+paths = sys.argv[2:]
+step = 0
+while True:
+    step += 1
+    for path in paths:
+        with open(path, "a", encoding="utf-8") as handle:
+            point = {"name": "live/loss", "step": step, "time": time.time(), "value": 1.0 / step}
+            handle.write(json.dumps(point) + "\\n")
+    time.sleep(float(sys.argv[1]))
+"""
 
 
 def add_long_run(repo: Path) -> str:
@@ -82,6 +100,146 @@ def add_long_run(repo: Path) -> str:
 
     store.update_doc(run, change, "bench: long series")
     return run.id
+
+
+def make_running(repo: Path, run_ids: list[str], points: int = 100) -> list[Path]:
+    """Turn recorded runs into running ones, as a ``git run`` in progress leaves them: status
+    ``running`` in the note (one notes commit) and a live spool owned by this process, holding
+    ``points`` points of ``live/loss``. Returns the spools' metrics files."""
+    import json
+    import socket
+
+    from gitrun.store import codec
+    from gitrun.store.git import open_repository
+    from gitrun.store.jsonl import METRICS_FILE
+    from gitrun.store.notes import modify_notes
+    from gitrun.store.runs import RunStore
+    from gitrun.store.spool import create_spool, process_start_time
+
+    repository, paths = open_repository(repo)
+    store = RunStore(repository, paths)
+    runs = [store.get(run_id) for run_id in run_ids]
+
+    def change(current: dict[str, bytes | None]) -> dict[str, bytes | None]:
+        out: dict[str, bytes | None] = {}
+        for key, text in current.items():
+            if text is not None:
+                doc = codec.decode(text, key)
+                doc["status"] = "running"
+                for name in ("ended", "duration_s", "exit_code"):
+                    doc.pop(name, None)
+                out[key] = codec.encode(doc)
+        return out
+
+    modify_notes(repository, [run.snapshot_commit for run in runs], change, "bench: running")
+    files = []
+    for run in runs:
+        spool = create_spool(paths, run.id)
+        spool.write_live({"run_id": run.id, "pid": os.getpid(), "pid_create_time": process_start_time(os.getpid()),
+                          "host": socket.gethostname()})
+        path = spool.file(METRICS_FILE)
+        with open(path, "a", encoding="utf-8") as handle:
+            for step in range(points):
+                handle.write(json.dumps({"name": LIVE_METRIC, "step": step, "time": time.time(),
+                                         "value": 1.0 / (1 + step)}) + "\n")
+        files.append(path)
+    return files
+
+
+def remove_spools(repo: Path, run_ids: list[str]) -> None:
+    from gitrun.store.git import open_repository
+    from gitrun.store.spool import find_spool
+
+    _, paths = open_repository(repo)
+    for run_id in run_ids:
+        spool = find_spool(paths, run_id)
+        if spool is not None:
+            spool.remove()
+
+
+def log_point(path: Path, step: int, value: float) -> None:
+    import json
+
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(json.dumps({"name": LIVE_METRIC, "step": step, "time": time.time(), "value": value}) + "\n")
+
+
+async def live(repo: Path, rounds: int) -> dict[str, list[float]]:
+    """A running run's new point: until its table cell shows it, and until its open chart draws it;
+    then 100 runs running at once: key press to screen."""
+    from textual.widgets import SelectionList
+
+    from gitrun.tui.app import GitRunApp
+    from gitrun.tui.prefs import Prefs
+    from gitrun.tui.screens.run import RunScreen
+    from gitrun.tui.source import RunSource
+    from gitrun.tui.widgets.chart import MetricChart
+    from gitrun.tui.widgets.run_table import RunTable
+
+    out: dict[str, list[float]] = {"table": [], "chart": [], "key": [], "key cpu": [], "filter key": []}
+    ids = RunSource(repo).library.runs("columns:command,data")
+    on_main = [run.id for run in ids if run.branch == "main"]
+    running = on_main[1:RUNNING + 1]  # the newest run holds the long series
+    files = make_running(repo, running)
+    watched, watched_file = running[0], files[0]
+    app = GitRunApp(RunSource(repo), Prefs(extra_columns=[f'metrics."{LIVE_METRIC}"']))
+    writer: subprocess.Popen[bytes] | None = None
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = app.runs_screen
+            table = screen.query_one(RunTable)
+            while screen.data is None or not table.row_count:
+                await pilot.pause(0.01)
+            row = table.index_of(watched)
+            assert row is not None
+            for round_ in range(rounds):  # the runs table
+                value = 0.123456 + round_
+                start = time.perf_counter()
+                log_point(watched_file, 10_000 + round_, value)
+                while f"{value:g}"[:6] not in " ".join(table.row_text(row)):
+                    await pilot.pause(0.01)
+                out["table"].append(time.perf_counter() - start)
+            run = next(item for item in screen.data.runs if item.id == watched)
+            app.open_run(run)
+            while not isinstance(app.screen, RunScreen):
+                await pilot.pause(0.01)
+            await pilot.press("3")
+            chart = app.screen.query_one("#metrics-panel").query_one(MetricChart)
+            picker = app.screen.query_one("#metrics-panel").query_one(SelectionList)
+            while not chart.lines:
+                await pilot.pause(0.01)
+            assert LIVE_METRIC in picker.selected
+            for round_ in range(rounds):  # the open chart
+                value = 7.25 + round_
+                start = time.perf_counter()
+                log_point(watched_file, 20_000 + round_, value)
+                while not any(line.series.last == value for line in chart.lines):
+                    await pilot.pause(0.01)
+                out["chart"].append(time.perf_counter() - start)
+            app.pop_screen()
+            writer = subprocess.Popen([sys.executable, "-c", WRITER, "0.2", *map(str, files)])
+            await pilot.pause(2.0)  # the UI follows 100 growing spools
+            for round_ in range(rounds * 6):
+                before = table.cursor
+                start, cpu = time.perf_counter(), time.process_time()
+                await pilot.press("down" if round_ % 12 < 6 else "up")
+                await pilot.wait_for_scheduled_animations()
+                out["key"].append(time.perf_counter() - start)
+                out["key cpu"].append(time.process_time() - cpu)
+                assert table.cursor != before
+                await pilot.pause(0.15)
+            for _ in range(rounds):
+                start = time.perf_counter()
+                await pilot.press("slash")
+                await pilot.press("escape")
+                out["filter key"].append((time.perf_counter() - start) / 2)
+                await pilot.pause(0.15)
+    finally:
+        if writer is not None:
+            writer.kill()
+            writer.wait()
+        remove_spools(repo, running)
+    return out
 
 
 def newest_run(repo: Path) -> str:
@@ -165,6 +323,11 @@ async def in_app(repo: Path, long_run: str, rounds: int) -> dict[str, list[float
     return out
 
 
+def p95_ms(samples: list[float]) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))] * 1000
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=10_000)
@@ -198,6 +361,8 @@ def main() -> None:
         walls["git run ui: first screen"] = screens
         load = os.getloadavg()[0]
         app = asyncio.run(in_app(repo, long_run, args.rounds))
+        going = asyncio.run(live(repo, args.rounds))
+        load = max(load, os.getloadavg()[0])
     finally:
         remove(tmp)
     rows = [
@@ -212,6 +377,15 @@ def main() -> None:
          f"{median_ms(app['chart']):.0f} ms", f"{median_ms(app['chart cpu']):.0f} ms", "< 500 ms"],
         [f"of which: read and downsample one {POINTS:,}-point series to 100 columns",
          f"{median_ms(app['series']):.0f} ms", "", ""],
+        ["a running run logs a point: shown in its runs-table cell", f"{median_ms(going['table']):.0f} ms", "",
+         "< 2,000 ms"],
+        ["a running run logs a point: drawn on its open chart", f"{median_ms(going['chart']):.0f} ms", "",
+         "< 2,000 ms"],
+        [f"{RUNNING} runs running (5 points/s each): key to screen, cursor down/up (p95 "
+         f"{p95_ms(going['key']):.0f} ms)", f"{median_ms(going['key']):.0f} ms",
+         f"{median_ms(going['key cpu']):.0f} ms", "< 100 ms"],
+        [f"{RUNNING} runs running: key to screen, open and close the filter",
+         f"{median_ms(going['filter key']):.0f} ms", "", "< 100 ms"],
     ]
     body = "\n".join([
         f"## The terminal UI at {args.runs:,} runs (`bench/bench_ui.py`)",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -12,9 +10,6 @@ from textual.widgets import Button, Input, Label, SelectionList
 from textual.widgets.selection_list import Selection
 
 from gitrun.tui.text import shown
-
-if TYPE_CHECKING:
-    from textual.widgets import TextArea
 
 
 class ConfirmDialog(ModalScreen[bool]):
@@ -87,6 +82,8 @@ class NoteEditor(ModalScreen[str | None]):
         self.query_one("#note-text").focus()
 
     def action_save(self) -> None:
+        from textual.widgets import TextArea
+
         self.dismiss(self.query_one("#note-text", TextArea).text)
 
     def action_cancel(self) -> None:
