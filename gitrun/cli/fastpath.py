@@ -1,4 +1,4 @@
-"""Parse a recording without click, and import pygit2 cheaply.
+"""Parse a recording without click.
 
 ``git run [OPTIONS] -- COMMAND...`` is what users type on every run, so its start-up time is part of
 every run's cost (docs/benchmarks.md). This parser is built from the same declaration as the click
@@ -11,11 +11,10 @@ that both parsers build the same ``RecordOptions``. No click import here: that i
 from __future__ import annotations
 
 import gc
-import os
-import sys
 from typing import Any
 
 from gitrun.runner.options import RECORD_OPTIONS, OptionSpec, RecordOptions
+from gitrun.store.loading import preload_git_library
 
 # Every spelling of every option the fast path parses itself (numbers are left to click's checks).
 _BY_FLAG: dict[str, OptionSpec] = {flag: spec for spec in RECORD_OPTIONS if spec.min_number is None
@@ -52,9 +51,9 @@ def parse_record_args(args: list[str]) -> RecordOptions | None:
 
 
 def run_recording(options: RecordOptions) -> int:
-    """Record a run, whichever parser built ``options``: pygit2 first (the cheap way), then the recorder."""
-    import_pygit2()
-    from gitrun.commands.record import record  # after pygit2: see import_pygit2
+    """Record a run, whichever parser built ``options``: git's library first (the cheap way), then the recorder."""
+    preload_git_library()
+    from gitrun.commands.record import record  # after it: see gitrun.store.loading
 
     gc.freeze()  # what the imports made lives as long as the process: keep it out of later collections
     gc.enable()  # main() turned collection off for the imports
@@ -63,28 +62,3 @@ def run_recording(options: RecordOptions) -> int:
 
 def _store(values: dict[str, Any], spec: OptionSpec, value: str) -> None:
     values[spec.dest] = (*values[spec.dest], value) if spec.kind == "multiple" else value
-
-
-def import_pygit2() -> None:
-    """Import pygit2 without loading the system's CA bundle, which it does at import (10-15 ms).
-
-    gitrun never uses pygit2's TLS (the git CLI does every network operation), so the bundle file
-    is hidden while pygit2 starts, when a CA directory is there to take its place (pygit2 fails
-    to import when it has neither); certificates would still verify through that directory.
-    """
-    if "pygit2" in sys.modules:
-        return
-    saved = os.environ.get("SSL_CERT_FILE")
-    try:
-        import ssl
-
-        os.environ["SSL_CERT_FILE"] = ""
-        if ssl.get_default_verify_paths().capath is not None:
-            import pygit2  # noqa: F401
-    except Exception:
-        pass  # the plain import below says what is wrong
-    finally:
-        if saved is None:
-            os.environ.pop("SSL_CERT_FILE", None)
-        else:
-            os.environ["SSL_CERT_FILE"] = saved

@@ -14,10 +14,11 @@ from typing import Any
 import click
 
 from gitrun import __version__
-from gitrun.cli.fastpath import import_pygit2, run_recording
+from gitrun.cli.fastpath import run_recording
 from gitrun.cli.lazy import COMPLETE_VAR
 from gitrun.cli.output_options import root_options
 from gitrun.runner.options import RECORD_OPTIONS, OptionSpec, RecordOptions
+from gitrun.store.loading import preload_git_library
 
 COMMAND_KEY = "gitrun_command"
 RECORDED: list[int] = []  # exit codes of recordings made through click: main() may skip the teardown
@@ -75,7 +76,7 @@ def cli(ctx: click.Context, message: str, name: str | None, tags: tuple[str, ...
     git run list
     git run show RUN
     """
-    import_pygit2()
+    preload_git_library()
     if ctx.invoked_subcommand is not None:
         gc.enable()
         return

@@ -16,67 +16,35 @@ goes through ``gitrun.store.safe_write.SafeRoot``, which never follows a link ou
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
-from pathlib import Path
-
-import pygit2
-
 from gitrun.commands.context import open_context
-from gitrun.errors import GitrunError
+from gitrun.errors import GitrunError, StorageError
 from gitrun.model.paths import check_entries
+from gitrun.store.commits import TreeFile, is_commit
 from gitrun.store.safe_write import SafeRoot
-from gitrun.store.trees import walk_tree
-
-_LINK = pygit2.enums.FileMode.LINK
-_EXEC = pygit2.enums.FileMode.BLOB_EXECUTABLE
-_COMMIT = pygit2.enums.FileMode.COMMIT
+from gitrun.store.workdir import checkout_files, file_on_disk, head_commit, uncommitted_paths, write_stored_file
 
 
 class WouldOverwrite(GitrunError):
     exit_code = 1
 
 
-@dataclass(frozen=True)
-class Entry:
-    oid: str
-    mode: int
-
-
-def tree_entries(repo: pygit2.Repository, tree: pygit2.Tree | None) -> dict[str, Entry]:
-    if tree is None:
-        return {}
-    # Submodules (commit entries) are their own repositories: not restored here.
-    return {path: Entry(str(item.id), int(item.filemode)) for path, item in walk_tree(repo, tree)
-            if item.filemode != _COMMIT}
-
-
-def disk_entry(path: Path) -> Entry | None:
-    if os.path.islink(path):
-        return Entry(str(pygit2.hash(os.readlink(path).encode("utf-8", "surrogateescape"))), int(_LINK))
-    if not path.is_file():
-        return None
-    mode = _EXEC if os.access(path, os.X_OK) else pygit2.enums.FileMode.BLOB
-    return Entry(str(pygit2.hashfile(str(path))), int(mode))
-
-
-def _same(one: Entry | None, two: Entry | None) -> bool:
+def _same(one: TreeFile | None, two: TreeFile | None) -> bool:
     if one is None or two is None:
         return one is two
-    return one.oid == two.oid and one.mode == two.mode
+    return one.id == two.id and one.mode == two.mode
 
 
 def apply_command(reference: str, force: bool = False, dry_run: bool = False) -> int:
     ctx = open_context()
     repo = ctx.repo
     run = ctx.store.resolve(reference)
-    snapshot = repo.get(run.snapshot_commit)
-    assert isinstance(snapshot, pygit2.Commit)
-    target = tree_entries(repo, snapshot.tree)
-    check_entries((path, entry.mode == _LINK) for path, entry in target.items())
-    head_tree = None if repo.head_is_unborn else repo.head.peel(pygit2.Commit).tree
-    head = tree_entries(repo, head_tree)
-    dirty = set(repo.status(untracked_files="all", ignored=False))
+    if not is_commit(repo, run.snapshot_commit):  # nothing to apply: never "the run had no files"
+        raise StorageError(f"run {run.id[:10]}'s snapshot commit {run.snapshot_commit[:10]} is missing",
+                           hint="fetch it again (git run pull), or run `git run doctor`")
+    target = checkout_files(repo, run.snapshot_commit)
+    check_entries((path, entry.is_link) for path, entry in target.items())
+    head = checkout_files(repo, head_commit(repo))
+    dirty = uncommitted_paths(repo)
     workdir = ctx.paths.workdir
     writes: list[str] = []
     deletes: list[str] = []
@@ -89,7 +57,7 @@ def apply_command(reference: str, force: bool = False, dry_run: bool = False) ->
                 continue  # on disk as in HEAD, and the run had the same
             (writes if want is not None else deletes).append(path)
             continue
-        on_disk = disk_entry(absolute)
+        on_disk = file_on_disk(absolute)
         if _same(on_disk, want):
             continue
         if want is None and on_disk is None:
@@ -103,7 +71,7 @@ def apply_command(reference: str, force: bool = False, dry_run: bool = False) ->
         raise WouldOverwrite(f"applying run {run.id[:10]} would overwrite uncommitted changes in: {listing}",
                              hint="commit or stash them first, or add --force to overwrite")
     root = SafeRoot(workdir)
-    root.preflight([(path, target[path].mode == _LINK) for path in writes] + [(path, False) for path in deletes])
+    root.preflight([(path, target[path].is_link) for path in writes] + [(path, False) for path in deletes])
     if dry_run:
         for path in writes:
             print(f"would write   {path}")
@@ -116,7 +84,7 @@ def apply_command(reference: str, force: bool = False, dry_run: bool = False) ->
         root.delete(path)
     for path in writes:
         try:
-            _write(repo, root, path, target[path])
+            write_stored_file(repo, root, path, target[path])
         except OSError as err:
             raise GitrunError(f"could not write {path}: {err.strerror or err}",
                               hint="a folder or file with untracked content is in the way; move it and retry")
@@ -128,11 +96,3 @@ def apply_command(reference: str, force: bool = False, dry_run: bool = False) ->
     print("HEAD, your branch and the index are unchanged: review with `git status` and `git diff`")
     return 0
 
-
-def _write(repo: pygit2.Repository, root: SafeRoot, path: str, entry: Entry) -> None:
-    blob = repo.get(entry.oid)
-    assert isinstance(blob, pygit2.Blob)
-    if entry.mode == _LINK:
-        root.write_link(path, blob.data.decode("utf-8", "surrogateescape"))
-    else:
-        root.write_file(path, blob.data, executable=entry.mode == _EXEC)

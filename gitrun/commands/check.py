@@ -20,8 +20,6 @@ from collections.abc import Iterable
 from functools import cache
 from typing import Any
 
-import pygit2
-
 from gitrun.commands.context import Context, open_context
 from gitrun.commands.output import output_width, print_json, wrap
 from gitrun.commands.selection import select_runs
@@ -30,7 +28,7 @@ from gitrun.model import checks as C
 from gitrun.model.checks import Finding
 from gitrun.model.run import Run
 from gitrun.model.timefmt import to_iso, utc_now
-from gitrun.store.git import default_signature
+from gitrun.store.git import Repository, user_identity
 from gitrun.store.secret_scan import scan_changes, scan_note, scan_tree
 
 
@@ -96,7 +94,7 @@ def own_distributions() -> frozenset[str]:
 
 # --- check 5: secrets ------------------------------------------------------------------------------
 
-def check_secrets(repo: pygit2.Repository, run: Run, label: str) -> list[tuple[str, str]]:
+def check_secrets(repo: Repository, run: Run, label: str) -> list[tuple[str, str]]:
     """Everything the run publishes, scanned whole: its note, its result tree (logs, outputs/, series)
     and the files its snapshot changes (``gitrun.store.secret_scan``)."""
     fix_tail = f"or, if it is a false alarm: git run check --accept \"REASON\" {label} --only {C.SECRETS}"
@@ -212,8 +210,7 @@ def accept_run(ctx: Context, run: Run, reason: str, only: str | None) -> None:
     if not reason.strip():
         raise UsageError("an accept needs a reason", hint='git run check --accept "why this is fine" RUN')
     check = only or "all"
-    signature = default_signature(ctx.repo)
-    entry = {"check": check, "reason": reason, "by": f"{signature.name} <{signature.email}>",
+    entry = {"check": check, "reason": reason, "by": user_identity(ctx.repo),
              "at": to_iso(utc_now())}
 
     def change(doc: dict[str, Any]) -> dict[str, Any]:

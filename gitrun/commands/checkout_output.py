@@ -24,8 +24,8 @@ from gitrun.errors import UsageError
 from gitrun.model.terminal import printable
 from gitrun.runner.outputs import stored_path
 from gitrun.store.codec import file_name
+from gitrun.store.commits import is_commit, read_file
 from gitrun.store.safe_write import SafeRoot
-from gitrun.store.trees import read_blob_at
 
 
 def checkout_output_command(reference: str, paths: Sequence[str] = (), to: str | None = None,
@@ -41,10 +41,8 @@ def checkout_output_command(reference: str, paths: Sequence[str] = (), to: str |
         raise UsageError(f"run {run.id} has no recorded outputs" + (" matching those paths" if paths else ""),
                          hint=f"see `git run show {run.id[:10]}`")
     target = Path(to).resolve() if to else ctx.paths.workdir
-    commit = ctx.repo.get(run.result_commit)
-    if commit is None:
+    if not is_commit(ctx.repo, run.result_commit):
         raise UsageError(f"the result commit of run {run.id} is missing", hint="fetch the run again")
-    tree = commit.tree
     root = SafeRoot(target)
     # a non-UTF-8 name is written \xNN in the note's text: restored under its original bytes
     destinations = {str(item.get("path")): _relative_destination(file_name(str(item.get("path"))), to is not None)
@@ -59,7 +57,7 @@ def checkout_output_command(reference: str, paths: Sequence[str] = (), to: str |
                   file=sys.stderr)
             skipped += 1
             continue
-        data = read_blob_at(ctx.repo, tree, stored_path(file_name(path)))
+        data = read_file(ctx.repo, run.result_commit, stored_path(file_name(path)))
         if data is None:
             print(f"missing from the run's result tree: {shown}", file=sys.stderr)
             skipped += 1

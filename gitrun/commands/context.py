@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gitrun.store.config import Settings
-from gitrun.store.git import RepoPaths
-from gitrun.store.opening import Repository, open_store
+from gitrun.store.git import RepoPaths, Repository
+from gitrun.store.opening import open_store
 from gitrun.store.refs import dangling_ref_hint
 from gitrun.store.runs import RunStore
 from gitrun.store.spool import live_root

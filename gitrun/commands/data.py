@@ -9,9 +9,9 @@ from gitrun.commands.output import print_json, short_ids, table
 from gitrun.errors import UsageError
 from gitrun.model.datasets import FileEntry, decode_file_list, diff_file_lists, format_size
 from gitrun.model.run import Run
+from gitrun.store.commits import read_file
 from gitrun.store.index import COLUMNS
 from gitrun.store.spool import find_spool
-from gitrun.store.trees import read_blob_at
 
 DIFF_LINES = 100  # per dataset, in the text output (--json has every file)
 
@@ -89,10 +89,7 @@ def file_list(ctx: Context, run: Run, entry: dict[str, Any]) -> list[FileEntry] 
     listed = entry.get("list")
     if not isinstance(listed, str):
         return None
-    data: bytes | None = None
-    commit = ctx.repo.get(run.result_commit)
-    if commit is not None:
-        data = read_blob_at(ctx.repo, commit.tree, listed)
+    data = read_file(ctx.repo, run.result_commit, listed)
     if data is None:
         spool = find_spool(ctx.paths, run.id)
         if spool is not None and spool.file(listed).is_file():

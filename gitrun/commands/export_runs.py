@@ -6,8 +6,6 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-import pygit2
-
 from gitrun.commands.context import Context, open_context
 from gitrun.commands.output import short_ids
 from gitrun.commands.selection import select_runs
@@ -16,7 +14,7 @@ from gitrun.errors import UsageError
 from gitrun.model.run import Run
 from gitrun.model.series import SeriesPoint
 from gitrun.model.terminal import printable
-from gitrun.store.trees import read_tree_files
+from gitrun.store.commits import read_folder
 
 TOOLS = ("mlflow", "tensorboard")
 
@@ -36,19 +34,8 @@ def chosen_runs(ctx: Context, references: Sequence[str], where: str | None) -> l
 
 def stored_outputs(ctx: Context, run: Run) -> dict[str, bytes]:
     """The run's stored output files (``outputs/`` of its result tree), by their path."""
-    commit = ctx.repo.get(run.result_commit)
-    tree = commit.tree if isinstance(commit, pygit2.Commit) else None
-    if tree is None or "outputs" not in tree:
-        return {}
-    folder = ctx.repo.get(tree["outputs"].id)
-    if not isinstance(folder, pygit2.Tree):
-        return {}
-    found: dict[str, bytes] = {}
-    for path, blob_id in read_tree_files(ctx.repo, folder).items():
-        blob = ctx.repo.get(blob_id)
-        if isinstance(blob, pygit2.Blob):
-            found[path] = blob.data
-    return found
+    return {path: data for path, data in read_folder(ctx.repo, run.result_commit, "outputs").items()
+            if data is not None}
 
 
 def export_command(tool: str, references: Sequence[str], target: str, where: str | None = None,

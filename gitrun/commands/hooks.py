@@ -29,15 +29,14 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import pygit2
-
 from gitrun.commands.check import report
 from gitrun.commands.context import Context, open_context
 from gitrun.errors import UsageError
 from gitrun.model.run import Run
+from gitrun.store.commits import first_parent, has_object
 from gitrun.store.git import run_git
-from gitrun.store.notes import iter_note_entries
-from gitrun.store.refs import EXPERIMENTS_PREFIX, NOTES_REF, read_ref
+from gitrun.store.notes import note_blobs_at
+from gitrun.store.refs import EXPERIMENTS_PREFIX, NOTES_REF, read_ref, ref_targets
 
 MARKER = "# gitrun pre-push hook"
 CHAINED_SUFFIX = ".gitrun-chained"
@@ -179,10 +178,7 @@ def runs_being_pushed(ctx: Context, remote: str, pushed: list[PushedRef]) -> lis
 
 def _notes(ctx: Context, sha: str) -> dict[str, str]:
     """Annotated commit -> note blob of a notes commit (empty when it is not here)."""
-    commit = ctx.repo.get(sha) if sha != ZERO else None
-    if not isinstance(commit, pygit2.Commit):
-        return {}
-    return {key: str(blob) for key, blob in iter_note_entries(ctx.repo, commit.tree)}
+    return note_blobs_at(ctx.repo, sha) if sha != ZERO else {}
 
 
 def _runs_of_new_notes(ctx: Context, item: PushedRef) -> list[str]:
@@ -261,32 +257,30 @@ def refs_the_remote_lacks(ctx: Context, remote: str) -> list[PushedRef]:
         if name:
             theirs[name] = sha
     refs: list[PushedRef] = []
-    for name in [*ctx.repo.listall_references(), NOTES_REF]:
-        if not (name.startswith(EXPERIMENTS_PREFIX) or name == NOTES_REF):
-            continue
-        local = read_ref(ctx.repo, name)
-        if local is not None and theirs.get(name) != str(local):
-            refs.append(PushedRef(name, str(local), name, theirs.get(name, ZERO)))
+    ours = ref_targets(ctx.repo, EXPERIMENTS_PREFIX)
+    notes = read_ref(ctx.repo, NOTES_REF)
+    if notes is not None:
+        ours[NOTES_REF] = str(notes)
+    for name, local in ours.items():
+        if theirs.get(name) != local:
+            refs.append(PushedRef(name, local, name, theirs.get(name, ZERO)))
     return refs
 
 
 def _snapshots(ctx: Context) -> dict[str, str]:
     """Snapshot commit -> run id, from the run refs alone (a result commit's parent is the snapshot)."""
     found: dict[str, str] = {}
-    for name in ctx.repo.listall_references():
-        if not name.startswith(EXPERIMENTS_PREFIX):
-            continue
-        target = read_ref(ctx.repo, name)
-        commit = ctx.repo.get(target) if target is not None else None
-        if isinstance(commit, pygit2.Commit) and commit.parent_ids:
-            found[str(commit.parent_ids[0])] = name[len(EXPERIMENTS_PREFIX):]
+    for name, target in ref_targets(ctx.repo, EXPERIMENTS_PREFIX).items():
+        snapshot = first_parent(ctx.repo, target)
+        if snapshot is not None:
+            found[snapshot] = name[len(EXPERIMENTS_PREFIX):]
     return found
 
 
 def _published_commits(ctx: Context, remote: str, pushes: list[PushedRef]) -> set[str]:
     args = ["rev-list"] + [item.local_sha for item in pushes] + ["--not"]
     for item in pushes:
-        if item.remote_sha != ZERO and ctx.repo.get(item.remote_sha) is not None:
+        if item.remote_sha != ZERO and has_object(ctx.repo, item.remote_sha):
             args.append(item.remote_sha)
     if remote and not remote.startswith(("-", "/", ".")) and "://" not in remote and ":" not in remote:
         args.append(f"--remotes={remote}")

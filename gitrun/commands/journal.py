@@ -11,56 +11,16 @@ from __future__ import annotations
 import re
 import sys
 
-import pygit2
-
 from gitrun.commands.context import Context, open_context
 from gitrun.commands.interact import can_start_editor, edit_text
 from gitrun.commands.output import print_json
 from gitrun.errors import UsageError
 from gitrun.model.timefmt import utc_now
-from gitrun.store.git import default_signature
-from gitrun.store.journal_share import JOURNAL_FILE, merge_texts
-from gitrun.store.refs import JOURNAL_REF, RefMoved, compare_and_swap, read_ref, retry_on_conflict
-from gitrun.store.trees import build_tree, read_blob_at
+from gitrun.store.journal import EMPTY_JOURNAL, append_entry, read_journal, save_journal
+from gitrun.store.journal_share import merge_texts
+from gitrun.store.refs import RefMoved
 
-EMPTY_JOURNAL = ("# Experiment journal\n\n"
-                 "Experiments in progress, planned, and decided against (with the reason).\n"
-                 "Link runs as run:<id-prefix>.\n")
 RUN_LINK = re.compile(r"\brun:([0-9a-hjkmnp-tv-z]{4,26})\b|\b([0-9a-hjkmnp-tv-z]{26})\b")
-
-
-def read_journal(repo: pygit2.Repository) -> tuple[str, pygit2.Oid | None]:
-    tip = read_ref(repo, JOURNAL_REF)
-    if tip is None:
-        return "", None
-    commit = repo.get(tip)
-    if not isinstance(commit, pygit2.Commit):
-        return "", tip
-    data = read_blob_at(repo, commit.tree, JOURNAL_FILE)
-    return (data or b"").decode("utf-8", "replace"), tip
-
-
-def _commit(repo: pygit2.Repository, text: str, parent: pygit2.Oid | None, message: str) -> pygit2.Oid:
-    signature = default_signature(repo)
-    tree = build_tree(repo, {JOURNAL_FILE: text.encode("utf-8")})
-    commit = repo.create_commit(None, signature, signature, message, tree, [parent] if parent else [])
-    compare_and_swap(repo, JOURNAL_REF, commit, parent, signature, message)
-    return commit
-
-
-ENTRY_KINDS = ("planned", "in-progress", "done", "decided-against")
-
-
-def append_entry(repo: pygit2.Repository, text: str, kind: str | None = None) -> None:
-    stamp = utc_now().strftime("%Y-%m-%d %H:%M UTC") + (f" · {kind}" if kind else "")
-
-    def attempt() -> None:
-        current, tip = read_journal(repo)
-        body = current or EMPTY_JOURNAL
-        entry = f"\n## {stamp}\n\n{text.strip()}\n"
-        _commit(repo, body.rstrip("\n") + "\n" + entry, tip, "journal: add entry")
-
-    retry_on_conflict(attempt, JOURNAL_REF)
 
 
 def _merge(ctx: Context, base: str, ours: str, theirs: str) -> str | None:
@@ -76,7 +36,7 @@ def edit_journal(ctx: Context) -> int:
     parent, text = tip, edited
     for _ in range(20):
         try:
-            _commit(ctx.repo, text, parent, "journal: edit")
+            save_journal(ctx.repo, text, parent, "journal: edit")
             print("journal saved")
             return 0
         except RefMoved:  # someone else saved meanwhile: merge their text with ours
@@ -106,7 +66,7 @@ def journal_command(action: str | None = None, text: str | None = None, kind: st
     if action == "show" or not can_start_editor():  # no terminal for an editor: print it instead
         current, tip = read_journal(ctx.repo)
         if as_json:
-            print_json({"text": current or "", "commit": str(tip) if tip else None})
+            print_json({"text": current or "", "commit": tip})
             return 0
         print(current.rstrip("\n") if current else "the journal is empty (add to it with `git run journal add`)")
         return 0

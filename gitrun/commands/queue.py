@@ -1,6 +1,7 @@
 """``git run queue add|ls|rm``: the jobs waiting for workers, in this repository or on a remote.
 
-Jobs are created here and by ``git run sweep``; ``enqueue`` is the one place that writes new ones.
+Jobs are created here and by ``git run sweep``; ``enqueue`` (``store.queue.enqueue_jobs``) is the one
+place that writes new ones.
 """
 
 from __future__ import annotations
@@ -12,8 +13,6 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-import pygit2
-
 from gitrun.commands.context import Context, open_context
 from gitrun.commands.output import output_width, table
 from gitrun.errors import UsageError
@@ -23,17 +22,14 @@ from gitrun.model.job import JobSpec, as_overrides, inputs_to_link, parse_assign
 from gitrun.model.redaction import redact_argv
 from gitrun.model.timefmt import human_age, utc_now
 from gitrun.runner.recorder import current_user, relative_cwd
-from gitrun.store.git import run_git
+from gitrun.store.commits import write_commit
 from gitrun.store.queue import (
-    NO_AUTO_MAINTENANCE,
-    QUEUE_PREFIX,
     Job,
     LocalQueue,
     QueueRefs,
     RemoteQueue,
-    job_ref,
+    enqueue_jobs,
     list_jobs,
-    write_job_commit,
 )
 
 
@@ -67,27 +63,9 @@ def job_documents(specs: Sequence[JobSpec], ids: Sequence[str], sweep: str | Non
 
 
 def enqueue(ctx: Context, docs: Sequence[dict[str, Any]], remote: str | None,
-            extra_refs: Mapping[str, pygit2.Oid] | None = None) -> None:
-    """Write each job's first commit (second parent: its snapshot) and create its ref: here, or on
-    ``remote`` in one atomic push (with ``extra_refs``, e.g. the sweep, created alongside)."""
-    commits: dict[str, pygit2.Oid] = {}
-    for doc in docs:
-        snapshot = pygit2.Oid(hex=str(doc["spec"]["snapshot"]))
-        base = ctx.repo.get(snapshot)
-        if not isinstance(base, pygit2.Commit):
-            raise UsageError(f"snapshot {str(snapshot)[:10]} is not in this repository")
-        commits[job_ref(str(doc["id"]))] = write_job_commit(ctx.repo, doc, [snapshot],
-                                                            f"gitrun: job {doc['id']} queued")
-    if remote is None:
-        queue = LocalQueue(ctx.repo)
-        for ref, commit in commits.items():
-            queue.swap(ref[len(QUEUE_PREFIX):], commit, None)
-        return
-    refs = dict(commits)
-    refs.update(extra_refs or {})
-    leases = [f"--force-with-lease={ref}:" for ref in refs]  # each must not exist yet
-    run_git([*NO_AUTO_MAINTENANCE, "push", "--quiet", "--atomic", "--no-verify", *leases, remote,
-             *(f"{commit}:{ref}" for ref, commit in refs.items())], ctx.paths.workdir, timeout=600)
+            extra_refs: Mapping[str, str] | None = None) -> None:
+    """Store the jobs here, or on ``remote`` in one atomic push with ``extra_refs`` (``store.queue.enqueue_jobs``)."""
+    enqueue_jobs(ctx.repo, ctx.paths.workdir, docs, remote, extra_refs)
 
 
 def _queue_for(ctx: Context, remote: str | None) -> QueueRefs:
@@ -139,20 +117,18 @@ def _remote_name(ctx: Context, remote: str | None) -> str | None:
     return resolve_remote(ctx, remote)
 
 
-def snapshot_working_state(ctx: Context) -> pygit2.Oid:
+def snapshot_working_state(ctx: Context) -> str:
     """A snapshot commit of the working tree as it is (the recorder's capture: the user's index is
     never written; secrets, large untracked files and ``.gitrunignore`` are left out)."""
     from gitrun.capture.code import snapshot_code
-    from gitrun.store.git import default_signature
 
     snapshot = snapshot_code(ctx.paths, ctx.settings)
     for warning in snapshot.warnings:
         print(f"gitrun: {warning}", file=sys.stderr)
     for item in snapshot.excluded:
         print(f"gitrun: left out of the snapshot: {item.path} ({item.reason})", file=sys.stderr)
-    signature = default_signature(ctx.repo)
     parents = [snapshot.base_commit] if snapshot.base_commit is not None else []
-    return ctx.repo.create_commit(None, signature, signature, "gitrun: queued code\n", snapshot.tree, parents)
+    return write_commit(ctx.repo, snapshot.tree, parents, "gitrun: queued code\n")
 
 
 # --- queue ls / rm ---------------------------------------------------------------------------------

@@ -18,8 +18,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import pygit2
-
 from gitrun.commands.context import Context, open_context
 from gitrun.commands.journal import RUN_LINK, read_journal, split_entries
 from gitrun.commands.output import short_ids
@@ -31,7 +29,7 @@ from gitrun.model.run import Run
 from gitrun.model.series import parse_tsv, series_path
 from gitrun.model.terminal import printable
 from gitrun.model.timefmt import human_duration, to_iso
-from gitrun.store.trees import read_blob_at
+from gitrun.store.commits import read_file
 
 MAX_DEFAULT_CHARTS = 8
 DEFAULT_LIMIT = 10
@@ -59,10 +57,7 @@ def _table(doc: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 def read_series(ctx: Context, run: Run, name: str) -> list[tuple[float, float]]:
-    commit = ctx.repo.get(run.result_commit)
-    if not isinstance(commit, pygit2.Commit):
-        return []
-    data = read_blob_at(ctx.repo, commit.tree, series_path(name))
+    data = read_file(ctx.repo, run.result_commit, series_path(name))
     if data is None:
         return []
     try:

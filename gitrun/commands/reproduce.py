@@ -20,8 +20,6 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import pygit2
-
 from gitrun.commands.context import Context, open_context
 from gitrun.commands.output import print_json, table
 from gitrun.commands.reproduce_checks import gather_findings
@@ -34,6 +32,7 @@ from gitrun.model.timefmt import to_iso, utc_now
 from gitrun.runner.recorder import current_user
 from gitrun.runner.replay import run_job
 from gitrun.runner.venv import NotRebuildable, build_venv
+from gitrun.store.commits import changed_paths
 
 EXIT_DIVERGED = 1
 EXIT_NOT_REBUILDABLE = 3
@@ -95,16 +94,9 @@ def reproduce_command(reference: str, *, into: Path | None = None, env_mode: str
 def code_changes(ctx: Context, run: Run, news: Sequence[Run]) -> list[str]:
     """Files whose content differs between RUN's snapshot and any new run's (none: the same code ran)."""
     changed: list[str] = []
-    original = ctx.repo.get(run.snapshot_commit)
     for new in news:
-        commit = ctx.repo.get(new.snapshot_commit)
-        if not isinstance(original, pygit2.Commit) or not isinstance(commit, pygit2.Commit) or \
-                commit.tree_id == original.tree_id:
-            continue
-        for patch in original.tree.diff_to_tree(commit.tree).deltas:
-            path = patch.new_file.path or patch.old_file.path
-            if path not in changed:
-                changed.append(path)
+        changed += [path for path in changed_paths(ctx.repo, run.snapshot_commit, new.snapshot_commit)
+                    if path not in changed]
     return changed
 
 

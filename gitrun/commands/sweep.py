@@ -18,8 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pygit2
-
 from gitrun.capture.params import parse_param_text, read_param_text
 from gitrun.commands.context import Context, open_context
 from gitrun.commands.output import output_width, short_ids, table
@@ -120,7 +118,7 @@ def _load_sweep_file(path: Path) -> Any:
         raise UsageError(f"the sweep file {path} is not valid YAML/JSON: {str(err).splitlines()[0]}")
 
 
-def _base(ctx: Context, request: SweepRequest) -> tuple[Run | None, pygit2.Oid, str]:
+def _base(ctx: Context, request: SweepRequest) -> tuple[Run | None, str, str]:
     """The run swept (if any), the snapshot commit every trial runs, and the folder it runs in."""
     if request.reference is not None:
         if request.command:
@@ -128,7 +126,7 @@ def _base(ctx: Context, request: SweepRequest) -> tuple[Run | None, pygit2.Oid, 
         run = ctx.store.get(ctx.store.resolve(request.reference).id)
         if not run.command:
             raise UsageError(f"run {run.id[:10]} recorded no command", hint="sweep a run of `git run -- CMD`")
-        return run, pygit2.Oid(hex=run.snapshot_commit), str(run.doc.get("cwd") or ".")
+        return run, run.snapshot_commit, str(run.doc.get("cwd") or ".")
     from gitrun.commands.queue import snapshot_working_state
     from gitrun.runner.recorder import relative_cwd
 
@@ -138,7 +136,7 @@ def _base(ctx: Context, request: SweepRequest) -> tuple[Run | None, pygit2.Oid, 
     return None, snapshot_working_state(ctx), relative_cwd(ctx.store, ctx.cwd)
 
 
-def _job_spec(spec: sw.SweepSpec, trial: sw.Trial, base_run: Run | None, snapshot: pygit2.Oid, cwd: str,
+def _job_spec(spec: sw.SweepSpec, trial: sw.Trial, base_run: Run | None, snapshot: str, cwd: str,
               request: SweepRequest, sweep_id: str, job_id: str, label: str) -> JobSpec:
     links = {"sweep": sweep_id, "job": job_id}
     message = f"sweep {label}: " + " ".join(f"{key}={sw.format_value(value)}" for key, value in trial)

@@ -15,8 +15,8 @@ from gitrun.model.captured import deep_update
 from gitrun.model.run import Run
 from gitrun.model.series import SYSTEM_PREFIX, SeriesPoint, name_from_path, parse_tsv
 from gitrun.model.units import human_bytes
+from gitrun.store.commits import read_folder
 from gitrun.store.spool import find_spool
-from gitrun.store.trees import read_tree_files
 
 
 def apply_live(ctx: Any, run: Run) -> dict[str, list[SeriesPoint]] | None:
@@ -38,20 +38,11 @@ def stored_series(ctx: Any, run: Run) -> dict[str, list[SeriesPoint]]:
     live = apply_live(ctx, run)
     if live is not None:
         return live
-    commit = ctx.repo.get(run.result_commit)
-    if commit is None:
-        return {}
-    tree = commit.tree
-    if "metrics" not in tree:
-        return {}
-    sub = ctx.repo.get(tree["metrics"].id)
     series: dict[str, list[SeriesPoint]] = {}
-    for path, blob_id in read_tree_files(ctx.repo, sub, "metrics/").items():
-        name = name_from_path(path)
-        if name is None:
-            continue
-        blob = ctx.repo.get(blob_id)
-        series[name] = parse_tsv(blob.data) if blob is not None else []
+    for path, data in read_folder(ctx.repo, run.result_commit, "metrics").items():
+        name = name_from_path("metrics/" + path)
+        if name is not None:
+            series[name] = parse_tsv(data) if data is not None else []
     return series
 
 

@@ -32,12 +32,11 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-import pygit2
-
 from gitrun.commands.context import Context, open_context
 from gitrun.errors import GitrunError, UsageError
 from gitrun.model import queue as q
 from gitrun.model.timefmt import utc_now
+from gitrun.store.git import Repository
 from gitrun.store.queue import Job, LocalQueue, QueueRefs, RemoteQueue, list_jobs, read_job, write_job_commit
 
 FINISH = "finish"
@@ -245,7 +244,7 @@ def _slot_loop(ctx: Context, shared: Shared, slot: int) -> None:
             shared.outcomes.append(outcome)
 
 
-def claim_next(repo: pygit2.Repository, queue: QueueRefs, worker: str, lease_s: float,
+def claim_next(repo: Repository, queue: QueueRefs, worker: str, lease_s: float,
                sweep: str | None = None) -> Job | None:
     """Claim the oldest claimable job (a lost race moves on to the next one); None when none is left."""
     queue.refresh()
@@ -267,7 +266,7 @@ def claim_next(repo: pygit2.Repository, queue: QueueRefs, worker: str, lease_s: 
 class _Lease:
     """The slot's hold on its job: the commit it last wrote, renewed by compare-and-swap."""
 
-    def __init__(self, repo: pygit2.Repository, queue: QueueRefs, worker: str, job: Job, lease_s: float) -> None:
+    def __init__(self, repo: Repository, queue: QueueRefs, worker: str, job: Job, lease_s: float) -> None:
         self.repo, self.queue, self.worker, self.lease_s = repo, queue, worker, lease_s
         self.job = job
         self.renew_at = time.monotonic() + lease_s / 3
@@ -435,7 +434,7 @@ def job_exec_command(commit: str, job_id: str, result_file: Path, env: str | Non
 
     ctx = open_context(recover=False)
     try:
-        job = read_job(ctx.repo, job_id, pygit2.Oid(hex=commit))
+        job = read_job(ctx.repo, job_id, commit)
         spec = JobSpec.from_dict(job.doc["spec"])
         if env is not None and env != spec.env:
             spec = dataclasses.replace(spec, env=env)  # type: ignore[arg-type]  # checked by JobSpec

@@ -18,6 +18,10 @@ import pygit2
 
 from gitrun.errors import GitCommandError, NotARepository
 
+# The repository handle, for annotations above the store: commands hand it to store functions and
+# call nothing on it themselves (docs/architecture.md, "Commands and pygit2").
+Repository = pygit2.Repository
+
 
 @dataclass(frozen=True)
 class GitResult:
@@ -192,6 +196,12 @@ def fresh_repository(paths: RepoPaths) -> pygit2.Repository:
     if repo.workdir is None or Path(repo.workdir).resolve() != paths.workdir:
         repo.workdir = str(paths.workdir)  # a separate git dir (GIT_DIR, --separate-git-dir)
     return repo
+
+
+def user_identity(repo: pygit2.Repository) -> str:
+    """``Name <email>`` of the identity gitrun's commits carry (``default_signature``)."""
+    signature = default_signature(repo)
+    return f"{signature.name} <{signature.email}>"
 
 
 def default_signature(repo: pygit2.Repository) -> pygit2.Signature:

@@ -62,6 +62,17 @@ def heal_notes_ref(repo: pygit2.Repository, ref: str = NOTES_REF) -> tuple[pygit
     return target, restored
 
 
+def note_blobs_at(repo: pygit2.Repository, commit_hex: str) -> dict[str, str]:
+    """Annotated commit -> note blob (hex) of the notes commit ``commit_hex``; {} when it is not here."""
+    try:
+        commit = repo.get(commit_hex)
+    except (ValueError, pygit2.GitError):
+        return {}
+    if not isinstance(commit, pygit2.Commit):
+        return {}
+    return {key: str(blob) for key, blob in iter_note_entries(repo, commit.tree)}
+
+
 def iter_note_entries(repo: pygit2.Repository, tree: pygit2.Tree | None) -> Iterator[tuple[str, pygit2.Oid]]:
     """Yield (annotated commit hex, note blob id) for every note, whatever the fanout."""
     if tree is None:

@@ -23,13 +23,10 @@ from pathlib import Path
 import pygit2
 
 from gitrun.store.config import Settings, load_settings
-from gitrun.store.git import RepoPaths, open_repository
+from gitrun.store.git import RepoPaths, Repository, open_repository
 from gitrun.store.runs import RunStore
 
 Recovery = Callable[[RunStore, Settings], object]
-# The repository handle, for annotations above the store: commands hand it to store functions and
-# call nothing on it themselves (docs/architecture.md, "Commands and pygit2").
-Repository = pygit2.Repository
 
 
 @dataclass

@@ -12,17 +12,19 @@ has the job's snapshot commit as its second parent: fetching a job brings the co
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 import pygit2
 
-from gitrun.errors import GitCommandError, StorageError
+from gitrun.errors import GitCommandError, StorageError, UsageError
 from gitrun.model.queue import check_job
 from gitrun.store import codec
+from gitrun.store.commits import is_commit
 from gitrun.store.git import default_signature, run_git
-from gitrun.store.refs import RefMoved, compare_and_swap, read_ref
+from gitrun.store.refs import ObjectId, RefMoved, compare_and_swap, ref_targets, to_oid
 from gitrun.store.trees import build_tree, read_blob_at
 
 QUEUE_PREFIX = "refs/gitrun/queue/"
@@ -46,20 +48,24 @@ class Job:
     """One job as read from its ref: the commit it points at and the state document."""
 
     id: str
-    commit: pygit2.Oid
+    commit: str  # hex
     doc: dict[str, Any]
 
 
-def write_job_commit(repo: pygit2.Repository, doc: dict[str, Any], parents: list[pygit2.Oid], message: str
-                     ) -> pygit2.Oid:
+def write_job_commit(repo: pygit2.Repository, doc: dict[str, Any], parents: Sequence[ObjectId], message: str
+                     ) -> str:
+    """A new job state commit (not yet on any ref); its hex id."""
     tree = build_tree(repo, {JOB_FILE: codec.encode(doc)})
     signature = default_signature(repo)
-    return repo.create_commit(None, signature, signature, message, tree, parents)
+    return str(repo.create_commit(None, signature, signature, message, tree, [to_oid(parent) for parent in parents]))
 
 
-def read_job(repo: pygit2.Repository, job_id: str, commit_id: pygit2.Oid) -> Job:
+def read_job(repo: pygit2.Repository, job_id: str, commit_id: ObjectId) -> Job:
     """The job at ``commit_id``; StorageError when it is missing or malformed (untrusted data)."""
-    commit = repo.get(commit_id)
+    try:
+        commit = repo.get(to_oid(commit_id))
+    except ValueError:
+        raise StorageError(f"job {job_id}: {commit_id} is not a commit id")
     if not isinstance(commit, pygit2.Commit):
         raise StorageError(f"job {job_id}: {commit_id} is not a commit")
     data = read_blob_at(repo, commit.tree, JOB_FILE)
@@ -69,18 +75,12 @@ def read_job(repo: pygit2.Repository, job_id: str, commit_id: pygit2.Oid) -> Job
         raise StorageError(f"job {job_id}: {JOB_FILE} is over 1 MiB")
     doc = codec.decode(data, f"job {job_id}")
     check_job(doc, job_id)
-    return Job(job_id, commit_id, doc)
+    return Job(job_id, str(commit_id), doc)
 
 
-def refs_under(repo: pygit2.Repository, prefix: str) -> dict[str, pygit2.Oid]:
-    """The job id (the rest of the name) and target of every ref under ``prefix``."""
-    found: dict[str, pygit2.Oid] = {}
-    for name in repo.references:
-        if name.startswith(prefix):
-            target = read_ref(repo, name)
-            if target is not None:
-                found[name[len(prefix):]] = target
-    return found
+def refs_under(repo: pygit2.Repository, prefix: str) -> dict[str, str]:
+    """The job id (the rest of the name) and target (hex) of every ref under ``prefix``."""
+    return {name[len(prefix):]: target for name, target in ref_targets(repo, prefix).items()}
 
 
 class QueueRefs(Protocol):
@@ -88,9 +88,9 @@ class QueueRefs(Protocol):
 
     def refresh(self) -> None: ...
 
-    def refs(self) -> dict[str, pygit2.Oid]: ...
+    def refs(self) -> dict[str, str]: ...
 
-    def swap(self, job_id: str, new: pygit2.Oid | None, expected: pygit2.Oid | None) -> bool: ...
+    def swap(self, job_id: str, new: ObjectId | None, expected: ObjectId | None) -> bool: ...
 
 
 class LocalQueue:
@@ -102,12 +102,13 @@ class LocalQueue:
     def refresh(self) -> None:
         return None
 
-    def refs(self) -> dict[str, pygit2.Oid]:
+    def refs(self) -> dict[str, str]:
         return refs_under(self.repo, QUEUE_PREFIX)
 
-    def swap(self, job_id: str, new: pygit2.Oid | None, expected: pygit2.Oid | None) -> bool:
+    def swap(self, job_id: str, new: ObjectId | None, expected: ObjectId | None) -> bool:
         try:
-            compare_and_swap(self.repo, job_ref(job_id), new, expected, default_signature(self.repo),
+            compare_and_swap(self.repo, job_ref(job_id), None if new is None else to_oid(new),
+                             None if expected is None else to_oid(expected), default_signature(self.repo),
                              f"gitrun: job {job_id}")
         except RefMoved:
             return False
@@ -136,10 +137,10 @@ class RemoteQueue:
                 if attempt == 4 or "lock" not in result.stderr.decode("utf-8", "replace"):
                     run_git(args, self.workdir, timeout=300)  # raises with git's message
 
-    def refs(self) -> dict[str, pygit2.Oid]:
+    def refs(self) -> dict[str, str]:
         return refs_under(self.repo, tracking_queue_prefix(self.remote))
 
-    def swap(self, job_id: str, new: pygit2.Oid | None, expected: pygit2.Oid | None) -> bool:
+    def swap(self, job_id: str, new: ObjectId | None, expected: ObjectId | None) -> bool:
         ref = job_ref(job_id)
         lease = f"--force-with-lease={ref}:{expected or ''}"
         source = f"{new}:{ref}" if new is not None else f":{ref}"
@@ -156,7 +157,7 @@ class RemoteQueue:
                               f"{message[-1] if message else 'git push failed'}",
                               hint="check that the remote is reachable and accepts pushes")
 
-    def _track(self, job_id: str, new: pygit2.Oid | None) -> None:
+    def _track(self, job_id: str, new: ObjectId | None) -> None:
         """Keep the tracking ref in step with what we just pushed (a later fetch corrects any miss)."""
         name = tracking_queue_prefix(self.remote) + job_id
         try:
@@ -164,12 +165,34 @@ class RemoteQueue:
                 if name in self.repo.references:
                     self.repo.references.delete(name)
             else:
-                self.repo.references.create(name, new, force=True)
+                self.repo.references.create(name, to_oid(new), force=True)
         except (pygit2.GitError, KeyError):
             pass
 
 
-def list_jobs(repo: pygit2.Repository, refs: dict[str, pygit2.Oid]) -> tuple[list[Job], list[str]]:
+def enqueue_jobs(repo: pygit2.Repository, workdir: Path, docs: Sequence[dict[str, Any]], remote: str | None,
+                 extra_refs: Mapping[str, str] | None = None) -> None:
+    """Write each job's first commit (second parent: its snapshot) and create its ref: here, or on
+    ``remote`` in one atomic push (with ``extra_refs``, e.g. the sweep, created alongside)."""
+    commits: dict[str, str] = {}
+    for doc in docs:
+        snapshot = str(doc["spec"]["snapshot"])
+        if not is_commit(repo, snapshot):
+            raise UsageError(f"snapshot {snapshot[:10]} is not in this repository")
+        commits[job_ref(str(doc["id"]))] = write_job_commit(repo, doc, [snapshot], f"gitrun: job {doc['id']} queued")
+    if remote is None:
+        queue = LocalQueue(repo)
+        for ref, commit in commits.items():
+            queue.swap(ref[len(QUEUE_PREFIX):], commit, None)
+        return
+    refs = dict(commits)
+    refs.update(extra_refs or {})
+    leases = [f"--force-with-lease={ref}:" for ref in refs]  # each must not exist yet
+    run_git([*NO_AUTO_MAINTENANCE, "push", "--quiet", "--atomic", "--no-verify", *leases, remote,
+             *(f"{commit}:{ref}" for ref, commit in refs.items())], workdir, timeout=600)
+
+
+def list_jobs(repo: pygit2.Repository, refs: Mapping[str, ObjectId]) -> tuple[list[Job], list[str]]:
     """Every readable job, oldest first (ids sort by time), and one line per job that is not."""
     jobs: list[Job] = []
     problems: list[str] = []

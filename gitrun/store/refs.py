@@ -17,6 +17,7 @@ from typing import TypeVar
 import pygit2
 
 from gitrun.errors import ConcurrentUpdate, StorageError
+from gitrun.store.git import default_signature
 
 EXPERIMENTS_PREFIX = "refs/experiments/"
 NOTES_REF = "refs/notes/gitrun"
@@ -28,6 +29,25 @@ T = TypeVar("T")
 
 class RefMoved(Exception):
     """The ref did not point where the caller expected (internal: callers retry)."""
+
+
+ObjectId = str | pygit2.Oid  # what store functions accept; they return hex strings to the commands
+
+
+def to_oid(value: ObjectId) -> pygit2.Oid:
+    """``value`` as a pygit2 id (a hex string from a command, or an id already)."""
+    return value if isinstance(value, pygit2.Oid) else pygit2.Oid(hex=str(value))
+
+
+def ref_targets(repo: pygit2.Repository, prefix: str) -> dict[str, str]:
+    """Every direct ref whose name starts with ``prefix``: full name -> target commit (hex)."""
+    found: dict[str, str] = {}
+    for name in repo.references:
+        if name.startswith(prefix):
+            target = read_ref(repo, name)
+            if target is not None:
+                found[name] = str(target)
+    return found
 
 
 def run_ref(run_id: str) -> str:
@@ -132,6 +152,15 @@ def compare_and_swap(
         if "lock" in str(err):  # another process holds the .lock file: the same as losing the race
             raise RefMoved(f"{name}: {err}")
         raise StorageError(f"could not update {name}: {err}")  # e.g. a full disk: retrying cannot help
+
+
+def ref_exists(repo: pygit2.Repository, name: str) -> bool:
+    return repo.references.get(name) is not None
+
+
+def create_ref(repo: pygit2.Repository, name: str, target: ObjectId, message: str) -> None:
+    """Create ``name`` at ``target`` by the user's identity; RefMoved when it exists already."""
+    compare_and_swap(repo, name, to_oid(target), None, default_signature(repo), message)
 
 
 def retry_on_conflict(attempt: Callable[[], T], what: str, attempts: int = 50) -> T:

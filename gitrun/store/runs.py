@@ -26,11 +26,13 @@ from gitrun.store.index import FULL, RunIndex, broken_doc, decode_note, read_ref
 from gitrun.store.notes import iter_note_entries, modify_notes, notes_tree, read_note, write_notes
 from gitrun.store.refs import (
     EXPERIMENTS_PREFIX,
+    ObjectId,
     compare_and_swap,
     read_ref,
     ref_names_with_prefix,
     retry_on_conflict,
     run_ref,
+    to_oid,
 )
 from gitrun.store.trees import TreeContent, build_tree
 
@@ -47,7 +49,7 @@ class RunStore:
 
     # --- writing -----------------------------------------------------------------------------
 
-    def create(self, run_id: str, tree: pygit2.Oid, base_commit: pygit2.Oid | None, message: str,
+    def create(self, run_id: str, tree: ObjectId, base_commit: ObjectId | None, message: str,
                doc: dict[str, Any]) -> Run:
         """Write the snapshot commit, an empty result commit, the ref and the first note.
 
@@ -57,11 +59,12 @@ class RunStore:
         from gitrun.model.secrets import redact_text
 
         signature = default_signature(self.repo)
-        parents = [base_commit] if base_commit is not None else []
+        parents = [to_oid(base_commit)] if base_commit is not None else []
         redact_document(doc)
         trailer = f"\n\nGitrun-Run: {run_id}\nGitrun-Name: {doc.get('name', '')}\n"
         message = redact_text(message)[0]
-        snapshot = self.repo.create_commit(None, signature, signature, message.rstrip() + trailer, tree, parents)
+        snapshot = self.repo.create_commit(None, signature, signature, message.rstrip() + trailer, to_oid(tree),
+                                            parents)
         doc["snapshot_commit"] = str(snapshot)
         result = self._result_commit(run_id, snapshot, {})
         ref = run_ref(run_id)

@@ -14,7 +14,7 @@ import pygit2
 from gitrun.errors import StorageError, UsageError
 from gitrun.store import codec
 from gitrun.store.git import default_signature
-from gitrun.store.refs import RefMoved, compare_and_swap, read_ref
+from gitrun.store.refs import ObjectId, RefMoved, compare_and_swap, read_ref, to_oid
 from gitrun.store.trees import build_tree, read_blob_at
 
 SWEEPS_PREFIX = "refs/gitrun/sweeps/"
@@ -41,16 +41,16 @@ def _find_ref(repo: pygit2.Repository, sweep_id: str) -> str | None:
     return None
 
 
-def save_sweep(repo: pygit2.Repository, doc: dict[str, Any], snapshot: pygit2.Oid) -> pygit2.Oid:
-    """Write the sweep and create its ref (which must not exist yet)."""
+def save_sweep(repo: pygit2.Repository, doc: dict[str, Any], snapshot: ObjectId) -> str:
+    """Write the sweep and create its ref (which must not exist yet); the sweep commit (hex)."""
     tree = build_tree(repo, {SWEEP_FILE: codec.encode(doc)})
     signature = default_signature(repo)
-    commit = repo.create_commit(None, signature, signature, f"gitrun: sweep {doc['id']}", tree, [snapshot])
+    commit = repo.create_commit(None, signature, signature, f"gitrun: sweep {doc['id']}", tree, [to_oid(snapshot)])
     try:
         compare_and_swap(repo, sweep_ref(str(doc["id"])), commit, None, signature, "gitrun: sweep")
     except RefMoved:
         raise StorageError(f"sweep {doc['id']} exists already")
-    return commit
+    return str(commit)
 
 
 def read_sweep(repo: pygit2.Repository, sweep_id: str) -> dict[str, Any]:

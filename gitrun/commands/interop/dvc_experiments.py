@@ -21,17 +21,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import pygit2
-
 from gitrun.commands.interop.extras import require
 from gitrun.commands.interop.imported import ForeignRun, flatten
 from gitrun.errors import UsageError
 from gitrun.model.series import SeriesPoint
+from gitrun.store.commits import CommitInfo, commit_info, read_folder
+from gitrun.store.git import Repository
 
 DVCLIVE_PLOTS = "dvclive/plots/metrics/"
 
 
-def read_experiments(repo_dir: Path, repo: pygit2.Repository) -> tuple[list[ForeignRun], list[str]]:
+def read_experiments(repo_dir: Path, repo: Repository) -> tuple[list[ForeignRun], list[str]]:
     require("dvc", "dvc")
     if not (repo_dir / ".dvc").is_dir():
         raise UsageError(f"{repo_dir} is not a DVC repository (no .dvc folder)", hint="run it where `dvc init` was run")
@@ -86,11 +86,11 @@ def _file_values(section: Any) -> dict[str, Any]:
     return values
 
 
-def _foreign(repo: pygit2.Repository, repo_dir: Path, baseline: str, entry: dict[str, Any],
+def _foreign(repo: Repository, repo_dir: Path, baseline: str, entry: dict[str, Any],
              data: dict[str, Any], branch: str | None) -> ForeignRun:
     rev = str(entry["rev"])
-    commit = _commit(repo, rev)
-    when = datetime.fromtimestamp(commit.commit_time, UTC) if commit is not None else None
+    commit = commit_info(repo, rev)
+    when = datetime.fromtimestamp(commit.time, UTC) if commit is not None else None
     series = _dvclive_series(repo, commit) if commit is not None else {}
     for name, value in _file_values(data.get("metrics")).items():
         number = _number(value)
@@ -100,7 +100,7 @@ def _foreign(repo: pygit2.Repository, repo_dir: Path, baseline: str, entry: dict
         tool="dvc", foreign_id=rev, source=str(repo_dir), name=str(entry.get("name") or ""),
         started=when, ended=when, params=_file_values(data.get("params")), series=series,
         commit=rev, base_commit=baseline, branch=branch, details={"baseline": baseline},
-        user=commit.author.name if commit is not None else None,
+        user=commit.author_name if commit is not None else None,
     )
 
 
@@ -110,37 +110,17 @@ def _number(value: Any) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
-def _commit(repo: pygit2.Repository, rev: str) -> pygit2.Commit | None:
-    try:
-        found = repo.get(rev)
-    except (ValueError, pygit2.GitError):
-        return None
-    return found if isinstance(found, pygit2.Commit) else None
-
-
-def _dvclive_series(repo: pygit2.Repository, commit: pygit2.Commit) -> dict[str, list[SeriesPoint]]:
+def _dvclive_series(repo: Repository, commit: CommitInfo) -> dict[str, list[SeriesPoint]]:
     series: dict[str, list[SeriesPoint]] = {}
-    fallback = float(commit.commit_time)
-    for path, blob in _tree_files(repo, commit.tree, ""):
-        if not path.startswith(DVCLIVE_PLOTS) or not path.endswith(".tsv"):
+    fallback = float(commit.time)
+    for path, data in read_folder(repo, commit.id, DVCLIVE_PLOTS.rstrip("/")).items():
+        if data is None or not path.endswith(".tsv"):
             continue
-        name = path[len(DVCLIVE_PLOTS):-len(".tsv")]
-        points = _tsv_points(blob.data.decode("utf-8", "replace"), name.rsplit("/", 1)[-1], fallback)
+        name = path[:-len(".tsv")]
+        points = _tsv_points(data.decode("utf-8", "replace"), name.rsplit("/", 1)[-1], fallback)
         if points:
             series[name] = points
     return series
-
-
-def _tree_files(repo: pygit2.Repository, tree: pygit2.Tree, prefix: str) -> Iterator[tuple[str, pygit2.Blob]]:
-    for item in tree:
-        path = prefix + str(item.name)
-        if not (DVCLIVE_PLOTS.startswith(path + "/") or path.startswith(DVCLIVE_PLOTS)):
-            continue  # only the plots folder is read
-        found = repo.get(item.id)
-        if isinstance(found, pygit2.Tree):
-            yield from _tree_files(repo, found, path + "/")
-        elif isinstance(found, pygit2.Blob) and path.startswith(DVCLIVE_PLOTS):
-            yield path, found
 
 
 def _tsv_points(text: str, column: str, fallback_time: float) -> list[SeriesPoint]:

@@ -19,8 +19,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import pygit2
-
 from gitrun.commands.context import Context
 from gitrun.model import status as statuses
 from gitrun.model.ids import is_valid_name, looks_like_id_prefix, new_run_id, new_run_name
@@ -29,6 +27,8 @@ from gitrun.model.run import SCHEMA_VERSION, Run
 from gitrun.model.secrets import strip_url_credentials
 from gitrun.model.series import SeriesPoint, last_values, series_path, series_tsv, summarise, valid_name
 from gitrun.model.timefmt import to_iso, utc_now
+from gitrun.store.commits import commit_info, empty_tree, head_info
+from gitrun.store.git import Repository
 from gitrun.store.index import LITE
 from gitrun.store.runs import RunStore
 from gitrun.store.trees import TreeContent
@@ -131,7 +131,7 @@ def store_foreign_run(ctx: Context, foreign: ForeignRun) -> Run:
     return store.update_doc(run, finish, f"gitrun: import {run_id}")
 
 
-def _document(store: RunStore, foreign: ForeignRun, run_id: str, started: datetime, parent: pygit2.Oid | None,
+def _document(store: RunStore, foreign: ForeignRun, run_id: str, started: datetime, parent: str | None,
               unknown_code: str | None) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "schema": SCHEMA_VERSION,
@@ -250,31 +250,19 @@ def _name(store: RunStore, wanted: str) -> str:
     return new_run_name()
 
 
-def _code(repo: pygit2.Repository, foreign: ForeignRun) -> tuple[pygit2.Oid, pygit2.Oid | None, str | None]:
-    """(snapshot tree, snapshot parent, why the code is not known or None)."""
-    recorded = _commit(repo, foreign.commit)
+def _code(repo: Repository, foreign: ForeignRun) -> tuple[str, str | None, str | None]:
+    """(snapshot tree, snapshot parent, why the code is not known or None), as hex ids."""
+    recorded = commit_info(repo, foreign.commit)
     if recorded is not None:
-        base = _commit(repo, foreign.base_commit) if foreign.base_commit else recorded
-        return recorded.tree_id, (base or recorded).id, None
+        base = commit_info(repo, foreign.base_commit) if foreign.base_commit else recorded
+        return recorded.tree, (base or recorded).id, None
     why = (f"{foreign.tool} recorded commit {foreign.commit}, which is not in this repository"
            if foreign.commit else f"{foreign.tool} recorded no git commit")
     reason = f"the code of this imported run is not known ({why}); its snapshot is HEAD's tree at import time"
-    try:
-        head = repo.head.peel(pygit2.Commit)
-    except (pygit2.GitError, KeyError, ValueError):
-        empty = repo.TreeBuilder().write()
-        return empty, None, reason
-    return head.tree_id, head.id, reason
-
-
-def _commit(repo: pygit2.Repository, sha: str | None) -> pygit2.Commit | None:
-    if not sha or not re.fullmatch(r"[0-9a-fA-F]{7,64}", sha):
-        return None
-    try:
-        found = repo.revparse_single(sha)
-    except (KeyError, ValueError, pygit2.GitError):
-        return None
-    return found.peel(pygit2.Commit) if isinstance(found, pygit2.Commit | pygit2.Tag) else None
+    head = head_info(repo)
+    if head is None:
+        return empty_tree(repo), None, reason
+    return head.tree, head.id, reason
 
 
 def number_or_text(text: str) -> Any:
