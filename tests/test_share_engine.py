@@ -7,17 +7,28 @@ from pathlib import Path
 import pytest
 
 from bench.generate import TEMPLATE
-from gitrun.store.sharing import TOMBSTONE_KEY
+from gitrun.store.sharing import has_tombstone_key
+from gitrun.store.sharing.tombstones import id_like_name
 from tests.conftest import git, gitrun
 
 
 def test_tombstone_key_is_the_top_level_key_not_the_word() -> None:
     real = TEMPLATE.read_bytes()
     assert b"deleted = []" in real  # every real note: the [git] table's list of deleted files
-    assert TOMBSTONE_KEY.search(real) is None
-    assert TOMBSTONE_KEY.search(b'schema = 1\nid = "x"\ndeleted = true\ndeleted_by = "ada"\n')
-    assert TOMBSTONE_KEY.search(b'id = "x"\n"deleted" = true\n')
-    assert TOMBSTONE_KEY.search(b'id = "x"\ndeleted = false\n') is None
+    assert not has_tombstone_key(real)
+    assert has_tombstone_key(b'schema = 1\nid = "x"\ndeleted = true\ndeleted_by = "ada"\n')
+    assert has_tombstone_key(b'id = "x"\n"deleted" = true\n')
+    assert has_tombstone_key(b'deleted = true\n')  # the first line
+    assert has_tombstone_key(b'x = "deleted"\n  deleted = true\n')  # after an earlier mention
+    assert not has_tombstone_key(b'id = "x"\ndeleted = false\n')
+    assert not has_tombstone_key(b'id = "x"\nundeleted = true\n')
+
+
+def test_id_like_names_are_found_on_any_line() -> None:
+    assert id_like_name(b'name = "01abcdef"\nid = "x"\n') == "01abcdef"
+    assert id_like_name(b'schema = 1\nname = "01abcdef"\n') == "01abcdef"
+    assert id_like_name(b'schema = 1\nname = "swift-otter"\n') is None
+    assert id_like_name(b'schema = 1\nnickname = "01abcdef"\n') is None
 
 
 @pytest.mark.slow  # over 2 s on an idle 2-core machine: out of the fast loop, still in make check

@@ -37,9 +37,9 @@ from gitrun.store.sharing import remote as _remote
 from gitrun.store.sharing.pull import PullResult
 from gitrun.store.sharing.push import PushResult
 from gitrun.store.sharing.remote import NO_AUTO_MAINTENANCE
-from gitrun.store.sharing.tombstones import TOMBSTONE_KEY, tombstone
+from gitrun.store.sharing.tombstones import has_tombstone_key, tombstone
 
-__all__ = ["NO_AUTO_MAINTENANCE", "TOMBSTONE_KEY", "FetchResult", "PullResult", "PushResult", "Sharing"]
+__all__ = ["NO_AUTO_MAINTENANCE", "FetchResult", "PullResult", "PushResult", "Sharing", "has_tombstone_key"]
 
 
 @dataclass(frozen=True)
@@ -71,11 +71,11 @@ class Sharing:
 
     def pull(self, remote: str, fetch: bool = True) -> PullResult:
         """Fetch (unless ``fetch`` is False: what the last fetch brought), merge notes, bring runs in."""
-        if fetch:
-            before = _remote.fetch(self.repo, self.paths.workdir, remote)
-        else:
-            before = _remote.tracked_runs(self.repo, remote)
-        return _pull.integrate(self.repo, self.paths.workdir, self.runs.run_ids(), remote, before)
+        workdir = self.paths.workdir
+        if fetch and not _remote.local_runs(self.repo) and _remote.fetch_runs_directly(workdir, remote):
+            return _pull.integrate_fetched_runs(self.repo, workdir, remote)  # a first pull: each ref written once
+        before = _remote.fetch(self.repo, workdir, remote) if fetch else _remote.tracked_runs(self.repo, remote)
+        return _pull.integrate(self.repo, workdir, remote, _remote.tracked_runs(self.repo, remote), before)
 
     def push(self, remote: str, run_ids: list[str] | None = None, deletions: list[str] | None = None,
              no_verify: bool = False, notify: Callable[[str], None] | None = None) -> PushResult | None:

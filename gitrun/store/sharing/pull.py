@@ -12,7 +12,7 @@ from gitrun.store.journal_share import merge_remote_journal
 from gitrun.store.merge import merge_into_local
 from gitrun.store.notes import notes_tree
 from gitrun.store.refs import EXPERIMENTS_PREFIX, RefMoved, compare_and_swap, read_ref, run_ref
-from gitrun.store.sharing.remote import tracked_runs, tracking_notes_ref
+from gitrun.store.sharing.remote import local_runs, tracking_notes_ref
 from gitrun.store.sharing.tombstones import id_like_name, is_tombstone_note, is_tombstoned, note_data, snapshot_of
 
 
@@ -66,37 +66,55 @@ def apply_moves(repo: pygit2.Repository, workdir: Path, moves: list[Move], messa
     return {name for name, new, old in moves if _move_ref(repo, name, new, old, message)}
 
 
-def integrate(repo: pygit2.Repository, workdir: Path, local_run_ids: list[str], remote: str,
-              before: dict[str, pygit2.Oid]) -> PullResult:
-    """Merge the fetched notes into ours and bring the remote's runs into ``refs/experiments``.
-
-    ``before``: the remote's run refs as we knew them before this fetch (a run we have not changed
-    since is moved to the remote's new value; one we changed is kept).
-    """
-    summary = PullResult(remote)
+def _merge_metadata(repo: pygit2.Repository, workdir: Path, remote: str, summary: PullResult) -> None:
     theirs = read_ref(repo, tracking_notes_ref(remote))
     summary.merged_notes = merge_into_local(repo, theirs, f"gitrun: merge notes from {remote}")
     summary.journal_changed = merge_remote_journal(repo, workdir, remote)
+
+
+def _newer(repo: pygit2.Repository, theirs: pygit2.Oid, ours: pygit2.Oid) -> bool:
+    """Whether the remote's result commit is a later state of the run than ours.
+
+    Every result commit of a run is written by the clone that recorded it (the empty one at the
+    start, the full one when it ends), so the later commit is the later state; within one second,
+    the one with files wins over the empty start. Used only for runs we have no tracking ref of.
+    """
+    their_commit, our_commit = repo.get(theirs), repo.get(ours)
+    if not isinstance(their_commit, pygit2.Commit) or not isinstance(our_commit, pygit2.Commit):
+        return False
+    if their_commit.commit_time != our_commit.commit_time:
+        return their_commit.commit_time > our_commit.commit_time
+    return len(our_commit.tree) == 0 and len(their_commit.tree) > 0
+
+
+def integrate(repo: pygit2.Repository, workdir: Path, remote: str, remote_runs: dict[str, pygit2.Oid],
+              before: dict[str, pygit2.Oid]) -> PullResult:
+    """Merge the fetched notes into ours and bring the remote's runs into ``refs/experiments``.
+
+    ``remote_runs``: the remote's run refs (tracking refs, just fetched); ``before``: as we knew
+    them before this fetch. A run we have not changed since is moved to the remote's new value; one
+    we changed is kept; one we have no tracking ref of moves when the remote's is newer.
+    """
+    summary = PullResult(remote)
+    _merge_metadata(repo, workdir, remote, summary)
     tree = notes_tree(repo)
-    remote_runs = tracked_runs(repo, remote)
+    local_refs = local_runs(repo)
     created: list[Move] = []
     updated: list[Move] = []
     removed: list[Move] = []
     for run_id, target in sorted(remote_runs.items()):
         ref = run_ref(run_id)
-        local = read_ref(repo, ref)
+        local = local_refs.get(run_id)
         data = note_data(repo, tree, snapshot_of(repo, target))  # each note read once, parsed only if a tombstone
-        if local == target and local is not None:
-            if is_tombstone_note(data):
-                removed.append((ref, None, local))
-            continue
         if is_tombstone_note(data):
             if local is not None:
                 removed.append((ref, None, local))
             continue
+        if local == target:
+            continue
         if local is None:
             created.append((ref, target, None))
-        elif local == before.get(run_id):
+        elif local == before.get(run_id) or (run_id not in before and _newer(repo, target, local)):
             updated.append((ref, target, local))
         else:
             summary.kept_local.append(run_id)
@@ -105,17 +123,40 @@ def integrate(repo: pygit2.Repository, workdir: Path, local_run_ids: list[str], 
         if name is not None:
             summary.id_like_names.append((run_id, name))
     # Runs deleted everywhere (``rm --remote`` elsewhere): their note became a tombstone.
-    for run_id in local_run_ids:
-        if run_id in remote_runs:
+    for run_id, local in local_refs.items():
+        if run_id not in remote_runs and is_tombstoned(repo, tree, snapshot_of(repo, local)):
+            removed.append((run_ref(run_id), None, local))
+    _apply_all(repo, workdir, remote, summary, created, updated, removed)
+    return summary
+
+
+def integrate_fetched_runs(repo: pygit2.Repository, workdir: Path, remote: str) -> PullResult:
+    """After ``remote.fetch_runs_directly`` into a repository that had no run: merge the notes, then
+    remove the fetched runs whose note is a tombstone; the others are the new runs."""
+    summary = PullResult(remote)
+    _merge_metadata(repo, workdir, remote, summary)
+    tree = notes_tree(repo)
+    removed: list[Move] = []
+    fetched: list[str] = []
+    for run_id, target in sorted(local_runs(repo).items()):
+        data = note_data(repo, tree, snapshot_of(repo, target))
+        if is_tombstone_note(data):
+            removed.append((run_ref(run_id), None, target))
             continue
-        ref = run_ref(run_id)
-        local = read_ref(repo, ref)
-        if local is not None and is_tombstoned(repo, tree, snapshot_of(repo, local)):
-            removed.append((ref, None, local))
+        fetched.append(run_id)
+        name = id_like_name(data)
+        if name is not None:
+            summary.id_like_names.append((run_id, name))
+    _apply_all(repo, workdir, remote, summary, [], [], removed)
+    summary.new_runs = fetched
+    return summary
+
+
+def _apply_all(repo: pygit2.Repository, workdir: Path, remote: str, summary: PullResult, created: list[Move],
+               updated: list[Move], removed: list[Move]) -> None:
     prefix = len(EXPERIMENTS_PREFIX)
     summary.new_runs = sorted(r[prefix:] for r in apply_moves(repo, workdir, created, f"gitrun: pulled from {remote}"))
     summary.updated_runs = sorted(r[prefix:] for r in apply_moves(repo, workdir, updated,
                                                                   f"gitrun: updated from {remote}"))
     summary.removed_runs = sorted(r[prefix:] for r in apply_moves(repo, workdir, removed,
                                                                   f"gitrun: removed on {remote}"))
-    return summary

@@ -80,6 +80,34 @@ def fetch(repo: pygit2.Repository, workdir: Path, remote: str) -> dict[str, pygi
     return before
 
 
+def local_runs(repo: pygit2.Repository) -> dict[str, pygit2.Oid]:
+    """The local run refs, id -> result commit, in one pass over the references."""
+    found: dict[str, pygit2.Oid] = {}
+    for ref in repo.references.iterator():
+        name = ref.name
+        if name.startswith(EXPERIMENTS_PREFIX):
+            target = ref.target
+            if isinstance(target, pygit2.Oid):
+                found[name[len(EXPERIMENTS_PREFIX):]] = target
+    return found
+
+
+def fetch_runs_directly(workdir: Path, remote: str) -> bool:
+    """A first pull (no local run): fetch the runs straight into ``refs/experiments``; False if git refused.
+
+    Each run ref is written once, by the fetch, as a plain ``git fetch`` of them would (the general
+    path writes a tracking ref per run, then the local ref: twice). The refspec is not forced, so a
+    run ref that appeared locally meanwhile is never overwritten (git refuses it, and the caller
+    takes the general path); and there is no ``--prune``, which would delete local runs the remote
+    lacks.
+    """
+    result = run_git([*NO_AUTO_MAINTENANCE, "fetch", "--quiet", "--no-tags", "--no-write-fetch-head", remote,
+                      f"+{NOTES_REF}*:{tracking_notes_ref(remote)}*", journal_fetch_refspec(remote),
+                      f"+{SWEEPS_PREFIX}*:{tracking_sweeps_prefix(remote)}*",
+                      f"{EXPERIMENTS_PREFIX}*:{EXPERIMENTS_PREFIX}*"], workdir, check=False)
+    return result.returncode == 0
+
+
 def setup_remote(workdir: Path, remote: str, undo: bool = False) -> int:
     """Add (or with ``undo`` remove) gitrun's refspecs to ``remote.<R>.fetch``; how many were added."""
     key = f"remote.{remote}.fetch"

@@ -20,9 +20,21 @@ from gitrun.store import codec
 from gitrun.store.merge import is_tombstone
 from gitrun.store.notes import _lookup_entry
 
-# ``deleted = true`` at the start of a line: a tombstone.
-TOMBSTONE_KEY = re.compile(rb'(?m)^[ \t]*"?deleted"?[ \t]*=[ \t]*true\b')
-NAME_LINE = re.compile(rb'(?m)^name = "([0-9A-Za-z]{4,26})"$')  # only names that could look like an id
+# ``deleted = true`` at the start of a line (tested at each ``deleted`` found by ``bytes.find``: a
+# multi-line regex search of a 7 KB note costs 0.4 ms, 1,000 of them more than the pull's ref writes).
+_TOMBSTONE_LINE = re.compile(rb'[ \t]*"?deleted"?[ \t]*=[ \t]*true\b')
+_NAME_LINE = re.compile(rb'name = "([0-9A-Za-z]{4,26})"$', re.MULTILINE)  # only names that could look like an id
+
+
+def has_tombstone_key(data: bytes) -> bool:
+    """Whether a line of the note sets ``deleted = true`` (the word alone is in every real note)."""
+    found = data.find(b"deleted")
+    while found >= 0:
+        line_start = data.rfind(b"\n", 0, found) + 1
+        if _TOMBSTONE_LINE.match(data, line_start):
+            return True
+        found = data.find(b"deleted", found + 7)
+    return False
 
 
 def tombstone(run: Run, by: str) -> dict[str, Any]:
@@ -46,7 +58,7 @@ def note_data(repo: pygit2.Repository, tree: pygit2.Tree | None, snapshot: str |
 
 
 def is_tombstone_note(data: bytes | None) -> bool:
-    if data is None or not TOMBSTONE_KEY.search(data):
+    if data is None or not has_tombstone_key(data):
         return False  # the cheap test first: only a note with the tombstone key itself is parsed
     try:
         return is_tombstone(codec.decode(data))
@@ -60,6 +72,9 @@ def is_tombstoned(repo: pygit2.Repository, tree: pygit2.Tree | None, snapshot: s
 
 def id_like_name(data: bytes | None) -> str | None:
     """The run's name when it could be taken for a run id prefix (ids win when resolving)."""
-    match = NAME_LINE.search(data) if data is not None else None
+    if data is None:
+        return None
+    start = 0 if data.startswith(b"name = ") else data.find(b"\nname = ") + 1
+    match = _NAME_LINE.match(data, start) if start or data.startswith(b"name = ") else None
     name = match.group(1).decode("ascii", "replace") if match else ""
     return name if looks_like_id_prefix(name) else None
