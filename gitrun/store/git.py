@@ -10,6 +10,7 @@ import contextlib
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,6 +52,7 @@ def run_git(
     full_env = dict(os.environ)
     if env:
         full_env.update(env)
+    started = time.perf_counter()
     try:
         with open(stdin_path, "rb") if stdin_path is not None else contextlib.nullcontext() as stdin:
             proc = subprocess.run(
@@ -68,10 +70,23 @@ def run_git(
     except subprocess.TimeoutExpired:
         raise GitCommandError(f"git {args[0]} timed out after {timeout} s")
     result = GitResult(proc.returncode, proc.stdout, proc.stderr)
+    trace = os.environ.get(TRACE_ENV)
+    if trace:
+        _trace(trace, time.perf_counter() - started, args)
     if check and proc.returncode != 0:
         message = _last_meaningful_line(proc.stderr) or f"exit status {proc.returncode}"
         raise GitCommandError(f"git {' '.join(args[:2])} failed: {message}")
     return result
+
+
+TRACE_ENV = "GITRUN_TRACE_GIT"  # a file: each git subprocess's wall time and arguments are appended to it
+
+
+def _trace(path: str, seconds: float, args: Sequence[str]) -> None:
+    """One line per git subprocess (``bench/bench_share.py`` profiles push and pull with it)."""
+    words = [arg for arg in args if not arg.startswith(("-", "+", "^")) and "=" not in arg][:2]
+    with contextlib.suppress(OSError), open(path, "a", encoding="utf-8") as out:
+        out.write(f"{seconds * 1000:.1f}\tgit {' '.join(words)}\n")
 
 
 def stream_git(args: Sequence[str], cwd: Path | str, chunk_size: int = 1024 * 1024) -> Iterator[bytes]:
