@@ -56,13 +56,17 @@ class Sharing:
         self.repo = repo
         self.paths = paths
         self.runs = runs or RunStore(repo, paths)
+        self._remotes: list[str] | None = None
 
     def remotes(self) -> list[str]:
-        return _remote.remote_names(self.paths.workdir)
+        """The repository's remotes (read once per engine)."""
+        if self._remotes is None:
+            self._remotes = _remote.remote_names(self.paths.workdir)
+        return self._remotes
 
     def resolve_remote(self, remote: str | None) -> str:
         """REMOTE, else the current branch's upstream remote, else ``origin``; UsageError if unknown."""
-        return _remote.resolve_remote(self.repo, self.paths.workdir, remote)
+        return _remote.resolve_remote(self.repo, self.paths.workdir, remote, self.remotes())
 
     def fetch(self, remote: str) -> FetchResult:
         """Fetch the remote's runs, notes, journal and sweeps into tracking refs; merge nothing."""
@@ -80,7 +84,7 @@ class Sharing:
     def push(self, remote: str, run_ids: list[str] | None = None, deletions: list[str] | None = None,
              no_verify: bool = False, notify: Callable[[str], None] | None = None) -> PushResult | None:
         """Push ``run_ids`` (None: every local run) and their notes; None when the remote had it all."""
-        return _push.push(self.repo, self.paths.workdir, self.runs.run_ids, remote, run_ids, deletions,
+        return _push.push(self.repo, self.paths.workdir, remote, run_ids, deletions,
                           no_verify, notify)
 
     def delete_everywhere(self, runs: list[Run], remote: str) -> list[str]:

@@ -24,7 +24,7 @@ from gitrun.store.journal_share import journal_push_refspecs, merge_remote_journ
 from gitrun.store.merge import apply_note_blobs, merge_into_local
 from gitrun.store.notes import _lookup_entry, notes_tree
 from gitrun.store.refs import EXPERIMENTS_PREFIX, JOURNAL_REF, NOTES_REF, read_ref, run_ref
-from gitrun.store.sharing.remote import fetch, tracked_runs, tracking_notes_ref, tracking_runs_prefix
+from gitrun.store.sharing.remote import fetch, local_runs, tracked_runs, tracking_notes_ref, tracking_runs_prefix
 from gitrun.store.sharing.tombstones import is_tombstoned, snapshot_of
 
 PUSH_ATTEMPTS = 10
@@ -80,18 +80,30 @@ def _published_notes(repo: pygit2.Repository, remote: str, shared_snapshots: Ite
                               f"{signature.name}", tree, parents)
 
 
-def plan_push(repo: pygit2.Repository, local_ids: list[str], remote: str, chosen: list[str] | None,
-              deletions: list[str]) -> PushPlan:
+def plan_push(repo: pygit2.Repository, remote: str, chosen: list[str] | None, deletions: list[str]) -> PushPlan:
+    """What to push: the runs new to the remote or changed since, deletions, the notes commit.
+
+    Every ref is read once (one pass over the references) and every run's commit once (its
+    snapshot, the note's key).
+    """
     remote_runs = tracked_runs(repo, remote)
+    local = local_runs(repo)
     tree = notes_tree(repo)
+    snapshots: dict[pygit2.Oid, str | None] = {}
+
+    def snapshot(result: pygit2.Oid) -> str | None:
+        if result not in snapshots:
+            snapshots[result] = snapshot_of(repo, result)
+        return snapshots[result]
+
     to_push: list[str] = []
-    candidates = chosen if chosen is not None else local_ids
+    candidates = chosen if chosen is not None else sorted(local, reverse=True)
     every_local_run = chosen is None and not deletions
     for run_id in candidates:
-        local = read_ref(repo, run_ref(run_id))
-        if local is None or remote_runs.get(run_id) == local:
+        target = local.get(run_id)
+        if target is None or remote_runs.get(run_id) == target:
             continue
-        if is_tombstoned(repo, tree, snapshot_of(repo, local)):
+        if is_tombstoned(repo, tree, snapshot(target)):
             every_local_run = False
             continue
         to_push.append(run_id)
@@ -100,23 +112,17 @@ def plan_push(repo: pygit2.Repository, local_ids: list[str], remote: str, chosen
     shared: set[str] = set()
     new_runs: dict[str, pygit2.Oid] = {}
     for run_id in to_push:
-        ref = run_ref(run_id)
-        local = read_ref(repo, ref)
-        if local is None:
-            continue
+        ref, target = run_ref(run_id), local[run_id]
         old = remote_runs.get(run_id)
         if old is None:
-            new_runs[run_id] = local
+            new_runs[run_id] = target
         else:  # we finalised a run after pushing it: replace exactly the value we last saw
             refspecs.append(f"{ref}:{ref}")
             leases.append(f"--force-with-lease={ref}:{old}")
-        snapshot = snapshot_of(repo, local)
-        if snapshot:
-            shared.add(snapshot)
+        shared.add(snapshot(target) or "")
     for target in remote_runs.values():
-        snapshot = snapshot_of(repo, target)
-        if snapshot:
-            shared.add(snapshot)
+        shared.add(snapshot(target) or "")
+    shared.discard("")
     deleted: list[str] = []
     for run_id in deletions:
         if run_id in remote_runs:
@@ -201,8 +207,8 @@ def _push_hint(output: str) -> str:
     return "see git's message above"
 
 
-def push(repo: pygit2.Repository, workdir: Path, local_ids: Callable[[], list[str]], remote: str,
-         chosen: list[str] | None, deletions: list[str] | None = None, no_verify: bool = False,
+def push(repo: pygit2.Repository, workdir: Path, remote: str, chosen: list[str] | None,
+         deletions: list[str] | None = None, no_verify: bool = False,
          notify: Notify | None = None) -> PushResult | None:
     """Push, retrying when another pusher got there first. None when there was nothing to push.
 
@@ -218,7 +224,7 @@ def push(repo: pygit2.Repository, workdir: Path, local_ids: Callable[[], list[st
         fetch(repo, workdir, remote)
         merge_into_local(repo, read_ref(repo, tracking_notes_ref(remote)), f"gitrun: merge notes from {remote}")
         merge_remote_journal(repo, workdir, remote)
-        plan = plan_push(repo, local_ids(), remote, chosen, deletions)
+        plan = plan_push(repo, remote, chosen, deletions)
         plan.refspecs += journal_push_refspecs(repo, remote)
         if not plan.refspecs and not plan.new_runs:
             return None

@@ -39,9 +39,10 @@ def remote_names(workdir: Path) -> list[str]:
     return run_git(["remote"], workdir).text.split()
 
 
-def resolve_remote(repo: pygit2.Repository, workdir: Path, remote: str | None) -> str:
+def resolve_remote(repo: pygit2.Repository, workdir: Path, remote: str | None,
+                   remotes: list[str] | None = None) -> str:
     """REMOTE, else the current branch's upstream remote, else ``origin``; it must exist."""
-    remotes = remote_names(workdir)
+    remotes = remote_names(workdir) if remotes is None else remotes
     if remote is None:
         branch = ""
         try:
