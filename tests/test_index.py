@@ -319,3 +319,15 @@ def test_a_big_build_shows_a_progress_bar_on_a_terminal_only(monkeypatch: pytest
     stderr.text = ""
     runs_store.index.sync()  # up to date: nothing to read, nothing drawn
     assert stderr.text == ""
+
+
+def test_a_filtered_listing_reads_the_same_rows_as_the_default_one(runs_repo: Path) -> None:
+    """``list --where``/``--sort`` take the table's rows from the scan that built the runs (one read)."""
+    from gitrun.store import index
+
+    runs_index = store(runs_repo).index
+    listing: dict[str, tuple[Any, ...]] = {}
+    runs = runs_index.runs(index.COLUMNS + ":metrics", listing)
+    assert [run.id for run in runs] == list(listing)
+    assert list(listing.values()) == runs_index.listing_rows()
+    assert all("metrics" in run.doc for run in runs)

@@ -168,3 +168,20 @@ _DOTTY = st.text(alphabet=st.sampled_from(list('.a="\'[] \n\r\x0c\u2028')), max_
 def test_the_quick_depth_bound_agrees_with_the_full_scan(text: str, limit: int) -> None:
     """keys_too_deep skips the key scan when no line has ``limit`` dots: it must decide as the scan does."""
     assert keys_too_deep(text, limit) == (deepest_key(text) > limit)
+
+
+_CELL = st.text(alphabet=st.sampled_from(list("ab é-x.|")), max_size=8)
+
+
+@FAST
+@given(st.lists(st.sampled_from(["id", "name", "status", "a longer header"]), min_size=1, max_size=4).flatmap(
+    lambda headers: st.tuples(st.just(headers), st.lists(
+        st.lists(_CELL, min_size=len(headers), max_size=len(headers)), max_size=6))))
+def test_the_fast_table_prints_what_tabulate_prints(table: tuple[list[str], list[list[str]]]) -> None:
+    """``git run list`` lays out 10,000 rows without tabulate: the text must be tabulate's ``simple`` table."""
+    from tabulate import tabulate
+
+    from gitrun.commands.output import _plain_table
+
+    headers, rows = table
+    assert _plain_table(rows, headers) == tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True)

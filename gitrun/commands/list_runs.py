@@ -15,7 +15,7 @@ from gitrun.commands.paging import colour_status_column
 from gitrun.commands.selection import Selection, current_branch, fields_needed, reachable_bases, scope_line, select_runs
 from gitrun.model.run import run_summary_json
 from gitrun.model.timefmt import human_age_seconds, human_duration
-from gitrun.store.index import level_for
+from gitrun.store.index import COLUMNS, level_for
 
 # The default table is built from the index's typed columns without the query language
 # (gitrun.model.query, gitrun.model.fields: imported by the paths that need them; start-up is most
@@ -39,7 +39,9 @@ def list_command(as_json: bool = False, limit: int | None = None, columns: str |
     needed = fields_needed(where, sort)
     if not as_json and not default_table:
         needed += [path for _, path in chosen]
-    runs = ctx.store.list_runs(level_for(needed))
+    level = level_for(needed)
+    listing: dict[str, tuple[Any, ...]] | None = {} if default_table and level.startswith(COLUMNS) else None
+    runs = ctx.store.index.runs(level, listing) if listing is not None else ctx.store.list_runs(level)
     now = datetime.now(UTC)
     selection = select_runs(runs, ctx.repo, where=where, sort=sort, limit=limit, all_branches=all_branches,
                             now=now)
@@ -61,7 +63,7 @@ def list_command(as_json: bool = False, limit: int | None = None, columns: str |
         sys.stdout.write(buffer.getvalue())
         return 0
     if default_table:
-        return _default_table(ctx, Listed(selection, [run.id for run in runs]), where)
+        return _default_table(ctx, Listed(selection, [run.id for run in runs], rows=listing), where)
     if not runs:
         print(NO_RUNS)
         return 0

@@ -47,7 +47,7 @@ from gitrun.store.git import RepoPaths
 from gitrun.store.notes import note_blob_id, notes_tree
 from gitrun.store.refs import EXPERIMENTS_PREFIX, NOTES_REF, read_ref, run_ref
 
-SCHEMA = 4  # PRAGMA user_version of the file; another value means: rebuild (4: documents in their own table)
+SCHEMA = 5  # PRAGMA user_version of the file; another value means: rebuild (5: documents in their own table)
 INDEX_FILE = "index.sqlite"
 
 # Tables of a note left out of ``lite`` (big, and needed only by show/--json/--where env.*).
@@ -112,6 +112,9 @@ CREATE TABLE IF NOT EXISTS run_docs (
 CREATE INDEX IF NOT EXISTS run_index_name ON run_index(name);
 CREATE INDEX IF NOT EXISTS run_index_snapshot ON run_index(snapshot_commit);
 CREATE INDEX IF NOT EXISTS run_index_result ON run_index(ref_target);
+-- Covers listing_rows: the default ``git run list`` reads this small index in order, no table rows.
+CREATE INDEX IF NOT EXISTS run_index_listing ON run_index(id, name, status, started_s, duration_s, branch, detached,
+                                                          message_cell, base_commit, baseline_of);
 """
 
 _ROW_COLUMNS = ("id", "ref_target", "snapshot_commit", "note_blob", "name", "status", "exit_code", "signal",
@@ -126,6 +129,7 @@ _DOC_UPSERT = "INSERT OR REPLACE INTO run_docs (id, note_blob, lite, full) VALUE
 _COLUMNS_SELECT = ("SELECT id, ref_target, snapshot_commit, name, status, exit_code, started, ended, duration_s, "
                    "branch, detached, base_commit, message, user, host, cwd, tags, expect_met, baseline_of "
                    "FROM run_index")
+_COLUMNS_COUNT = _COLUMNS_SELECT.count(",") + 1  # what run_from_columns takes; the JSON sections follow
 
 
 @dataclass(frozen=True)
@@ -577,23 +581,33 @@ class RunIndex:
 
     # --- reading -------------------------------------------------------------------------------
 
-    def runs(self, level: str = LITE) -> list[Run]:
-        """Every run, newest first, with the document at ``level`` (COLUMNS, LITE or FULL)."""
+    def runs(self, level: str = LITE, listing: dict[str, tuple[Any, ...]] | None = None) -> list[Run]:
+        """Every run, newest first, with the document at ``level`` (COLUMNS, LITE or FULL).
+
+        At a COLUMNS level, ``listing`` (when given) is filled with each run's ``listing_rows`` row
+        from the same scan: a filtered or sorted default table reads the index once.
+        """
         self.sync()
         if level == FULL:
             return list(self.iter_full())
         if level.startswith(COLUMNS):
             sections = [name for name in level.partition(":")[2].split(",") if name in SECTION_COLUMNS]
             extra = "".join(f", {name}" for name in sections)
+            if listing is not None:
+                extra += ", started_s, message_cell"
             select = _COLUMNS_SELECT.replace(" FROM run_index", extra + " FROM run_index")
             rows = self._guarded(lambda conn: conn.execute(select + " ORDER BY id DESC").fetchall())
-            width = len(rows[0]) - len(sections) if rows else 0
+            width = _COLUMNS_COUNT
             runs = []
             for row in rows:
                 run = run_from_columns(row[:width])
-                for name, text in zip(sections, row[width:], strict=True):
+                for name, text in zip(sections, row[width:width + len(sections)], strict=True):
                     if text not in ("{}", "[]"):
                         run.doc[name] = json.loads(text)
+                if listing is not None:
+                    run_id, _, _, name, status, _, _, _, duration, branch, detached, base = row[:12]
+                    listing[run_id] = (run_id, name, status, row[-2], duration, branch, detached, row[-1], base,
+                                       row[width - 1])
                 runs.append(run)
             return runs
         rows = self._guarded(lambda conn: conn.execute(
