@@ -7,7 +7,8 @@ with ``dvc exp run -S lr=X`` (queued, then ``dvc exp run --run-all``). Then, int
 ``git run list`` (and ``list --columns id,params.lr,metrics.acc`` for the table ``dvc exp show``
 prints) against ``dvc exp show --no-pager``.
 
-Run: ``.venv/bin/python bench/bench_dvc_show.py [--experiments 300] [--rounds 5]``
+Run: ``.venv/bin/python bench/bench_dvc_show.py [--experiments 300] [--rounds 5]``; where 300 DVC
+experiments take too long, ``--experiments 30,90`` measures at both counts and states the growth
 (dvc is installed into ``bench/.venv`` on first use).
 """
 
@@ -49,11 +50,78 @@ def rates(count: int) -> list[float]:
     return [round(0.0001 + index * 0.00003, 6) for index in range(count)]
 
 
+def record_up_to(count: int, done: int, ours: Path, theirs: Path, dvc: Path, python: str,
+                 env: dict[str, str]) -> None:
+    """Experiments ``done`` .. ``count`` with each tool (the same learning rates)."""
+    print(f"recording experiments {done + 1}..{count} with each tool ...", file=sys.stderr, flush=True)
+    for lr in rates(count)[done:]:
+        common.sh(["git-run", "-q", "--", python, "train.py", "--lr", str(lr)], ours, env)
+        common.sh([str(dvc), "exp", "run", "--queue", "-S", f"lr={lr}"], theirs, env)
+    common.sh([str(dvc), "exp", "run", "--run-all"], theirs, env)
+
+
+def measure(ours: Path, theirs: Path, dvc: Path, env: dict[str, str], rounds: int) -> dict[str, dict[str, float]]:
+    """Median wall and CPU ms of each listing, warm, interleaved."""
+    def run(cmd: list[str], cwd: Path) -> None:
+        common.sh(cmd, cwd, env)
+
+    cases = {
+        "git run list": lambda: run(["git", "run", "list"], ours),
+        "git run list --columns id,params.lr,metrics.acc,metrics.loss": lambda: run(
+            ["git", "run", "list", "--columns", "id,params.lr,metrics.acc,metrics.loss"], ours),
+        "dvc exp show": lambda: run([str(dvc), "exp", "show", "--no-pager"], theirs),
+    }
+    times = common.interleaved_timings(cases, runs=rounds, warmup=1)
+    return {name: {"wall": common.median_ms(times.wall[name]), "cpu": common.median_ms(times.cpu[name])}
+            for name in cases}
+
+
+def report(sizes: list[int], figures: dict[int, dict[str, dict[str, float]]], counts: dict[int, tuple[int, int]],
+           version: str, rounds: int, target: int) -> str:
+    rows = []
+    for size in sizes:
+        dvc_show = figures[size]["dvc exp show"]
+        for name, entry in figures[size].items():
+            cell = "1x" if name == "dvc exp show" else (
+                f"**{dvc_show['wall'] / entry['wall']:.1f}x** ({dvc_show['cpu'] / entry['cpu']:.1f}x by CPU)")
+            rows.append([f"{size}", f"`{name}`", f"{entry['wall']:.0f} ms", f"{entry['cpu']:.0f} ms", cell])
+    last = sizes[-1]
+    ratio = figures[last]["dvc exp show"]["wall"] / figures[last]["git run list"]["wall"]
+    lines = [
+        "## Listing experiments: `git run list` vs `dvc exp show` (`bench/bench_dvc_show.py`)",
+        f"Target (issue 11): at least 20x faster at {target} experiments. Result at {last}: **{ratio:.1f}x** "
+        f"({'meets' if ratio >= 20 else 'below'} 20x). The same training script run with different learning "
+        "rates in two repositories: `git run -- python train.py --lr X` and `dvc exp run -S lr=X` (queued, "
+        f"then `--run-all`), {version}; warm, interleaved, median of {rounds}; wall time and the command's own "
+        "CPU time (the machine is shared: CPU is the steadier figure).",
+        common.table(["experiments", "command", "wall", "CPU", "dvc exp show / this"], rows),
+        "Rows listed: " + ", ".join(f"{size} experiments: {ours} runs in `git run list`, {theirs} rows in "
+                                    f"`dvc exp show --csv`" for size, (ours, theirs) in counts.items()) + ".",
+    ]
+    if len(sizes) > 1 and last < target:
+        first = sizes[0]
+        grow = {key: (figures[last][key]["cpu"] - figures[first][key]["cpu"]) / (last - first)
+                for key in ("git run list", "dvc exp show")}
+        at_target = {key: figures[last][key]["cpu"] + grow[key] * (target - last) for key in grow}
+        lines.append(
+            f"Growth from {first} to {last} experiments, CPU per experiment: `dvc exp show` "
+            f"{grow['dvc exp show']:.1f} ms, `git run list` {grow['git run list']:.2f} ms. Extrapolated linearly "
+            f"to {target} experiments: `dvc exp show` ~{at_target['dvc exp show'] / 1000:.1f} s CPU, `git run list` "
+            f"~{at_target['git run list']:.0f} ms: **~{at_target['dvc exp show'] / at_target['git run list']:.0f}x** "
+            f"by CPU (an extrapolation: {target} DVC experiments did not fit in the session on this machine).")
+    sizes_arg = ",".join(str(size) for size in sizes)
+    lines.append(f"{common.machine()}; {common.stamp()}; load average {common.load_average()}. Rerun: "
+                 f"`.venv/bin/python bench/bench_dvc_show.py --experiments {sizes_arg} --rounds {rounds}`.")
+    return "\n\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--experiments", type=int, default=300)
+    parser.add_argument("--experiments", default="300",
+                        help="experiments to measure at, cumulative: 300, or 30,90 to measure the growth")
     parser.add_argument("--rounds", type=int, default=5)
     args, _unknown = parser.parse_known_args()
+    sizes = sorted(int(size) for size in args.experiments.split(","))
     dvc = ensure_dvc()
     work = common.temp_dir("dvc-show")
     env = common.isolated_env(work / "home", [common.VENV_BIN, dvc.parent])
@@ -73,43 +141,17 @@ def main() -> None:
         for repo in (ours, theirs):
             common.sh(["git", "add", "-A"], repo, env)
             common.sh(["git", "commit", "-q", "-m", "training script"], repo, env)
-        print(f"recording {args.experiments} experiments with each tool ...", file=sys.stderr, flush=True)
-        for lr in rates(args.experiments):
-            common.sh(["git-run", "-q", "--", python, "train.py", "--lr", str(lr)], ours, env)
-            common.sh([str(dvc), "exp", "run", "--queue", "-S", f"lr={lr}"], theirs, env)
-        common.sh([str(dvc), "exp", "run", "--run-all"], theirs, env)
-        shown = common.sh([str(dvc), "exp", "show", "--no-pager", "--csv"], theirs, env)
-        dvc_count = len(shown.strip().splitlines()) - 2  # header and the workspace row ... plus the baseline row
-        gitrun_count = len(common.sh(["git-run", "list", "--csv", "--columns", "id"], ours, env).splitlines()) - 1
-
-        def run(cmd: list[str], cwd: Path) -> None:
-            common.sh(cmd, cwd, env)
-
-        cases = {
-            "git run list": lambda: run(["git", "run", "list"], ours),
-            "git run list --columns id,params.lr,metrics.acc,metrics.loss": lambda: run(
-                ["git", "run", "list", "--columns", "id,params.lr,metrics.acc,metrics.loss"], ours),
-            "dvc exp show": lambda: run([str(dvc), "exp", "show", "--no-pager"], theirs),
-        }
-        times = common.interleaved_timings(cases, runs=args.rounds, warmup=1)
-        wall = {name: common.median_ms(values) for name, values in times.wall.items()}
-        cpu = {name: common.median_ms(values) for name, values in times.cpu.items()}
-        rows = [[f"`{name}`", f"{wall[name]:.0f} ms", f"{cpu[name]:.0f} ms",
-                 f"**{wall['dvc exp show'] / wall[name]:.1f}x**" if name != "dvc exp show" else "1x"]
-                for name in cases]
-        ratio = wall["dvc exp show"] / wall["git run list"]
-        body = "\n\n".join([
-            "## Listing experiments: `git run list` vs `dvc exp show` (`bench/bench_dvc_show.py`)",
-            f"Target (issue 11): at least 20x faster. Result: **{ratio:.1f}x** "
-            f"({'meets' if ratio >= 20 else 'MISSES'} the target). The same training script run "
-            f"{args.experiments} times with different learning rates in two repositories: "
-            f"`git run -- python train.py --lr X` ({gitrun_count} runs listed) and `dvc exp run -S lr=X` "
-            f"(queued, then `--run-all`; {dvc_count} rows in `dvc exp show --csv`), {dvc_version(dvc, env)}; "
-            f"warm, interleaved, median of {args.rounds}.",
-            common.table(["command", "wall", "CPU", "dvc exp show / this"], rows),
-            f"{common.machine()}; {common.stamp()}. Rerun: `.venv/bin/python bench/bench_dvc_show.py "
-            f"--experiments {args.experiments} --rounds {args.rounds}`.",
-        ])
+        figures: dict[int, dict[str, dict[str, float]]] = {}
+        counts: dict[int, tuple[int, int]] = {}
+        done = 0
+        for size in sizes:
+            record_up_to(size, done, ours, theirs, dvc, python, env)
+            done = size
+            shown = common.sh([str(dvc), "exp", "show", "--no-pager", "--csv"], theirs, env)
+            listed = common.sh(["git-run", "list", "--csv", "--columns", "id"], ours, env)
+            counts[size] = (len(listed.splitlines()) - 1, len(shown.strip().splitlines()) - 1)
+            figures[size] = measure(ours, theirs, dvc, env, args.rounds)
+        body = report(sizes, figures, counts, dvc_version(dvc, env), args.rounds, target=300)
         print(body)
         common.write_section(KEY, body)
     finally:

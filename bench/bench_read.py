@@ -160,9 +160,44 @@ def report(sizes: list[int], figures: dict[int, dict[str, dict[str, float]]], di
     if diff is not None:
         lines.append(f"`git run diff A B` of two runs of 10,000 points each (3 metrics, recorded with `gitrun.log`) "
                      f"in the {last:,}-run repository: {diff['wall']:.0f} ms ({diff['cpu']:.0f} ms CPU).")
-    lines.append(f"{common.machine()}; {common.stamp()}. "
+    lines.append(targets(figures[last], diff, per_run, last))
+    lines.append(f"{common.machine()}; {common.stamp()}; load average {common.load_average()} at the end. "
                  "Rerun: `.venv/bin/python bench/bench_read.py --sizes 100,1000,10000 --rounds 5`.")
     return "\n\n".join(lines)
+
+
+def targets(at: dict[str, dict[str, float]], diff: dict[str, float] | None, per_run: float, size: int) -> str:
+    """The issue-11 targets against this run's figures at the largest size, by wall and by CPU time."""
+    def check(name: str, wall: float, cpu: float, limit: float, unit: str = "ms") -> list[str]:
+        return [name, f"< {limit:g} {unit}", f"{wall:.0f} {unit}", f"{cpu:.0f} {unit}",
+                "meets" if wall < limit else ("meets by CPU" if cpu < limit else "misses")]
+
+    resolving = [case for case in at if "PREFIX" in case or "NAME" in case]
+    worst = max(resolving, key=lambda case: at[case]["wall"])
+    worst_cpu = max(at[case]["cpu"] for case in resolving)
+    baseline = at["git for-each-ref refs/experiments"]
+    rows = [
+        check("`git run list`", at["git run list"]["wall"], at["git run list"]["cpu"], 400),
+        ["`list` / `for-each-ref`", "<= 3x", f"{at['git run list']['wall'] / baseline['wall']:.1f}x",
+         f"{at['git run list']['cpu'] / max(baseline['cpu'], 1e-9):.1f}x",
+         "meets" if at["git run list"]["wall"] <= 3 * baseline["wall"] else "misses"],
+        check("`--where 'metrics.acc > 0.9'`", at["git run list --where 'metrics.acc > 0.9'"]["wall"],
+              at["git run list --where 'metrics.acc > 0.9'"]["cpu"], 400),
+        check("`--sort -metrics.acc`", at["git run list --sort -metrics.acc"]["wall"],
+              at["git run list --sort -metrics.acc"]["cpu"], 400),
+        check(f"show/tag/metrics by prefix or name (slowest: {worst})", at[worst]["wall"], worst_cpu, 250),
+    ]
+    if diff is not None:
+        rows.append(check("`diff A B`, 10,000 points each", diff["wall"], diff["cpu"], 400))
+    json_rss = at["git run list --json"].get("rss", 0.0)
+    rows.append(["`list --json` peak memory", "< 150 MiB", f"{json_rss:.0f} MiB", "",
+                 "meets" if json_rss < 150 else "misses"])
+    build = at["index build (first command after the runs arrive)"]
+    rows.append(check("index build", build["wall"] / 1000, build["cpu"] / 1000, 10, "s") )
+    rows.append(["warm `list` per run", "< 0.02 ms", "", f"{per_run:.4f} ms",
+                 "meets by CPU" if per_run < 0.02 else "misses"])
+    return (f"Against the issue-11 targets at {size:,} runs (the build's CPU counts its worker processes too):\n\n"
+            + common.table(["target", "limit", "wall", "CPU", "status"], rows))
 
 
 def main() -> None:

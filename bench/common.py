@@ -179,6 +179,14 @@ def machine() -> str:
             f"{git_version}")
 
 
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages (how busy the shared machine was while measuring)."""
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
 def write_section(key: str, body: str, doc: Path = DOC) -> None:
     """Replace (or append) the text between this benchmark's markers, keeping the rest of the file."""
     start, end = f"<!-- bench:{key} -->", f"<!-- /bench:{key} -->"
