@@ -14,10 +14,9 @@ from typing import Any
 import click
 from click.shell_completion import get_completion_class
 
-from gitrun.cli.group import cli
+from gitrun.cli.group import COMPLETE_VAR, cli
 from gitrun.cli.output_options import reading
 
-COMPLETE_VAR = "_GIT_RUN_COMPLETE"
 PROG = "git-run"
 
 

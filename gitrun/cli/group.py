@@ -15,12 +15,12 @@ import click
 
 from gitrun import __version__
 from gitrun.cli.fastpath import run_recording
-from gitrun.cli.lazy import COMPLETE_VAR
 from gitrun.cli.output_options import root_options
 from gitrun.runner.options import RECORD_OPTIONS, OptionSpec, RecordOptions
 from gitrun.store.loading import preload_git_library
 
 COMMAND_KEY = "gitrun_command"
+COMPLETE_VAR = "_GIT_RUN_COMPLETE"  # click's shell completion (cli/conventions.py, cli/lazy.py)
 RECORDED: list[int] = []  # exit codes of recordings made through click: main() may skip the teardown
 
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 import importlib
 import os
 
+from gitrun.cli.group import COMPLETE_VAR  # not the other way round: lazy loads the modules importing group
+
 SUBCOMMAND_MODULES: dict[str, str] = {
     "diff": "compare", "report": "compare",
     "config": "conventions", "completion": "conventions",
@@ -29,7 +31,6 @@ SUBCOMMAND_MODULES: dict[str, str] = {
     "hook": "share",
     "ui": "ui", "watch": "ui",
 }
-COMPLETE_VAR = "_GIT_RUN_COMPLETE"
 
 
 def load_subcommands(args: list[str]) -> None:
