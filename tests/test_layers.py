@@ -146,6 +146,45 @@ def test_commands_reach_git_through_the_store() -> None:
     assert pygit2_violations(PACKAGE, PYGIT2_ALLOWED) == []
 
 
+def handle_uses(package: Path, allowed: dict[str, str]) -> list[str]:
+    """Calls and attribute reads on the repository handle (``ctx.repo.get(...)``, ``repo.status()``) in
+    command and cli modules off ``allowed``: they pass the handle to store functions, nothing more."""
+    found: list[str] = []
+    for path in sorted(package.rglob("*.py")):
+        relative = path.relative_to(package).as_posix()
+        if layer_of(package, path) not in PYGIT2_FREE_LAYERS or relative in allowed:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Attribute | ast.Subscript) and _is_handle(node.value):
+                found.append(f"{relative}:{node.lineno}: uses the repository handle directly; call a gitrun.store "
+                             "function with it")
+    return found
+
+
+def _is_handle(node: ast.expr) -> bool:
+    return (isinstance(node, ast.Name) and node.id == "repo") or (isinstance(node, ast.Attribute)
+                                                                    and node.attr == "repo")
+
+
+def test_commands_only_pass_the_repository_handle_on() -> None:
+    assert handle_uses(PACKAGE, PYGIT2_ALLOWED) == []
+
+
+@pytest.mark.parametrize("code", ["def f(ctx):\n    return ctx.repo.get('abc')\n",
+                                  "def f(repo):\n    return repo.status()\n",
+                                  "def f(self):\n    return self.repo.references['refs/heads/x']\n"])
+def test_a_planted_handle_use_is_caught(code: str, package_copy: Path) -> None:
+    path = package_copy / "commands" / "rm.py"
+    original = path.read_text(encoding="utf-8")
+    try:
+        assert handle_uses(package_copy, PYGIT2_ALLOWED) == []
+        path.write_text(original + "\n" + code, encoding="utf-8")
+        found = handle_uses(package_copy, PYGIT2_ALLOWED)
+        assert len(found) == 1 and found[0].startswith("commands/rm.py:"), found
+    finally:
+        path.write_text(original, encoding="utf-8")
+
+
 def test_every_pygit2_exception_is_explained_in_the_architecture() -> None:
     section = _architecture_section("Commands and pygit2")
     unexplained = [module for module in PYGIT2_ALLOWED if f"`{module}`" not in section]

@@ -18,8 +18,8 @@ from gitrun.model.reproduce import lineage_summary
 from gitrun.model.run import Run, run_summary_json
 from gitrun.model.terminal import printable_log
 from gitrun.model.timefmt import human_duration
+from gitrun.store.commits import read_file
 from gitrun.store.spool import OUTPUT_LOG, find_spool
-from gitrun.store.trees import read_blob_at
 
 LOG_TAIL_LINES = 20
 MAX_LISTED_OUTPUTS = 5  # more earlier outputs left out of the snapshot are counted, not listed
@@ -57,9 +57,8 @@ def run_log(ctx: Any, run: Run) -> bytes:
     spool = find_spool(ctx.paths, run.id)
     if spool is not None and spool.file(OUTPUT_LOG).exists():
         return spool.file(OUTPUT_LOG).read_bytes()
-    commit = ctx.repo.get(run.result_commit)
     path = str(run.section("log").get("path", "logs/output.log"))
-    return read_blob_at(ctx.repo, commit.tree, path) or b""
+    return read_file(ctx.repo, run.result_commit, path) or b""
 
 
 def render(run: Run, log: bytes, width: int | None = None) -> str:
