@@ -74,6 +74,11 @@ def _chunks(handle: BinaryIO, chunk_bytes: int) -> Iterator[list[dict[str, Any]]
         yield _parse_lines(data[:end])
 
 
+def parse_record_lines(data: bytes) -> list[dict[str, Any]]:
+    """The records of whole lines (a reader that tails the file hands what it read up to a newline)."""
+    return _parse_lines(data)
+
+
 def _parse_lines(data: bytes) -> list[dict[str, Any]]:
     text = data.decode("utf-8", "replace")
     try:

@@ -18,12 +18,12 @@ from typing import Any
 import pygit2
 
 from gitrun.model import status as statuses
-from gitrun.model.console import split_console_facts
 from gitrun.model.downsample import Series, minmax_buckets
 from gitrun.model.run import Run
-from gitrun.model.series import METRICS_DIR, SYSTEM_PREFIX, build_series, name_from_path, without_console_duplicates
+from gitrun.model.series import METRICS_DIR, SYSTEM_PREFIX, name_from_path
 from gitrun.store.git import RepoPaths
 from gitrun.store.jsonl import METRICS_FILE, read_records
+from gitrun.store.live_tail import live_series_of
 from gitrun.store.spool import OUTPUT_LOG, find_spool
 from gitrun.store.trees import read_blob_at, walk_tree
 
@@ -129,8 +129,7 @@ class ResultReader:
         spool = find_spool(self.paths, run.id)
         if spool is None:
             return None
-        points, _facts = split_console_facts(without_console_duplicates(list(read_records(spool.file(METRICS_FILE)))))
-        return build_series(points)
+        return live_series_of(list(read_records(spool.file(METRICS_FILE))))
 
     def _stored_series_blobs(self, run: Run) -> dict[str, str]:
         tree = self._result_tree(run)

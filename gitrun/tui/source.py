@@ -28,11 +28,12 @@ from gitrun.store.git import open_repository
 from gitrun.store.index import LITE
 from gitrun.store.jsonl import METRICS_FILE
 from gitrun.store.library import Store
+from gitrun.store.live_tail import SpoolTails, live_series_of
 from gitrun.store.notes import modify_notes
 from gitrun.store.refs import NOTES_REF, read_ref
 from gitrun.store.runs import RunStore
 from gitrun.store.selection import current_branch, reachable_bases
-from gitrun.store.spool import OUTPUT_LOG, all_spools
+from gitrun.store.spool import OUTPUT_LOG, all_spools, find_spool
 from gitrun.store.sweeps import read_sweep, sweep_ids
 
 
@@ -76,6 +77,7 @@ class RunSource:
         self.settings: Settings = self.library.settings
         self.lock = self.library.lock
         self.clock: Callable[[], datetime] | None = None
+        self.tails = SpoolTails()  # the running runs' spooled points read so far
 
     @property
     def root(self) -> Path:
@@ -126,7 +128,9 @@ class RunSource:
     def live_token(self) -> tuple[tuple[str, int, int], ...]:
         """Sizes of the running runs' spooled points and logs: changes when they print or log."""
         out = []
-        for spool in all_spools(self.paths):
+        spools = all_spools(self.paths)
+        self.tails.forget({spool.file(METRICS_FILE) for spool in spools})
+        for spool in spools:
             sizes = []
             for name in (METRICS_FILE, OUTPUT_LOG):
                 try:
@@ -137,11 +141,14 @@ class RunSource:
         return tuple(out)
 
     def apply_live(self, run: Run) -> bool:
-        """Merge a running run's spooled last metric values into ``run.doc`` (memory only)."""
-        series = self.results.live_series(run)
-        if series is None:
+        """Merge a running run's spooled last metric values into ``run.doc`` (memory only); the spool
+        is tailed: each call parses only the points logged since the last one."""
+        if run.status != statuses.RUNNING:
             return False
-        metrics = last_values(series)
+        spool = find_spool(self.paths, run.id)
+        if spool is None:
+            return False
+        metrics = last_values(live_series_of(self.tails.records(spool.file(METRICS_FILE))))
         if metrics:
             run.doc["metrics"] = {**run.section("metrics"), **metrics}
         return True

@@ -185,3 +185,34 @@ def test_once_shows_the_running_runs_last_metrics(project: dict[str, Any]) -> No
     text = render_once(RunSource(repo))
     running = text[text.index("running: run-b"):]
     assert "acc" in running and "0.66" in running and " 7 " in running
+
+
+def test_a_spool_is_tailed_not_reread(tmp_path: Path) -> None:
+    from gitrun.store.live_tail import SpoolTails
+
+    path = tmp_path / "metrics.jsonl"
+    tails = SpoolTails()
+    assert tails.records(path) == []  # not there yet
+    log_point(path, "acc", 1, 0.1)
+    log_point(path, "acc", 2, 0.2)
+    assert [r["value"] for r in tails.records(path)] == [0.1, 0.2]
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write('{"name": "acc", "step": 3, "ti')  # a writer mid-line: left for the next read
+    assert [r["value"] for r in tails.records(path)] == [0.1, 0.2]
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write('me": 4.0, "value": 0.3}\nnot json\n')
+    assert [r["value"] for r in tails.records(path)] == [0.1, 0.2, 0.3]  # a damaged line is skipped
+    path.write_text(json.dumps({"name": "acc", "step": 0, "time": 1.0, "value": 9.0}) + "\n")  # replaced
+    assert [r["value"] for r in tails.records(path)] == [9.0]
+
+
+def test_live_values_match_a_whole_read_of_the_spool(project: dict[str, Any]) -> None:
+    repo = Path(project["repo"])
+    points = make_running(repo, project["b"])
+    source = RunSource(repo)
+    for step in range(50):
+        log_point(points, "acc", step, step / 100)
+        if step % 20 == 0:
+            run = source.refresh(source.library.get(project["b"]))
+            whole = source.results.live_series(run)
+            assert whole is not None and run.section("metrics")["acc"] == whole["acc"][-1][2] == step / 100

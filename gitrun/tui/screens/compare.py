@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, SelectionList, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, SelectionList, Static, TabbedContent, TabPane
 from textual.widgets.selection_list import Selection
 
 from gitrun.model.charts import PALETTE
@@ -21,6 +21,7 @@ from gitrun.model.terminal import printable
 from gitrun.tui.comparison import compare_runs, shared_metrics
 from gitrun.tui.text import shown
 from gitrun.tui.widgets.chart import CROSSHAIR_BINDINGS, Line, MetricChart, move_crosshair, point_crosshair, readout
+from gitrun.tui.widgets.footer import KeyFooter
 
 if TYPE_CHECKING:
     from gitrun.tui.base import AppBase
@@ -77,7 +78,7 @@ class CompareScreen(Screen[None]):
                 yield VerticalScroll(id="compare-charts")
             with TabPane("code", id="code"), VerticalScroll():
                 yield Static("loading…", id="compare-code")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.load_runs()

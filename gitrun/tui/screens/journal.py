@@ -9,11 +9,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Markdown, Static
+from textual.widgets import Markdown, Static
 
 from gitrun.model.terminal import printable
 from gitrun.tui import actions
 from gitrun.tui.screens.dialogs import TextPrompt
+from gitrun.tui.widgets.footer import KeyFooter
 
 if TYPE_CHECKING:
     from gitrun.tui.base import AppBase
@@ -30,7 +31,7 @@ class JournalScreen(Screen[None]):
         yield Static("journal · refs/gitrun/journal", id="title")
         with VerticalScroll():
             yield Markdown("loading…", id="journal-text", open_links=False)  # links from teammates
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.load()

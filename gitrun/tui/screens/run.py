@@ -13,13 +13,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Markdown, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Markdown, Static, TabbedContent, TabPane
 
 from gitrun.model.run import Run
 from gitrun.model.terminal import printable
 from gitrun.store.results import CodeDiff
 from gitrun.tui import actions, details
 from gitrun.tui.text import shown
+from gitrun.tui.widgets.footer import KeyFooter
 from gitrun.tui.widgets.log_view import LogView
 from gitrun.tui.widgets.metrics_panel import MetricsPanel
 
@@ -89,7 +90,7 @@ class RunScreen(Screen[None]):
                 yield DataTable(id="outputs-table", cursor_type="row")
             with TabPane("note", id="note"), VerticalScroll():
                 yield Markdown(id="note-text", open_links=False)  # a teammate's link: shown, never opened
-        yield Footer()
+        yield KeyFooter()
 
     def title_text(self) -> Text:
         run = self.run

@@ -10,7 +10,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from gitrun.errors import GitrunError
 from gitrun.model.run import Run
@@ -38,6 +38,7 @@ from gitrun.tui.screens.dialogs import ColumnPicker
 from gitrun.tui.source import RunList
 from gitrun.tui.text import shown
 from gitrun.tui.values import ValueCache, compile_filter
+from gitrun.tui.widgets.footer import KeyFooter
 from gitrun.tui.widgets.run_table import RunTable, TableColumn, TableRow
 
 if TYPE_CHECKING:
@@ -108,7 +109,7 @@ class RunsScreen(Screen[None]):
         yield Static("", id="filter-error")
         yield RunTable(id="runs")
         yield Static("loading runs…", id="counts")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#filter-error").display = False
