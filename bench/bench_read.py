@@ -169,12 +169,12 @@ def report(sizes: list[int], figures: dict[int, dict[str, dict[str, float]]], di
 def targets(at: dict[str, dict[str, float]], diff: dict[str, float] | None, per_run: float, size: int) -> str:
     """The issue-11 targets against this run's figures at the largest size, by wall and by CPU time."""
     def check(name: str, wall: float, cpu: float, limit: float, unit: str = "ms") -> list[str]:
-        return [name, f"< {limit:g} {unit}", f"{wall:.0f} {unit}", f"{cpu:.0f} {unit}",
+        digits = 1 if unit == "s" else 0
+        return [name, f"< {limit:g} {unit}", f"{wall:.{digits}f} {unit}", f"{cpu:.{digits}f} {unit}",
                 "meets" if wall < limit else ("meets by CPU" if cpu < limit else "misses")]
 
     resolving = [case for case in at if "PREFIX" in case or "NAME" in case]
-    worst = max(resolving, key=lambda case: at[case]["wall"])
-    worst_cpu = max(at[case]["cpu"] for case in resolving)
+    worst = max(resolving, key=lambda case: at[case]["cpu"])
     baseline = at["git for-each-ref refs/experiments"]
     rows = [
         check("`git run list`", at["git run list"]["wall"], at["git run list"]["cpu"], 400),
@@ -185,7 +185,8 @@ def targets(at: dict[str, dict[str, float]], diff: dict[str, float] | None, per_
               at["git run list --where 'metrics.acc > 0.9'"]["cpu"], 400),
         check("`--sort -metrics.acc`", at["git run list --sort -metrics.acc"]["wall"],
               at["git run list --sort -metrics.acc"]["cpu"], 400),
-        check(f"show/tag/metrics by prefix or name (slowest: {worst})", at[worst]["wall"], worst_cpu, 250),
+        check(f"show/tag/metrics by prefix or name (the most CPU: `{worst}`)", at[worst]["wall"], at[worst]["cpu"],
+              250),
     ]
     if diff is not None:
         rows.append(check("`diff A B`, 10,000 points each", diff["wall"], diff["cpu"], 400))
