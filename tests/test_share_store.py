@@ -140,10 +140,10 @@ def _make_auto_gc_due(clone: Path) -> None:
     git(clone, "config", "gc.auto", "1")
     git(clone, "config", "gc.autoDetach", "false")
     git(clone, "config", "maintenance.auto", "true")
-    number = 0
-    while len(list((clone / ".git" / "objects" / "17").glob("*"))) < 3:  # gc --auto samples objects/17
-        (clone / "loose.txt").write_text(f"loose {number}\n")
-        git(clone, "hash-object", "-w", "loose.txt")
+    repo = pygit2.Repository(str(clone))
+    number, in_17 = 0, 0
+    while in_17 < 3:  # gc --auto estimates the loose objects from objects/17 alone
+        in_17 += str(repo.create_blob(f"loose {number}\n".encode())).startswith("17")  # a loose object
         number += 1
 
 
