@@ -91,6 +91,97 @@ def test_spooled_records_are_read_in_chunks(tmp_path: Path) -> None:
     assert values == list(range(1000))  # the damaged line and the torn last line are skipped
 
 
+# Blocks of spool lines taken as columns (model.point_columns) give what JSON gives, line for line.
+
+def api_lines(points: list[tuple[str, int | None, float, float]]) -> str:
+    """The lines gitrun.log writes (its real encoder: compact JSON, %.3f times, repr values)."""
+    from gitrun.api import _Buffer
+
+    encoder = _Buffer.__new__(_Buffer)
+    encoder._names = {}
+    return encoder._encode(points)
+
+
+ODD_LINES = [
+    '{"name":"loss","time":1700000000.500,"step":4,"value":0.5}',  # another key order
+    '{"name":"lo\\"ss","step":1,"time":1.000,"value":2.0}',  # an escape in the name
+    '{"name":"loss","step":-3,"time":1.000,"value":2.0}',  # a negative step
+    '{"name":"loss","step":2.5,"time":1.000,"value":2.0}',  # a fractional step
+    '{"name":"loss","step":1,"time":1.000,"value":-NaN}',  # not JSON
+    '{"name":"loss","step":1,"time":1.000,"value":"2"}',  # a string value
+    '{"name":"loss","step":1,"time":null,"value":2.0}',  # no time
+    '{"name":"a//b","step":1,"time":1.000,"value":2.0}',  # not a metric name
+    '{"name":"loss","step":1,"time":1.000,"value":true}',
+    '{"name":"loss","step":1,"time":1.000,"value":2.0,"src":"console"}',
+    '{"name":"loss","step":1,"time":1.000,"value":1_0}',
+    '{"name":"loss","step":1,"time":1.000,"value":2.0} ',
+    '{not json',
+    '',
+]
+
+
+def random_spool(seed: int, count: int) -> str:
+    """Lines as the spool holds them: mostly gitrun.log's, some sampled (json.dumps), console points,
+    and odd or damaged lines; names logged at every step, or some only now and then."""
+    rng = random.Random(seed)
+    names = ["loss", "acc", "train/loss", "système/é", "lr"]
+    out: list[str] = []
+    step = 0
+    while len(out) < count:
+        kind = rng.random()
+        if kind < 0.85:
+            logged = names[:3] if rng.random() < 0.8 else rng.sample(names, rng.randint(1, 5))
+            values = [rng.choice([rng.uniform(-5, 5), 1 / (step + 3), float("nan"), float("inf"), -0.0, 1e-7, 3e20])
+                      for _ in logged]
+            when = rng.choice([1700000000.0 + step * 0.05, 12.5])
+            out.append(api_lines([(name, rng.choice([step, step, None]), when, value)
+                                  for name, value in zip(logged, values, strict=True)]))
+            step += 1
+        elif kind < 0.95:
+            out.append(json.dumps({"name": "system/cpu_percent", "step": step, "time": rng.choice([1700000000.25, 3]),
+                                   "value": rng.choice([12, 12.5, 0])}) + "\n")
+        elif kind < 0.975:
+            out.append(json.dumps({"name": rng.choice(["loss", "val"]), "step": step, "time": 5.0,
+                                   "value": rng.uniform(0, 1), "src": CONSOLE_SOURCE}) + "\n")
+        else:
+            out.append(rng.choice(ODD_LINES) + "\n")
+    return "".join(out)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_blocks_taken_as_columns_give_what_json_gives(seed: int, tmp_path: Path) -> None:
+    from gitrun.store.jsonl import read_line_blocks
+
+    path = tmp_path / "metrics.jsonl"
+    path.write_text(random_spool(seed, 600) + '{"name":"loss","st')  # and a torn last line
+    expected = reference([record for chunk in read_record_chunks(path) for record in chunk])
+    builder = SeriesBuilder(tmp_path / "series", flush_bytes=300)
+    taken = 0
+    for block in read_line_blocks(path, chunk_bytes=random.Random(seed).choice([64, 700, 2000])):
+        taken += builder.add_block(block) is None
+    built = builder.finish()
+    assert taken > 0  # some blocks went the column way
+    assert list(built) == list(expected)  # the same series, first logged first
+    for name, (tsv, summary) in expected.items():
+        assert built[name].path is not None and built[name].path.read_bytes() == tsv, name
+        assert json.dumps(built[name].summary) == json.dumps(summary), name
+
+
+def test_plain_lines_are_columns_and_any_other_line_declines_the_block() -> None:
+    from gitrun.model.point_columns import plain_columns
+
+    plain = api_lines([("loss", 0, 1700000000.0, 0.5), ("acc", 0, 1700000000.0, float("nan")),
+                       ("loss", None, 1700000000.25, 2.0)]).rstrip("\n")
+    sampled = json.dumps({"name": "system/gpu", "step": 3, "time": 1700000000.125, "value": 7})
+    found = plain_columns(f"{plain}\n{sampled}".encode())
+    assert found is not None and list(found) == ["loss", "acc", "system/gpu"]
+    assert found["loss"].steps == [b"0", None] and list(found["loss"].values) == [0.5, 2.0]
+    assert list(found["acc"].texts) == [b"nan"] and list(found["system/gpu"].texts) == [b"7.0"]  # as repr prints
+    assert list(found["system/gpu"].times) == [b"1700000000.125"]
+    for odd in ODD_LINES:
+        assert plain_columns(f"{plain}\n{odd}".encode()) is None, odd
+
+
 # A crashed run, made in this process: started by the recorder, then its gitrun "dies".
 
 def crashed_run(repo: Path, monkeypatch: pytest.MonkeyPatch, points: int = 0) -> tuple[Any, Any, Path]:

@@ -34,14 +34,14 @@ from gitrun.model.series import CONSOLE_SOURCE, SeriesPoint, series_path
 from gitrun.runner.ending import Ending
 from gitrun.runner.extensions import RecordExtension, Recording
 from gitrun.runner.process import OutputConsumer
-from gitrun.runner.series_stream import BuiltSeries, SeriesBuilder, last_values
+from gitrun.runner.series_stream import SERIES_BLOCK_BYTES, BuiltSeries, SeriesBuilder, last_values
 from gitrun.runner.startup_hook import add_startup_hook
 from gitrun.store.jsonl import (
     METRIC_FILES_FILE,
     METRICS_FILE,
     PARAMS_FILE,
     append_records,
-    read_record_chunks,
+    read_line_blocks,
     read_records,
 )
 from gitrun.store.spool import Spool
@@ -348,9 +348,10 @@ def spooled_series(spool: Spool, with_files: bool = False,
     """
     builder = SeriesBuilder(folder)
     facts = ConsoleFacts()
-    for chunk in read_record_chunks(spool.file(METRICS_FILE)):
-        builder.add(chunk)
-        facts.add(chunk)
+    for block in read_line_blocks(spool.file(METRICS_FILE), SERIES_BLOCK_BYTES):
+        records = builder.add_block(block)  # None: plain points only, taken as columns (no console facts)
+        if records is not None:
+            facts.add(records)
     if with_files:
         builder.add(metric_file_points(spool))
     found = facts.facts()  # numbers printed once while setting up: kept apart, never a metric

@@ -52,14 +52,20 @@ def read_records(path: Path | str) -> Iterator[dict[str, Any]]:
 
 def read_record_chunks(path: Path | str, chunk_bytes: int = CHUNK_BYTES) -> Iterator[list[dict[str, Any]]]:
     """The file's records, a chunk of whole lines at a time (about ``chunk_bytes`` each)."""
+    for block in read_line_blocks(path, chunk_bytes):
+        yield parse_record_lines(block)
+
+
+def read_line_blocks(path: Path | str, chunk_bytes: int = CHUNK_BYTES) -> Iterator[bytes]:
+    """The file's whole lines, about ``chunk_bytes`` at a time, without the last newline of each block."""
     try:
         with open(path, "rb") as handle:
-            yield from _chunks(handle, chunk_bytes)
+            yield from _blocks(handle, chunk_bytes)
     except OSError:
         return  # no such file (nothing spooled), or unreadable: what was read stands
 
 
-def _chunks(handle: BinaryIO, chunk_bytes: int) -> Iterator[list[dict[str, Any]]]:
+def _blocks(handle: BinaryIO, chunk_bytes: int) -> Iterator[bytes]:
     carry = b""
     while True:
         block = handle.read(chunk_bytes)
@@ -71,15 +77,13 @@ def _chunks(handle: BinaryIO, chunk_bytes: int) -> Iterator[list[dict[str, Any]]
             carry = data if len(data) <= MAX_LINE_BYTES else b""
             continue
         carry = data[end + 1:]
-        yield _parse_lines(data[:end])
+        if end > 0:
+            yield data[:end]
 
 
 def parse_record_lines(data: bytes) -> list[dict[str, Any]]:
-    """The records of whole lines (a reader that tails the file hands what it read up to a newline)."""
-    return _parse_lines(data)
-
-
-def _parse_lines(data: bytes) -> list[dict[str, Any]]:
+    """The JSON objects among whole lines (a block of the file, or what a reader tailing it read up to a
+    newline): the whole block parsed at once, line by line if one is damaged."""
     text = data.decode("utf-8", "replace")
     try:
         # One parse for the whole chunk (about a million points a second) ...
