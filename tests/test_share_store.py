@@ -170,3 +170,22 @@ def test_push_and_pull_start_no_auto_maintenance(shared: tuple[Path, Path], tmp_
     # The check itself can fail: a plain fetch here does pack them.
     git(bob_path, "fetch", "-q", "origin")
     assert _loose_objects(bob_path) < loose
+
+
+def test_the_direct_fetch_never_overwrites_a_local_run(shared: tuple[Path, Path], tmp_path: Path) -> None:
+    from gitrun.store.sharing.remote import fetch_runs_directly
+
+    repo, remote = shared
+    ada = _engine(repo)
+    run = _start_run(ada)
+    ada.push("origin")
+    bob_path = _clone(remote, tmp_path / "bob")
+    # A run ref that appeared in bob's clone while the first pull started, at an unrelated commit
+    # (the remote's is no fast-forward of it: git would allow that, since it loses nothing).
+    other = git(bob_path, "commit-tree", "-m", "unrelated", "HEAD^{tree}").strip()
+    git(bob_path, "update-ref", f"refs/experiments/{run.id}", other)
+    assert fetch_runs_directly(bob_path, "origin") is False  # git refused: not forced
+    assert _refs(bob_path, "refs/experiments/") == {f"refs/experiments/{run.id}": other}
+    # The general path then decides by the newer-result rule (no tracking ref of it yet).
+    pulled = _engine(bob_path).pull("origin")
+    assert run.id in pulled.updated_runs + pulled.kept_local and pulled.new_runs == []

@@ -98,9 +98,9 @@ def fetch_runs_directly(workdir: Path, remote: str) -> bool:
 
     Each run ref is written once, by the fetch, as a plain ``git fetch`` of them would (the general
     path writes a tracking ref per run, then the local ref: twice). The refspec is not forced, so a
-    run ref that appeared locally meanwhile is never overwritten (git refuses it, and the caller
-    takes the general path); and there is no ``--prune``, which would delete local runs the remote
-    lacks.
+    run ref that appeared locally meanwhile is never overwritten (git refuses it unless the remote's
+    value is a descendant of ours, which loses nothing; the caller then takes the general path); and
+    there is no ``--prune``, which would delete local runs the remote lacks.
     """
     result = run_git([*NO_AUTO_MAINTENANCE, "fetch", "--quiet", "--no-tags", "--no-write-fetch-head", remote,
                       f"+{NOTES_REF}*:{tracking_notes_ref(remote)}*", journal_fetch_refspec(remote),
