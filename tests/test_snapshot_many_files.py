@@ -66,3 +66,44 @@ def test_a_file_git_refuses_in_the_batch_falls_back_to_one_by_one(repo: Path) ->
     assert run["status"] == "succeeded"
     names = git(repo, "ls-tree", "-r", "--name-only", run["commit"]).split()
     assert f"data/d{(MANY - 1) % 7}/f{MANY - 1:04d}.txt" in names and "data/pipe" not in names
+
+
+def test_the_batched_clue_search_flags_every_file_a_scan_would_flag() -> None:
+    """Small untracked files are scanned only where the joined bytes hold a clue of a secret: every
+    text of the secret corpus is flagged, wherever it stands among ordinary files."""
+    from gitrun.model.secrets import SEGMENT_SEPARATOR, scan, segments_to_scan
+    from tests.secret_corpus import clean_samples, secret_samples
+
+    clean = [text.encode() for _, text in clean_samples()]
+    texts = [text.encode() for _, _, text in secret_samples()]
+    for position, secret in enumerate(texts):
+        joined = [clean[position % len(clean)], secret, b"\xff\xfe not utf-8 \xc3", clean[(position + 1) % len(clean)]]
+        starts, offset = [], 0
+        for text in joined:
+            starts.append(offset)
+            offset += len(text) + len(SEGMENT_SEPARATOR)
+        flagged = segments_to_scan(SEGMENT_SEPARATOR.join(joined), starts)
+        assert 1 in flagged, secret[:80]
+        needed = {index for index, text in enumerate(joined) if scan(text.decode("utf-8", "replace"))}
+        assert needed <= flagged
+    assert segments_to_scan(b"row 1\n\0row 2\n\0", [0, 7]) == set()  # ordinary rows: no scan at all
+
+
+def test_every_secret_among_many_small_untracked_files_stays_out(repo: Path) -> None:
+    from tests.secret_corpus import secret_samples
+
+    make_many(repo)
+    secrets = []
+    for number, (_kind, secret, text) in enumerate(list(secret_samples(rounds=1))):
+        (repo / "data" / f"d{number % 7}" / f"conf{number:03d}.txt").write_text(text)
+        secrets.append((f"data/d{number % 7}/conf{number:03d}.txt", secret))
+    gitrun(repo, "-q", "--", "true", timeout=120)
+    run = json.loads(gitrun(repo, "show", "--json", json.loads(gitrun(repo, "list", "--json").stdout)[0]["id"]).stdout)
+    excluded = {item["path"] for item in run["snapshot"]["excluded"]}
+    assert {path for path, _ in secrets} <= excluded
+    everything = subprocess.run(["git", "cat-file", "--batch-all-objects", "--batch"], cwd=repo,
+                                capture_output=True, check=True).stdout
+    for path, secret in secrets:
+        assert secret.encode() not in everything, path
+    names = git(repo, "ls-tree", "-r", "--name-only", run["commit"]).split()
+    assert f"data/d{(MANY - 1) % 7}/f{MANY - 1:04d}.txt" in names

@@ -6,6 +6,7 @@ import json
 import os
 import time
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any
 
 import pygit2
@@ -15,10 +16,17 @@ from gitrun.capture.hashing import hash_file
 from gitrun.model.captured import Captured
 from gitrun.model.checks import EARLIER_OUTPUT
 from gitrun.model.ignore import IgnoreRules
-from gitrun.model.secrets import StreamScanner, is_secret_file_name, strip_url_credentials
+from gitrun.model.secrets import (
+    SEGMENT_SEPARATOR,
+    StreamScanner,
+    is_secret_file_name,
+    scan_chunks,
+    segments_to_scan,
+    strip_url_credentials,
+)
 from gitrun.store.config import Settings
 from gitrun.store.git import RepoPaths
-from gitrun.store.snapshot import Candidate, Exclusion, Policy, SnapshotResult, take_snapshot
+from gitrun.store.snapshot import Candidate, Exclusion, SnapshotResult, take_snapshot
 
 GITRUNIGNORE = ".gitrunignore"
 READ_CHUNK = 1024 * 1024  # files are scanned for secrets in chunks of this size, whatever their size
@@ -85,41 +93,105 @@ class ScanMemo:
 
 
 def make_policy(settings: Settings, extra_ignore: IgnoreRules, memo: ScanMemo | None = None,
-                earlier: Lookup | None = None) -> Policy:
+                earlier: Lookup | None = None) -> SnapshotPolicy:
     """Decide, before anything is hashed, which changed files stay out of the snapshot."""
-    vouched = set(settings.include_secret_files)
-    memo = memo or ScanMemo(None)
-    earlier = earlier or {}
+    return SnapshotPolicy(settings, extra_ignore, memo or ScanMemo(None), earlier or {})
 
-    def decide(candidate: Candidate) -> Exclusion | None:
+
+class SnapshotPolicy:
+    """The policy (``store.snapshot.Policy``): called once per changed path, after ``prepare`` was
+    given the untracked ones, whose small files it reads and checks for secrets in batches."""
+
+    BATCH_BYTES = 8 * 1024 * 1024  # small files joined for one clue search (segments_to_scan)
+    SMALL_BYTES = 256 * 1024  # larger files are scanned one by one, streamed
+
+    def __init__(self, settings: Settings, extra_ignore: IgnoreRules, memo: ScanMemo, earlier: Lookup) -> None:
+        self.settings = settings
+        self.extra_ignore = extra_ignore
+        self.vouched = set(settings.include_secret_files)
+        self.memo = memo
+        self.earlier = earlier
+        self._stats: dict[str, os.stat_result] = {}  # lstat of the files ``prepare`` looked at
+        self._kinds: dict[str, str | None] = {}  # what the batched scan found in each of them
+        self._names: dict[str, str | None] = {}  # is_secret_file_name of those it read
+
+    def prepare(self, workdir: Path, untracked: list[str]) -> None:
+        """Stat the untracked files and scan the small regular ones for secrets, many at a time."""
+        root = os.fsdecode(workdir).rstrip("/") + "/"
+        batch: list[bytes] = []
+        names: list[str] = []
+        size = 0
+        for path in untracked:
+            if (self.extra_ignore and self.extra_ignore.matches(path)) or path in self.earlier:
+                continue  # decided without reading, or by the earlier-outputs check
+            absolute = root + path
+            try:
+                stat = os.lstat(absolute)
+            except OSError:
+                continue
+            self._stats[path] = stat
+            if (not S_ISREG(stat.st_mode) or stat.st_size > self.SMALL_BYTES
+                    or stat.st_size > self.settings.max_untracked_bytes or path in self.vouched):
+                continue
+            name_reason = self._names[path] = is_secret_file_name(path)
+            if name_reason:
+                continue
+            try:
+                with open(absolute, "rb") as handle:
+                    content = handle.read(self.SMALL_BYTES + 1)
+            except OSError:
+                continue
+            if len(content) != stat.st_size:
+                continue  # changing while read: scanned on its own
+            batch.append(content)
+            names.append(path)
+            size += len(content) + 1
+            if size >= self.BATCH_BYTES:
+                self._scan_batch(batch, names)
+                batch, names, size = [], [], 0
+        self._scan_batch(batch, names)
+
+    def _scan_batch(self, batch: list[bytes], names: list[str]) -> None:
+        starts, offset = [], 0
+        for content in batch:
+            starts.append(offset)
+            offset += len(content) + len(SEGMENT_SEPARATOR)
+        suspects = segments_to_scan(SEGMENT_SEPARATOR.join(batch), starts) if batch else set()
+        for index, path in enumerate(names):
+            self._kinds[path] = _text_secret(batch[index]) if index in suspects else None
+
+    def __call__(self, candidate: Candidate) -> Exclusion | None:
         path = candidate.path
-        if extra_ignore and extra_ignore.matches(path):
+        if self.extra_ignore and self.extra_ignore.matches(path):
             return Exclusion(path, "excluded by .gitrunignore")
-        try:
-            stat = os.lstat(candidate.absolute)
-        except OSError:
-            return None  # gone or unreadable: the snapshot mechanics record it
-        if candidate.untracked and path in earlier:
-            found = _earlier_output(earlier[path], candidate.absolute, stat.st_size)
+        stat = self._stats.pop(path, None)
+        if stat is None:
+            try:
+                stat = os.lstat(candidate.absolute)
+            except OSError:
+                return None  # gone or unreadable: the snapshot mechanics record it
+        if candidate.untracked and path in self.earlier:
+            found = _earlier_output(self.earlier[path], candidate.absolute, stat.st_size)
             if found is not None:
                 return found_exclusion(path, stat.st_size, *found)
-        if candidate.untracked and stat.st_size > settings.max_untracked_bytes:
-            return Exclusion(path, f"untracked file larger than {settings.max_untracked_bytes} bytes",
+        if candidate.untracked and stat.st_size > self.settings.max_untracked_bytes:
+            return Exclusion(path, f"untracked file larger than {self.settings.max_untracked_bytes} bytes",
                              size=stat.st_size, hash=_safe_hash(candidate.absolute))
-        if path in vouched:
+        if path in self.vouched:
             return None
-        name_reason = is_secret_file_name(path)
+        name_reason = self._names.pop(path) if path in self._names else is_secret_file_name(path)
         if name_reason:
             return Exclusion(path, name_reason, size=stat.st_size)
-        known, kind = memo.known(path, stat)
-        if not known:
-            kind = _content_secret(candidate.absolute, stat.st_size)
-            memo.remember(path, stat, kind)
+        if path in self._kinds:
+            kind = self._kinds.pop(path)
+        else:
+            known, kind = self.memo.known(path, stat)
+            if not known:
+                kind = _content_secret(candidate.absolute, stat.st_size)
+                self.memo.remember(path, stat, kind)
         if kind:
             return Exclusion(path, f"content looks like a secret ({kind})", size=stat.st_size)
         return None
-
-    return decide
 
 
 def _earlier_output(versions: list[list[Any]], absolute: Path, size: int) -> tuple[str, str] | None:
@@ -160,6 +232,12 @@ def _content_secret(path: Path, size: int) -> str | None:
     except OSError:
         return None
     found = scanner.close()
+    return found[0][1] if found else None
+
+
+def _text_secret(content: bytes) -> str | None:
+    """The kind of the first secret in a small file's bytes (as ``_content_secret`` reads them)."""
+    found = scan_chunks([content])
     return found[0][1] if found else None
 
 

@@ -22,6 +22,7 @@ base64 blob, and a guard that cries wolf gets switched off.
 
 from __future__ import annotations
 
+import bisect
 import codecs
 import fnmatch
 import functools
@@ -303,6 +304,40 @@ def scan(text: str) -> list[Found]:
             continue
         result.append(found)
     return result
+
+
+SEGMENT_SEPARATOR = b"\0"  # between the texts given to ``segments_to_scan``: no clue of a secret spans it
+
+
+def segments_to_scan(data: bytes, starts: list[int]) -> set[int]:
+    """Which of the texts joined in ``data`` (text ``i`` starts at ``starts[i]``; texts separated by
+    ``SEGMENT_SEPARATOR``) ``scan`` could find a secret in: those holding a clue every finding needs
+    (a token's hint, ``://``, ``pwd``/``passw`` in any case, 40 base64 characters in a row).
+
+    The rest hold none and need no scan: checking 10,000 small files this way costs a few passes
+    over their joined bytes instead of a scan per file. Bytes, not text: decoding only turns
+    non-ASCII bytes into ``?``, which is no part of any clue.
+    """
+    clues: list[int] = []
+    for literal in (*_HINTS, b"://"):
+        clues.extend(_all_positions(data, literal))
+    lowered = data.lower()
+    for literal in (b"pwd", b"passw"):  # _connection_passwords' clues
+        clues.extend(_all_positions(lowered, literal))
+    mapped = data.translate(_BASE64ISH)  # the separator is not base64: runs stop at it
+    index = mapped.find(_RUN)
+    while index >= 0:
+        clues.append(index)
+        end = mapped.find(b" ", index)
+        index = -1 if end < 0 else mapped.find(_RUN, end)
+    return {bisect.bisect_right(starts, clue) - 1 for clue in clues}
+
+
+def _all_positions(data: bytes, literal: bytes) -> Iterator[int]:
+    index = data.find(literal)
+    while index >= 0:
+        yield index
+        index = data.find(literal, index + 1)
 
 
 def find_secret_kind(text: str) -> str | None:
