@@ -75,3 +75,17 @@ def test_live_overlay_leaves_finished_runs_alone(runs_repo: Path) -> None:  # no
     run = store.runs(COLUMNS)[0]
     assert store.with_live_metrics(run) is run
     assert isinstance(run, Run)
+
+
+def test_the_journal_from_worker_threads_loses_no_entry(runs_repo: Path) -> None:  # noqa: F811
+    stores = [Store(runs_repo), Store(runs_repo)]  # two repository handles: two writers racing
+
+    def write(index: int) -> None:
+        for entry in range(5):
+            stores[index].add_journal_entry(f"writer {index} entry {entry}", "done")
+
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(write, [0, 1]))
+    text = Store(runs_repo).journal()
+    assert isinstance(text, str)
+    assert all(f"writer {index} entry {entry}" in text for index in (0, 1) for entry in range(5)), text

@@ -28,6 +28,7 @@ from gitrun.model.run import Run
 from gitrun.model.series import last_values
 from gitrun.store.config import Settings
 from gitrun.store.index import COLUMNS, FULL, LITE, level_for
+from gitrun.store.journal import append_entry, read_journal
 from gitrun.store.opening import open_store
 from gitrun.store.query_views import run_query
 from gitrun.store.refs import NOTES_REF, read_ref
@@ -139,6 +140,19 @@ class Store:
         with self.lock:
             full = run if run.note_bytes is not None else self._runs.get(run.id)
             return str(self._runs.update_doc(full, change, f"gitrun: note {run.id}").doc.get("note", ""))
+
+    # --- the journal ---------------------------------------------------------------------------------
+
+    def journal(self) -> str:
+        """The experiment journal's markdown ("" when there is none yet)."""
+        with self.lock:
+            return read_journal(self._repo)[0]
+
+    def add_journal_entry(self, text: str, kind: str | None = None) -> None:
+        """Append a dated entry (``kind``: planned, in-progress, done, decided-against); never loses a
+        concurrent writer's entry (compare-and-swap, retried)."""
+        with self.lock:
+            append_entry(self._repo, text, kind)
 
     # --- scripts -----------------------------------------------------------------------------------
 

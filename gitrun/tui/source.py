@@ -218,17 +218,10 @@ class RunSource:
         return f"pushed {len(run_ids)} run{'s' if len(run_ids) != 1 else ''} to {remote}"
 
     def journal(self) -> str:
-        from gitrun.commands.journal import read_journal
-
-        with self.lock:
-            text, _tip = read_journal(self.repo)
-        return text
+        return self.library.journal()
 
     def add_journal_entry(self, text: str) -> None:
-        from gitrun.commands.journal import append_entry
-
-        with self.lock:
-            append_entry(self.repo, text)
+        self.library.add_journal_entry(text)
 
     def now(self) -> datetime:
         """The clock ages and running durations are shown against (tests fix it)."""
