@@ -20,7 +20,6 @@ SUBCOMMAND_MODULES: dict[str, str] = {
     "config": "conventions", "completion": "conventions",
     "data": "data",
     "import": "interop", "export": "interop",
-    "manpage": "manpage",
     "metrics": "metrics", "checkout-output": "metrics",
     "tag": "organise", "untag": "organise", "note": "organise", "journal": "organise", "baseline": "organise",
     "rm": "organise", "gc": "organise", "doctor": "organise", "apply": "organise", "branch": "organise",
@@ -31,6 +30,9 @@ SUBCOMMAND_MODULES: dict[str, str] = {
     "hook": "share",
     "ui": "ui", "watch": "ui",
 }
+
+# Subcommands that read every other subcommand (the man page documents them all): never loaded alone.
+WHOLE_APPLICATION = frozenset({"manpage"})
 
 
 def load_subcommands(args: list[str]) -> None:
