@@ -62,15 +62,7 @@ def resolve_remote(repo: pygit2.Repository, workdir: Path, remote: str | None,
 
 def tracked_runs(repo: pygit2.Repository, remote: str) -> dict[str, pygit2.Oid]:
     """The remote's run refs as the last fetch left them in the tracking refs: id -> result commit."""
-    prefix = tracking_runs_prefix(remote)
-    found: dict[str, pygit2.Oid] = {}
-    for ref in repo.references.iterator():
-        name = ref.name
-        if name.startswith(prefix):
-            target = ref.target
-            if isinstance(target, pygit2.Oid):
-                found[name[len(prefix):]] = target
-    return found
+    return _runs_under(repo, tracking_runs_prefix(remote))
 
 
 def fetch(repo: pygit2.Repository, workdir: Path, remote: str) -> dict[str, pygit2.Oid]:
@@ -83,13 +75,18 @@ def fetch(repo: pygit2.Repository, workdir: Path, remote: str) -> dict[str, pygi
 
 def local_runs(repo: pygit2.Repository) -> dict[str, pygit2.Oid]:
     """The local run refs, id -> result commit, in one pass over the references."""
+    return _runs_under(repo, EXPERIMENTS_PREFIX)
+
+
+def _runs_under(repo: pygit2.Repository, prefix: str) -> dict[str, pygit2.Oid]:
+    """Run id -> target of every direct ref under ``prefix`` (symbolic refs are not runs)."""
     found: dict[str, pygit2.Oid] = {}
     for ref in repo.references.iterator():
         name = ref.name
-        if name.startswith(EXPERIMENTS_PREFIX):
+        if name.startswith(prefix):
             target = ref.target
             if isinstance(target, pygit2.Oid):
-                found[name[len(EXPERIMENTS_PREFIX):]] = target
+                found[name[len(prefix):]] = target
     return found
 
 
