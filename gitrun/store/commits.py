@@ -141,7 +141,9 @@ def tree_files(repo: pygit2.Repository, commit_hex: str | None) -> dict[str, Tre
 
 
 def blob_data(repo: pygit2.Repository, blob_hex: str) -> bytes | None:
-    """A blob's content, or None when it is missing or not a blob."""
+    """A blob's content, or None when it is missing, not a blob, or the id is empty or malformed."""
+    if not blob_hex:
+        return None
     try:
         blob = repo.get(blob_hex)
     except (ValueError, pygit2.GitError):

@@ -43,6 +43,7 @@ from gitrun.model.run import Run
 from gitrun.model.schema import MAX_NOTE_BYTES, check_document, keys_too_deep, read_view
 from gitrun.model.timefmt import from_iso
 from gitrun.store import codec
+from gitrun.store.commits import blob_data
 from gitrun.store.git import RepoPaths
 from gitrun.store.notes import note_blob_id, notes_tree
 from gitrun.store.refs import EXPERIMENTS_PREFIX, NOTES_REF, read_ref, run_ref
@@ -577,7 +578,7 @@ class RunIndex:
             progress.done()
 
     def _blob(self, blob: str) -> bytes | None:
-        return read_blob(self.repo, blob)
+        return blob_data(self.repo, blob)
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -703,21 +704,11 @@ class RunIndex:
         return {run_id: name for run_id, name in rows}
 
 
-def read_blob(repo: pygit2.Repository, blob: str) -> bytes | None:
-    if not blob:
-        return None
-    try:
-        obj = repo.get(pygit2.Oid(hex=blob))
-    except (ValueError, pygit2.GitError):
-        return None
-    return obj.data if isinstance(obj, pygit2.Blob) else None
-
-
 def index_rows(repo: pygit2.Repository, todo: Sequence[tuple[str, str, str, str]]) -> list[tuple[Any, ...]]:
     """``run_index`` rows of (run id, ref target, snapshot commit, note blob) items."""
     rows = []
     for run_id, target, snapshot, blob in todo:
-        text = read_blob(repo, blob)
+        text = blob_data(repo, blob)
         if text is None:
             doc = broken_doc(run_id, "no note found for this run")
             rows.append(row_values(run_id, target, snapshot, blob, doc, None, doc))
