@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from gitrun.commands.context import Context, open_context
-from gitrun.commands.journal import RUN_LINK, read_journal, split_entries
+from gitrun.commands.journal import RUN_LINK, split_entries
 from gitrun.commands.output import short_ids
 from gitrun.commands.selection import scope_line, select_runs
 from gitrun.errors import UsageError
@@ -30,6 +30,7 @@ from gitrun.model.series import parse_tsv, series_path
 from gitrun.model.terminal import printable
 from gitrun.model.timefmt import human_duration, to_iso
 from gitrun.store.commits import read_file
+from gitrun.store.journal import read_journal
 
 MAX_DEFAULT_CHARTS = 8
 DEFAULT_LIMIT = 10
