@@ -59,7 +59,8 @@ def test_working_tree_state_for_apply(repo: Path) -> None:
     (repo / "README.md").write_text("changed\n")
     (repo / "new.txt").write_text("new\n")
     assert workdir.uncommitted_paths(store.repo) == {"README.md", "new.txt"}
-    assert workdir.head_commit(store.repo) == _head(repo)
+    head = commits.head_info(store.repo)
+    assert head is not None and head.id == _head(repo)
     on_disk = workdir.file_on_disk(repo / "train.py")
     assert on_disk == workdir.checkout_files(store.repo, _head(repo))["train.py"]  # same id and mode as git's
     assert workdir.file_on_disk(repo / "absent") is None

@@ -19,9 +19,9 @@ from __future__ import annotations
 from gitrun.commands.context import open_context
 from gitrun.errors import GitrunError, StorageError
 from gitrun.model.paths import check_entries
-from gitrun.store.commits import TreeFile, is_commit
+from gitrun.store.commits import TreeFile, head_info, is_commit
 from gitrun.store.safe_write import SafeRoot
-from gitrun.store.workdir import checkout_files, file_on_disk, head_commit, uncommitted_paths, write_stored_file
+from gitrun.store.workdir import checkout_files, file_on_disk, uncommitted_paths, write_stored_file
 
 
 class WouldOverwrite(GitrunError):
@@ -43,7 +43,8 @@ def apply_command(reference: str, force: bool = False, dry_run: bool = False) ->
                            hint="fetch it again (git run pull), or run `git run doctor`")
     target = checkout_files(repo, run.snapshot_commit)
     check_entries((path, entry.is_link) for path, entry in target.items())
-    head = checkout_files(repo, head_commit(repo))
+    head_commit = head_info(repo)  # None on an unborn branch: no files at HEAD
+    head = checkout_files(repo, head_commit.id if head_commit else None)
     dirty = uncommitted_paths(repo)
     workdir = ctx.paths.workdir
     writes: list[str] = []

@@ -20,11 +20,6 @@ _EXECUTABLE = int(pygit2.enums.FileMode.BLOB_EXECUTABLE)
 _BLOB = int(pygit2.enums.FileMode.BLOB)
 
 
-def head_commit(repo: pygit2.Repository) -> str | None:
-    """The commit HEAD names (hex), None on an unborn branch."""
-    return None if repo.head_is_unborn else str(repo.head.peel(pygit2.Commit).id)
-
-
 def checkout_files(repo: pygit2.Repository, commit_hex: str | None) -> dict[str, TreeFile]:
     """The files a checkout of the commit writes (submodules are their own repositories: left out)."""
     return {path: found for path, found in tree_files(repo, commit_hex).items() if not found.is_submodule}
