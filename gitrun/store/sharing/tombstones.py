@@ -18,7 +18,7 @@ from gitrun.model.run import Run
 from gitrun.model.timefmt import to_iso, utc_now
 from gitrun.store import codec
 from gitrun.store.merge import is_tombstone
-from gitrun.store.notes import _lookup_entry
+from gitrun.store.notes import read_note
 
 # ``deleted = true`` at the start of a line (tested at each ``deleted`` found by ``bytes.find``: a
 # multi-line regex search of a 7 KB note costs 0.4 ms, 1,000 of them more than the pull's ref writes).
@@ -52,9 +52,9 @@ def snapshot_of(repo: pygit2.Repository, result: pygit2.Oid) -> str | None:
 
 
 def note_data(repo: pygit2.Repository, tree: pygit2.Tree | None, snapshot: str | None) -> bytes | None:
-    blob_id = _lookup_entry(repo, tree, snapshot) if snapshot is not None else None
-    blob = repo.get(blob_id) if blob_id is not None else None
-    return blob.data if isinstance(blob, pygit2.Blob) else None
+    """The note of ``snapshot`` in this notes tree; None without a tree (read_note would read the local
+    notes instead) or without a snapshot."""
+    return read_note(repo, snapshot, tree) if tree is not None and snapshot is not None else None
 
 
 def is_tombstone_note(data: bytes | None) -> bool:
