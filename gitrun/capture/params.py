@@ -11,7 +11,6 @@ values go. Keys are flat and dotted (``optimizer.lr``); values are TOML-safe (no
 
 from __future__ import annotations
 
-import gc
 import json
 import math
 import os
@@ -23,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from gitrun.model.collector import collector_paused
 from gitrun.model.schema import MAX_DEPTH, deepest_key, nesting_depth
 
 PARAM_FILE_SUFFIXES = (".yaml", ".yml", ".json", ".toml")
@@ -310,17 +310,13 @@ def _load_yaml(text: str) -> Any:
             tick()
             return super().construct_object(node, deep)
 
-    collecting = gc.isenabled()
-    gc.disable()  # the collector rescans the growing node graph again and again: 4x the parse, quadratic
     try:
-        return yaml.load(text, Loader=BoundedLoader)
+        with collector_paused():  # the collector rescans the growing node graph again and again: 4x the parse
+            return yaml.load(text, Loader=BoundedLoader)
     except yaml.YAMLError as err:
         raise ValueError(str(err))
     except RecursionError:
         raise ValueError(f"nested more than {MAX_DEPTH} deep")
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def _check_yaml_graph(root: Any) -> None:

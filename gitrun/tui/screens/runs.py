@@ -13,6 +13,7 @@ from textual.screen import Screen
 from textual.widgets import Input, Static
 
 from gitrun.errors import GitrunError
+from gitrun.model.collector import collector_paused, keep_out_of_collections
 from gitrun.model.run import Run
 from gitrun.store.index import LITE
 from gitrun.tui import actions
@@ -33,7 +34,6 @@ from gitrun.tui.columns import (
     sort_runs,
 )
 from gitrun.tui.columns import cell as cell_text
-from gitrun.tui.memory import collector_paused, keep_out_of_collections
 from gitrun.tui.screens.dialogs import ColumnPicker
 from gitrun.tui.source import RunList
 from gitrun.tui.text import shown
