@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from gitrun.commands.output import truncate
+from gitrun.commands.output import name_with_baseline, truncate
 from gitrun.model import fields
 from gitrun.model.query import format_value
 from gitrun.model.run import Run
@@ -21,10 +21,7 @@ def cell(run: Run, path: tuple[str, ...], now: datetime, ids: dict[str, str], br
     if root == "id":
         return ids.get(run.id, run.id[:10])
     if root == "name":
-        marks = fields.baseline_branches(run.doc)
-        if marks:
-            return f"{run.name} (baseline{'' if marks == [branch] else ' of ' + ','.join(marks)})"
-        return run.name
+        return name_with_baseline(run.name, fields.baseline_branches(run.doc), branch)
     if root == "age":
         return human_age(run.started, now) if run.started else "-"
     if root == "duration":

@@ -10,7 +10,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from gitrun.commands.context import Context, open_context
-from gitrun.commands.output import output_width, short_ids, short_ids_of, table, write_json_array
+from gitrun.commands.output import (
+    name_with_baseline,
+    output_width,
+    short_ids,
+    short_ids_of,
+    table,
+    write_json_array,
+)
 from gitrun.commands.paging import colour_status_column
 from gitrun.commands.selection import Selection, current_branch, fields_needed, reachable_bases, scope_line, select_runs
 from gitrun.model.run import run_summary_json
@@ -132,8 +139,7 @@ def _default_table(ctx: Context, listed: Listed, where: str | None) -> int:
     for run_id in listed.shown:
         _, name, status, started_s, duration_s, run_branch, detached, message, _base, baseline_of = rows[run_id]
         if baseline_of != "[]":
-            marks = json.loads(baseline_of)
-            name = f"{name} (baseline{'' if marks == [branch] else ' of ' + ','.join(marks)})"
+            name = name_with_baseline(name, json.loads(baseline_of), branch)
         cells.append([
             ids[run_id], name, status, "-" if started_s is None else human_age_seconds(now - started_s),
             "-" if duration_s is None else human_duration(duration_s),

@@ -175,6 +175,14 @@ def _mixed_cells(row: Sequence[Any]) -> list[str] | None:
     return out
 
 
+def name_with_baseline(name: str, marks: Sequence[str], branch: str) -> str:
+    """A run's name as tables show it: marked when it is a baseline (of which branches, unless only
+    the current one)."""
+    if not marks:
+        return name
+    return f"{name} (baseline{'' if list(marks) == [branch] else ' of ' + ','.join(marks)})"
+
+
 def truncate(text: str, width: int) -> str:
     """One line of at most ``width`` characters: runs of white space (newlines too) become one space."""
     text = printable(" ".join(text.split()))
