@@ -11,7 +11,7 @@ import pytest
 from gitrun.model.ids import new_run_id, new_run_name
 from gitrun.model.run import Run
 from gitrun.model.timefmt import to_iso, utc_now
-from gitrun.store.git import open_repository
+from gitrun.store.git import TRACE_ENV, open_repository
 from gitrun.store.sharing import PullResult, PushResult, Sharing
 from gitrun.store.trees import build_tree
 from tests.conftest import git
@@ -184,8 +184,82 @@ def test_the_direct_fetch_never_overwrites_a_local_run(shared: tuple[Path, Path]
     # (the remote's is no fast-forward of it: git would allow that, since it loses nothing).
     other = git(bob_path, "commit-tree", "-m", "unrelated", "HEAD^{tree}").strip()
     git(bob_path, "update-ref", f"refs/experiments/{run.id}", other)
-    assert fetch_runs_directly(bob_path, "origin") is False  # git refused: not forced
+    assert fetch_runs_directly(_engine(bob_path).repo, bob_path, "origin") is False  # git refused: not forced
     assert _refs(bob_path, "refs/experiments/") == {f"refs/experiments/{run.id}": other}
     # The general path then decides by the newer-result rule (no tracking ref of it yet).
     pulled = _engine(bob_path).pull("origin")
     assert run.id in pulled.updated_runs + pulled.kept_local and pulled.new_runs == []
+
+
+def _tag(engine: Sharing, run_id: str, tag: str) -> None:
+    def add(doc: dict[str, object]) -> dict[str, object]:
+        tags = doc.get("tags")
+        return {**doc, "tags": sorted({*(tags if isinstance(tags, list) else []), tag}),
+                "updated": to_iso(utc_now())}
+
+    engine.runs.update_doc(engine.runs.get(run_id), add, f"gitrun: tag {tag}")
+
+
+def _git_steps(trace: Path) -> list[str]:
+    """The git subprocesses gitrun ran (``GITRUN_TRACE_GIT``), e.g. ["git push", "git fetch"]."""
+    steps = [line.split("\t", 1)[1].split()[:2] for line in trace.read_text().splitlines()] if trace.exists() else []
+    trace.unlink(missing_ok=True)
+    return [" ".join(step) for step in steps if step[1] in ("push", "fetch")]
+
+
+def test_an_optimistic_push_meets_moved_notes_and_the_merge_keeps_both_sides(
+        shared: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo, remote = shared
+    ada = _engine(repo)
+    run = _start_run(ada)
+    _finish(ada, run)
+    ada.push("origin")
+    bob_path = _clone(remote, tmp_path / "bob")
+    bob = _engine(bob_path)
+    bob.pull("origin")
+    bob.fetch("origin")  # bob's picture of the remote is whole: his next push goes without a fetch
+    trace = tmp_path / "trace.txt"
+    monkeypatch.setenv(TRACE_ENV, str(trace))
+
+    _tag(bob, run.id, "bob-first")
+    assert bob.push("origin") is not None
+    assert _git_steps(trace) == ["git push"]  # one connection
+
+    # Both tag the same run; ada pushes first, so bob's picture is stale when he pushes.
+    _tag(ada, run.id, "from-ada")
+    ada.push("origin")
+    _tag(bob, run.id, "from-bob")
+    bobs_run = _start_run(bob)
+    _finish(bob, bobs_run)
+    trace.unlink(missing_ok=True)
+    pushed = bob.push("origin")
+    assert pushed is not None and pushed.pushed_runs == [bobs_run.id]
+    assert _git_steps(trace) == ["git push", "git fetch", "git push"]  # rejected by the lease, merged, again
+
+    monkeypatch.delenv(TRACE_ENV)
+    fresh = _engine(_clone(remote, tmp_path / "dee"))
+    fresh.pull("origin")
+    assert fresh.runs.get(run.id).doc["tags"] == ["bob-first", "from-ada", "from-bob"]
+    assert fresh.runs.get(bobs_run.id).doc["status"] == "succeeded"
+    assert sorted(_refs(remote, "refs/experiments/")) == sorted(
+        f"refs/experiments/{run_id}" for run_id in (run.id, bobs_run.id))
+
+
+def test_an_optimistic_push_never_revives_a_run_deleted_meanwhile(shared: tuple[Path, Path],
+                                                                   tmp_path: Path) -> None:
+    repo, remote = shared
+    ada = _engine(repo)
+    doomed, kept = _start_run(ada), _start_run(ada)
+    ada.push("origin")
+    bob_path = _clone(remote, tmp_path / "bob")
+    bob = _engine(bob_path)
+    bob.pull("origin")
+    bob.fetch("origin")
+    ada.delete_everywhere([ada.runs.get(doomed.id)], "origin")  # bob has not seen it
+    # Bob's stale picture says the doomed run is on the remote; with more than 50 new runs the
+    # push uses one glob of every local run, the doomed one included, unless the lease stops it.
+    new = [_start_run(bob) for _ in range(51)]
+    pushed = bob.push("origin")
+    assert pushed is not None and doomed.id not in pushed.pushed_runs
+    assert set(_refs(remote, "refs/experiments/")) == {
+        f"refs/experiments/{run_id}" for run_id in [kept.id, *(run.id for run in new)]}

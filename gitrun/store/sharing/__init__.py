@@ -11,8 +11,9 @@ config, proxies and hooks apply. The protocol (docs/format.md, "Sharing and merg
   new to us, move those we had not changed since the last fetch, and remove those the remote
   deleted (tombstones, ``tombstones.py``).
 * the journal (``refs/gitrun/journal``) is fetched, merged and pushed along: ``gitrun.store.journal_share``.
-* push (``push.py``): fetch and merge first; then one ``git push --atomic`` of the run refs and a
-  notes commit on top of the remote's; retried (bounded, jittered) when another pusher got there first.
+* push (``push.py``): one ``git push --atomic`` of the run refs and a notes commit on top of the
+  remote's, its notes ref leased at what we last saw (optimistic: no fetch first while the tracking
+  refs are whole); on rejection fetch, merge and retry (bounded, jittered).
 
 ``Sharing`` is the door: commands, the terminal UI and workers call it and get plain data back
 (``FetchResult``, ``PullResult``, ``PushResult``: run ids and counts, never a pygit2 object). It
@@ -61,12 +62,12 @@ class Sharing:
     def remotes(self) -> list[str]:
         """The repository's remotes (read once per engine)."""
         if self._remotes is None:
-            self._remotes = _remote.remote_names(self.paths.workdir)
+            self._remotes = _remote.remote_names(self.repo)
         return self._remotes
 
     def resolve_remote(self, remote: str | None) -> str:
         """REMOTE, else the current branch's upstream remote, else ``origin``; UsageError if unknown."""
-        return _remote.resolve_remote(self.repo, self.paths.workdir, remote, self.remotes())
+        return _remote.resolve_remote(self.repo, remote, self.remotes())
 
     def fetch(self, remote: str) -> FetchResult:
         """Fetch the remote's runs, notes, journal and sweeps into tracking refs; merge nothing."""
@@ -76,7 +77,7 @@ class Sharing:
     def pull(self, remote: str, fetch: bool = True) -> PullResult:
         """Fetch (unless ``fetch`` is False: what the last fetch brought), merge notes, bring runs in."""
         workdir = self.paths.workdir
-        if fetch and not _remote.local_runs(self.repo) and _remote.fetch_runs_directly(workdir, remote):
+        if fetch and not _remote.local_runs(self.repo) and _remote.fetch_runs_directly(self.repo, workdir, remote):
             return _pull.integrate_fetched_runs(self.repo, workdir, remote)  # a first pull: each ref written once
         before = _remote.fetch(self.repo, workdir, remote) if fetch else _remote.tracked_runs(self.repo, remote)
         return _pull.integrate(self.repo, workdir, remote, _remote.tracked_runs(self.repo, remote), before)

@@ -4,6 +4,12 @@ The notes commit published is the remote's notes plus ours of the runs that are 
 on the remote, as a child of the remote's notes commit (a fast-forward), so metadata of runs kept
 local never leaves the machine. A run ref we changed since we last saw the remote's is pushed with
 ``--force-with-lease`` against that value; nothing is ever forced over someone else's data.
+
+A push is optimistic: when the tracking refs describe the remote as the last fetch or push left it
+(``remote.tracking_is_complete``), the first attempt pushes straight away, with the remote's notes
+ref leased at the value we last saw (every deletion or new run moves the remote's notes, so a lease
+that holds means nothing we did not merge happened there). Only when the push is rejected (the
+remote moved) does gitrun fetch, merge and push again: one connection instead of two.
 """
 
 from __future__ import annotations
@@ -24,7 +30,15 @@ from gitrun.store.journal_share import journal_push_refspecs, merge_remote_journ
 from gitrun.store.merge import apply_note_blobs, merge_into_local
 from gitrun.store.notes import _lookup_entry, notes_tree
 from gitrun.store.refs import EXPERIMENTS_PREFIX, JOURNAL_REF, NOTES_REF, read_ref, run_ref
-from gitrun.store.sharing.remote import fetch, local_runs, tracked_runs, tracking_notes_ref, tracking_runs_prefix
+from gitrun.store.sharing.remote import (
+    fetch,
+    incomplete_marker_ref,
+    local_runs,
+    tracked_runs,
+    tracking_is_complete,
+    tracking_notes_ref,
+    tracking_runs_prefix,
+)
 from gitrun.store.sharing.tombstones import is_tombstoned, snapshot_of
 
 PUSH_ATTEMPTS = 10
@@ -43,10 +57,11 @@ class PushPlan:
     refspecs: list[str]
     new_runs: dict[str, pygit2.Oid]  # runs new to the remote (pushed through a staging namespace when many)
     leases: list[str]
-    pushed_runs: list[str]
+    pushed_runs: dict[str, pygit2.Oid]  # id -> the result commit pushed
     deleted_runs: list[str]
     notes_commit: pygit2.Oid | None
     every_local_run: bool = False  # every local run belongs on the remote: one glob refspec can push them
+    notes_published: bool = False  # the notes commit is new to the remote
 
 
 @dataclass(frozen=True)
@@ -132,9 +147,14 @@ def plan_push(repo: pygit2.Repository, remote: str, chosen: list[str] | None, de
             deleted.append(run_id)
     notes_commit = _published_notes(repo, remote, shared)
     theirs = read_ref(repo, tracking_notes_ref(remote))
-    if notes_commit is not None and notes_commit != theirs:
+    if notes_commit is not None and (notes_commit != theirs or to_push or deleted):
+        # The remote's notes ref leased at what we last saw: a compare-and-swap. Every new run and
+        # every deletion (a tombstone) moves it, so while it holds nothing we did not merge happened
+        # there; when runs go without new notes, the unchanged value is "pushed" only for the lease.
         refspecs.append(f"{notes_commit}:{NOTES_REF}")
-    return PushPlan(refspecs, new_runs, leases, list(to_push), deleted, notes_commit, every_local_run)
+        leases.append(f"--force-with-lease={NOTES_REF}:{theirs or ''}")
+    return PushPlan(refspecs, new_runs, leases, {run_id: local[run_id] for run_id in to_push}, deleted,
+                    notes_commit, every_local_run, notes_commit is not None and notes_commit != theirs)
 
 
 @contextlib.contextmanager
@@ -183,10 +203,13 @@ def _retryable(result_text: str) -> bool:
 
 
 def _record_pushed(repo: pygit2.Repository, workdir: Path, remote: str, plan: PushPlan) -> None:
-    """After a successful push: the tracking notes ref = what the remote now holds, merged into ours."""
-    # The tracking refs of pushed runs are left to the next fetch (every push starts with one):
-    # writing 1,000 refs costs as much as the push itself.
+    """After a successful push: the tracking refs = what the remote now holds; its notes merged into ours."""
     lines: list[str] = []
+    if len(plan.pushed_runs) <= STAGE_ABOVE:
+        for run_id, target in sorted(plan.pushed_runs.items()):
+            lines.append(f"update {tracking_runs_prefix(remote)}{run_id} {target}")
+    elif plan.notes_commit is not None:  # 1,000 tracking refs cost as much as the push: the next push fetches
+        lines.append(f"update {incomplete_marker_ref(remote)} {plan.notes_commit}")
     for run_id in plan.deleted_runs:
         lines.append(f"delete {tracking_runs_prefix(remote)}{run_id}")
     if plan.notes_commit is not None:
@@ -219,14 +242,19 @@ def push(repo: pygit2.Repository, workdir: Path, remote: str, chosen: list[str] 
     deletions = deletions or []
     atomic = True
     last_error = ""
+    optimistic = tracking_is_complete(repo, remote)  # the first attempt pushes on what we last saw
     for attempt in range(PUSH_ATTEMPTS):
-        # Always on fresh knowledge of the remote: what is there, what was deleted (tombstones).
-        fetch(repo, workdir, remote)
+        fetched = not (optimistic and atomic)
+        if fetched:  # fresh knowledge of the remote: what is there, what was deleted (tombstones)
+            fetch(repo, workdir, remote)
         merge_into_local(repo, read_ref(repo, tracking_notes_ref(remote)), f"gitrun: merge notes from {remote}")
         merge_remote_journal(repo, workdir, remote)
         plan = plan_push(repo, remote, chosen, deletions)
         plan.refspecs += journal_push_refspecs(repo, remote)
         if not plan.refspecs and not plan.new_runs:
+            if not fetched:  # "up to date" only when the remote itself says so
+                optimistic = False
+                continue
             return None
         flags = ["--porcelain"] + (["--atomic"] if atomic else []) + (["--no-verify"] if no_verify else [])
         with _staged(workdir, plan.new_runs, plan.every_local_run) as new_specs:
@@ -238,15 +266,18 @@ def push(repo: pygit2.Repository, workdir: Path, remote: str, chosen: list[str] 
             if "gitrun" in hook_output:
                 say(hook_output)  # the pre-push hook's warnings
             _record_pushed(repo, workdir, remote, plan)
-            return PushResult(remote, plan.pushed_runs, plan.deleted_runs,
-                              plan.notes_commit is not None)
+            return PushResult(remote, list(plan.pushed_runs), plan.deleted_runs,
+                              plan.notes_published)
         if atomic and "does not support --atomic" in output:
-            atomic = False
+            atomic = False  # without an atomic push, every attempt fetches first
             continue
         if not _retryable(_ref_status_text(result)):
             if hook_output:
                 say(hook_output)
             raise GitCommandError(f"git push to {remote} failed", hint=_push_hint(output))
+        optimistic = False
+        if not fetched:
+            continue  # the remote moved since we last looked: fetch, merge and push again, no wait
         last_error = output.strip().splitlines()[-1] if output.strip() else ""
         say(f"gitrun: someone pushed to {remote} meanwhile; merging and retrying")
         time.sleep((0.05 + random.random() * 0.25) * (attempt + 1))

@@ -11,9 +11,9 @@ from pathlib import Path
 import pygit2
 
 from gitrun.errors import UsageError
-from gitrun.store.git import run_git
+from gitrun.store.git import default_signature, run_git
 from gitrun.store.journal_share import journal_fetch_refspec
-from gitrun.store.refs import EXPERIMENTS_PREFIX, NOTES_REF, REMOTE_NOTES_PREFIX
+from gitrun.store.refs import EXPERIMENTS_PREFIX, NOTES_REF, REMOTE_NOTES_PREFIX, RefMoved, compare_and_swap, read_ref
 from gitrun.store.sweeps import SWEEPS_PREFIX, tracking_sweeps_prefix
 
 NO_AUTO_MAINTENANCE: tuple[str, ...] = ("-c", "gc.auto=0", "-c", "maintenance.auto=false")
@@ -27,6 +27,36 @@ def tracking_runs_prefix(remote: str) -> str:
     return f"{REMOTE_NOTES_PREFIX}{remote}/experiments/"
 
 
+def incomplete_marker_ref(remote: str) -> str:
+    """Set while the tracking run refs lack runs the remote has (a push of many runs writes none, nor
+    does a first pull); the next fetch clears it. Not under any fetch refspec's destination."""
+    return f"{REMOTE_NOTES_PREFIX}{remote}/untracked-runs"
+
+
+def tracking_is_complete(repo: pygit2.Repository, remote: str) -> bool:
+    """Whether the tracking refs describe ``remote`` as the last fetch or push left it (a push may then
+    go without fetching first: its leases catch any change made since)."""
+    return read_ref(repo, incomplete_marker_ref(remote)) is None
+
+
+def mark_tracking_incomplete(repo: pygit2.Repository, remote: str, notes_commit: pygit2.Oid | None) -> None:
+    """Note that the tracking run refs lack runs the remote has (the ref points at the notes commit seen;
+    a remote without notes has no gitrun runs to lack)."""
+    if notes_commit is not None:
+        _set_marker(repo, remote, notes_commit, "gitrun: tracking refs incomplete until the next fetch")
+
+
+def _set_marker(repo: pygit2.Repository, remote: str, value: pygit2.Oid | None, message: str) -> None:
+    name = incomplete_marker_ref(remote)
+    current = read_ref(repo, name)
+    if current == value:
+        return
+    try:  # a hint, not data: a concurrent fetch or push setting it otherwise is just as right
+        compare_and_swap(repo, name, value, current, default_signature(repo), message)
+    except RefMoved:
+        pass
+
+
 def fetch_refspecs(remote: str) -> list[str]:
     """What ``git run fetch`` (and a plain ``git fetch`` after ``git run remote setup``) brings."""
     # The notes source is a glob so that a remote without runs yet is not an error.
@@ -35,14 +65,22 @@ def fetch_refspecs(remote: str) -> list[str]:
             f"+{SWEEPS_PREFIX}*:{tracking_sweeps_prefix(remote)}*"]  # `list --sweep` of a teammate's sweep
 
 
-def remote_names(workdir: Path) -> list[str]:
-    return run_git(["remote"], workdir).text.split()
+def remote_names(repo: pygit2.Repository) -> list[str]:
+    """The repository's remotes, read in-process from its git config (no ``git remote`` process)."""
+    return sorted(name for name in repo.remotes.names() if name)
 
 
-def resolve_remote(repo: pygit2.Repository, workdir: Path, remote: str | None,
-                   remotes: list[str] | None = None) -> str:
+def _config_value(repo: pygit2.Repository, key: str) -> str:
+    try:
+        value = repo.config[key]
+    except (KeyError, pygit2.GitError):
+        return ""
+    return value if isinstance(value, str) else ""
+
+
+def resolve_remote(repo: pygit2.Repository, remote: str | None, remotes: list[str] | None = None) -> str:
     """REMOTE, else the current branch's upstream remote, else ``origin``; it must exist."""
-    remotes = remote_names(workdir) if remotes is None else remotes
+    remotes = remote_names(repo) if remotes is None else remotes
     if remote is None:
         branch = ""
         try:
@@ -50,8 +88,7 @@ def resolve_remote(repo: pygit2.Repository, workdir: Path, remote: str | None,
                 branch = repo.head.shorthand
         except pygit2.GitError:
             branch = ""
-        configured = run_git(["config", "--get", f"branch.{branch}.remote"], workdir, check=False)
-        candidate = configured.text.strip() if branch and configured.returncode == 0 else ""
+        candidate = _config_value(repo, f"branch.{branch}.remote") if branch else ""
         remote = candidate if candidate in remotes else "origin"
     if remote not in remotes:
         known = ", ".join(remotes) or "none"
@@ -70,6 +107,7 @@ def fetch(repo: pygit2.Repository, workdir: Path, remote: str) -> dict[str, pygi
     before = tracked_runs(repo, remote)
     run_git([*NO_AUTO_MAINTENANCE, "fetch", "--quiet", "--no-tags", "--prune", "--no-write-fetch-head", remote,
              *fetch_refspecs(remote)], workdir)
+    _set_marker(repo, remote, None, "gitrun: tracking refs fetched")
     return before
 
 
@@ -90,7 +128,7 @@ def _runs_under(repo: pygit2.Repository, prefix: str) -> dict[str, pygit2.Oid]:
     return found
 
 
-def fetch_runs_directly(workdir: Path, remote: str) -> bool:
+def fetch_runs_directly(repo: pygit2.Repository, workdir: Path, remote: str) -> bool:
     """A first pull (no local run): fetch the runs straight into ``refs/experiments``; False if git refused.
 
     Each run ref is written once, by the fetch, as a plain ``git fetch`` of them would (the general
@@ -103,7 +141,10 @@ def fetch_runs_directly(workdir: Path, remote: str) -> bool:
                       f"+{NOTES_REF}*:{tracking_notes_ref(remote)}*", journal_fetch_refspec(remote),
                       f"+{SWEEPS_PREFIX}*:{tracking_sweeps_prefix(remote)}*",
                       f"{EXPERIMENTS_PREFIX}*:{EXPERIMENTS_PREFIX}*"], workdir, check=False)
-    return result.returncode == 0
+    if result.returncode != 0:
+        return False
+    mark_tracking_incomplete(repo, remote, read_ref(repo, tracking_notes_ref(remote)))  # no tracking run refs
+    return True
 
 
 def setup_remote(workdir: Path, remote: str, undo: bool = False) -> int:
