@@ -1,8 +1,10 @@
-"""Snapshots with many new files: git hashes them in one batch, the policy still decides first.
+"""Snapshots with many new files: stored from the bytes the policy read, the policy still decides first.
 
-From ``GIT_BATCH_FROM`` untracked files on, the snapshot hands the files the policy accepted to
-``git update-index --add --stdin`` instead of hashing them one by one in libgit2 (issue 9: 100,000
-untracked files took 16-22 s; bench/bench_snapshot.py measures it against `git add -A`).
+From ``GIT_BATCH_FROM`` untracked files on, the small files the policy let in are stored from the
+bytes it read and scanned (ids computed in-process, missing blobs written in one ``git
+fast-import``, the files merged into the tree); where git would convert line endings or run a
+filter, git hashes them in one batch instead (``git update-index --add --stdin``). Issue 9: 100,000
+untracked files took 16-22 s; bench/bench_snapshot.py measures it against `git add -A`.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import subprocess
 from pathlib import Path
 
 from gitrun.store.snapshot import GIT_BATCH_FROM
-from tests.conftest import git, gitrun
+from tests.conftest import git, gitrun, user_state
 
 MANY = GIT_BATCH_FROM + 100
 SECRET = b"GITHUB_TOKEN=ghp_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8\n"
@@ -107,3 +109,78 @@ def test_every_secret_among_many_small_untracked_files_stays_out(repo: Path) -> 
         assert secret.encode() not in everything, path
     names = git(repo, "ls-tree", "-r", "--name-only", run["commit"]).split()
     assert f"data/d{(MANY - 1) % 7}/f{MANY - 1:04d}.txt" in names
+
+
+def test_many_new_files_with_odd_names_modes_links_and_ignores_give_gits_tree(repo: Path, tmp_path: Path) -> None:
+    """The in-process path stores what `git add -A` on a temporary index stores, byte for byte."""
+    make_many(repo)
+    (repo / "src").mkdir()
+    (repo / "src" / "kept.py").write_text("tracked\n")
+    git(repo, "add", "src/kept.py")
+    git(repo, "commit", "-q", "-m", "a folder HEAD has")
+    odd = ["tab\tname.txt", "new\nline.txt", " lead space.txt", "-dash.txt", "ünï cødé.txt", "quote\"d.txt",
+           os.fsdecode(b"caf\xe9.txt"), "src/added next to tracked.py", "deep/a/b/c/d/e.txt", "empty.txt"]
+    for name in odd:
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).write_bytes(b"" if name == "empty.txt" else f"content of {name!r}\n".encode())
+    (repo / "train.py").write_text("print('edited')\n")  # tracked changes go through the index as before
+    (repo / "README.md").unlink()
+    os.symlink("train.py", repo / "data" / "link.py")
+    os.symlink("../nowhere", repo / "data" / "dangling")
+    os.chmod(repo / "data" / "d3" / "f0003.txt", 0o755)
+    (repo / "crlf.txt").write_bytes(b"a\r\nb\r\n")  # no conversion configured: stored as it is
+    (repo / ".gitignore").write_text("*.log\nignored/\n")
+    (repo / "data" / "d4" / "noise.log").write_text("ignored\n")
+    (repo / "ignored").mkdir()
+    (repo / "ignored" / "weights.bin").write_bytes(b"\0" * 100)
+    (repo / ".git" / "info" / "exclude").write_text("data/d5/f0005.txt\n")
+    global_ignore = tmp_path / "global-ignore"
+    global_ignore.write_text("data/d6/f0006.txt\n")
+    git(repo, "config", "core.excludesFile", str(global_ignore))
+    before = user_state(repo)
+    gitrun(repo, "-q", "--", "true", timeout=120)
+    assert user_state(repo) == before
+    run = json.loads(gitrun(repo, "list", "--json").stdout)[0]
+    snapshot_tree = git(repo, "rev-parse", f"{run['commit']}^{{tree}}").strip()
+    left_out = ["data/d1/.env", "data/d2/notes.txt", "data/ignored-by-gitrun.txt"]
+    assert snapshot_tree == git_tree_without(repo, tmp_path, left_out)
+    listing = subprocess.run(["git", "ls-tree", "-r", "-z", run["commit"]], cwd=repo, capture_output=True,
+                             check=True).stdout.split(b"\0")
+    modes = {line.split(b"\t", 1)[1]: line.split(b" ", 1)[0] for line in listing if line}
+    assert modes[b"data/link.py"] == b"120000" and modes[b"data/dangling"] == b"120000"
+    assert modes[b"data/d3/f0003.txt"] == b"100755" and modes[b"data/d4/f0004.txt"] == b"100644"
+    assert b"caf\xe9.txt" in modes and b"tab\tname.txt" in modes and b"data/d5/f0005.txt" not in modes
+
+
+def test_many_new_files_where_git_converts_line_endings_give_gits_tree(repo: Path, tmp_path: Path) -> None:
+    """autocrlf or a text/eol/filter attribute: git's conversion applies, so git hashes the files."""
+    make_many(repo)
+    for number in range(20):
+        (repo / "data" / f"crlf{number}.txt").write_bytes(b"one\r\ntwo\r\n")
+    git(repo, "config", "core.autocrlf", "input")
+    gitrun(repo, "-q", "--", "true", timeout=120)
+    first = json.loads(gitrun(repo, "list", "--json").stdout)[0]
+    left_out = ["data/d1/.env", "data/d2/notes.txt", "data/ignored-by-gitrun.txt"]
+    assert git(repo, "rev-parse", f"{first['commit']}^{{tree}}").strip() == git_tree_without(repo, tmp_path, left_out)
+    assert git(repo, "show", f"{first['commit']}:data/crlf0.txt") == "one\ntwo\n"
+    git(repo, "config", "--unset", "core.autocrlf")
+    (repo / "data" / ".gitattributes").write_text("crlf*.txt text eol=lf\n")  # an untracked attributes file
+    gitrun(repo, "-q", "--", "true", timeout=120)
+    second = json.loads(gitrun(repo, "list", "--json").stdout)[0]
+    assert second["id"] != first["id"]
+    assert git(repo, "rev-parse", f"{second['commit']}^{{tree}}").strip() == git_tree_without(repo, tmp_path,
+                                                                                                left_out)
+    assert git(repo, "show", f"{second['commit']}:data/crlf0.txt") == "one\ntwo\n"
+
+
+def test_blobs_written_for_many_new_files_survive_gc_and_a_second_snapshot_reuses_them(repo: Path) -> None:
+    make_many(repo)
+    gitrun(repo, "-q", "--", "true", timeout=120)
+    gitrun(repo, "-q", "--", "true", timeout=120)  # the objects exist now: only looked up, none written
+    runs = json.loads(gitrun(repo, "list", "--json").stdout)
+    trees = {git(repo, "rev-parse", f"{run['commit']}^{{tree}}").strip() for run in runs}
+    assert len(runs) == 2 and len(trees) == 1
+    git(repo, "gc", "-q", "--prune=now")
+    assert subprocess.run(["git", "fsck", "--connectivity-only", "--no-dangling"], cwd=repo,
+                          capture_output=True).returncode == 0
+    assert git(repo, "show", f"{runs[0]['commit']}:data/d3/f0010.txt") == "row 10\n"

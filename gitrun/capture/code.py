@@ -21,12 +21,13 @@ from gitrun.model.secrets import (
     StreamScanner,
     is_secret_file_name,
     scan_chunks,
+    secret_file_names,
     segments_to_scan,
     strip_url_credentials,
 )
 from gitrun.store.config import Settings
 from gitrun.store.git import RepoPaths
-from gitrun.store.snapshot import Candidate, Exclusion, SnapshotResult, take_snapshot
+from gitrun.store.snapshot import AcceptFiles, Candidate, Exclusion, SnapshotResult, take_snapshot
 
 GITRUNIGNORE = ".gitrunignore"
 READ_CHUNK = 1024 * 1024  # files are scanned for secrets in chunks of this size, whatever their size
@@ -111,54 +112,62 @@ class SnapshotPolicy:
         self.vouched = set(settings.include_secret_files)
         self.memo = memo
         self.earlier = earlier
-        self._stats: dict[str, os.stat_result] = {}  # lstat of the files ``prepare`` looked at
+        self._stats: dict[str, os.stat_result] = {}  # stat of the files ``prepare`` looked at
         self._kinds: dict[str, str | None] = {}  # what the batched scan found in each of them
-        self._names: dict[str, str | None] = {}  # is_secret_file_name of those it read
 
-    def prepare(self, workdir: Path, untracked: list[str]) -> None:
-        """Stat the untracked files and scan the small regular ones for secrets, many at a time."""
+    def prepare(self, workdir: Path, untracked: list[str], accept: AcceptFiles | None = None) -> None:
+        """Read the small untracked regular files once and scan them for secrets, many at a time.
+
+        With ``accept``, the files this decides to let in (every check of ``__call__`` passed) are
+        handed over with the bytes that were scanned, so the snapshot stores exactly those bytes
+        and never reads the file again; ``__call__`` is not asked about them. Without it, the
+        verdicts wait for ``__call__``.
+        """
         root = os.fsdecode(workdir).rstrip("/") + "/"
-        batch: list[bytes] = []
-        names: list[str] = []
-        size = 0
+        limit = min(self.SMALL_BYTES, self.settings.max_untracked_bytes)
+        secret_names = secret_file_names(untracked)
+        ignore, earlier, vouched = self.extra_ignore or None, self.earlier, self.vouched
+        batch = _Batch()
         for path in untracked:
-            if (self.extra_ignore and self.extra_ignore.matches(path)) or path in self.earlier:
-                continue  # decided without reading, or by the earlier-outputs check
-            absolute = root + path
-            try:
-                stat = os.lstat(absolute)
+            if (path in secret_names or path in earlier or path in vouched
+                    or (ignore is not None and ignore.matches(path))):
+                continue  # decided by ``__call__`` without this read
+            try:  # no symlink followed, no FIFO waited for: those are looked at by ``__call__``
+                handle = os.open(root + path, _OPEN_FLAGS)
             except OSError:
                 continue
-            self._stats[path] = stat
-            if (not S_ISREG(stat.st_mode) or stat.st_size > self.SMALL_BYTES
-                    or stat.st_size > self.settings.max_untracked_bytes or path in self.vouched):
-                continue
-            name_reason = self._names[path] = is_secret_file_name(path)
-            if name_reason:
-                continue
             try:
-                with open(absolute, "rb") as handle:
-                    content = handle.read(self.SMALL_BYTES + 1)
+                stat = os.fstat(handle)
+                content = os.read(handle, limit + 1) if S_ISREG(stat.st_mode) and stat.st_size <= limit else None
             except OSError:
                 continue
-            if len(content) != stat.st_size:
-                continue  # changing while read: scanned on its own
-            batch.append(content)
-            names.append(path)
-            size += len(content) + 1
-            if size >= self.BATCH_BYTES:
-                self._scan_batch(batch, names)
-                batch, names, size = [], [], 0
-        self._scan_batch(batch, names)
+            finally:
+                os.close(handle)
+            if content is None or len(content) != stat.st_size:
+                continue  # not a small regular file, or changing while read: scanned on its own
+            batch.add(path, content, stat)
+            if batch.size >= self.BATCH_BYTES:
+                self._scan_batch(batch, accept)
+                batch = _Batch()
+        self._scan_batch(batch, accept)
 
-    def _scan_batch(self, batch: list[bytes], names: list[str]) -> None:
-        starts, offset = [], 0
-        for content in batch:
-            starts.append(offset)
-            offset += len(content) + len(SEGMENT_SEPARATOR)
-        suspects = segments_to_scan(SEGMENT_SEPARATOR.join(batch), starts) if batch else set()
-        for index, path in enumerate(names):
-            self._kinds[path] = _text_secret(batch[index]) if index in suspects else None
+    def _scan_batch(self, batch: _Batch, accept: AcceptFiles | None) -> None:
+        if not batch.paths:
+            return
+        suspects = segments_to_scan(SEGMENT_SEPARATOR.join(batch.contents), batch.starts)
+        kinds = {number: _text_secret(batch.contents[number]) for number in suspects}
+        if accept is None:
+            for number, path in enumerate(batch.paths):
+                self._stats[path] = batch.stats[number]
+                self._kinds[path] = kinds.get(number)
+            return
+        for number, kind in kinds.items():
+            if kind:  # left out by ``__call__``, which names it
+                self._stats[batch.paths[number]] = batch.stats[number]
+                self._kinds[batch.paths[number]] = kind
+        clean = [number for number in range(len(batch.paths)) if not kinds.get(number)]
+        accept([batch.paths[number] for number in clean], [batch.contents[number] for number in clean],
+               [batch.stats[number].st_mode for number in clean])
 
     def __call__(self, candidate: Candidate) -> Exclusion | None:
         path = candidate.path
@@ -179,7 +188,7 @@ class SnapshotPolicy:
                              size=stat.st_size, hash=_safe_hash(candidate.absolute))
         if path in self.vouched:
             return None
-        name_reason = self._names.pop(path) if path in self._names else is_secret_file_name(path)
+        name_reason = is_secret_file_name(path)
         if name_reason:
             return Exclusion(path, name_reason, size=stat.st_size)
         if path in self._kinds:
@@ -192,6 +201,28 @@ class SnapshotPolicy:
         if kind:
             return Exclusion(path, f"content looks like a secret ({kind})", size=stat.st_size)
         return None
+
+
+# Read without following a symlink or waiting on a FIFO; what is not a regular file is left alone.
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+class _Batch:
+    """Small files read for one clue search: their paths, bytes, stats and offsets in the joined bytes."""
+
+    def __init__(self) -> None:
+        self.paths: list[str] = []
+        self.contents: list[bytes] = []
+        self.stats: list[os.stat_result] = []
+        self.starts: list[int] = []
+        self.size = 0
+
+    def add(self, path: str, content: bytes, stat: os.stat_result) -> None:
+        self.paths.append(path)
+        self.contents.append(content)
+        self.stats.append(stat)
+        self.starts.append(self.size)
+        self.size += len(content) + len(SEGMENT_SEPARATOR)
 
 
 def _earlier_output(versions: list[list[Any]], absolute: Path, size: int) -> tuple[str, str] | None:

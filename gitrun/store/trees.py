@@ -17,7 +17,9 @@ from gitrun.errors import StorageError
 _TREE = pygit2.enums.FileMode.TREE
 _BLOB = pygit2.enums.FileMode.BLOB
 
-TreeContent = bytes | pygit2.Oid | Path  # bytes: a new blob; Oid: an existing blob; Path: a file's content
+# bytes: a new blob; Oid: an existing blob; Path: a file's content; (Oid, mode): an existing blob with
+# its file mode (executable, symlink)
+TreeContent = bytes | pygit2.Oid | Path | tuple[pygit2.Oid, int]
 
 
 def _blob(repo: pygit2.Repository, content: TreeContent) -> pygit2.Oid:
@@ -26,7 +28,7 @@ def _blob(repo: pygit2.Repository, content: TreeContent) -> pygit2.Oid:
     if isinstance(content, Path):
         with open(content, "rb") as handle:  # streamed into the object database: any size, little memory
             return repo.create_blob_fromiobase(handle)
-    return content
+    return content[0] if isinstance(content, tuple) else content
 
 
 def build_tree(repo: pygit2.Repository, files: Mapping[str, TreeContent],
@@ -42,7 +44,7 @@ def build_tree(repo: pygit2.Repository, files: Mapping[str, TreeContent],
             leaves[head] = content
     entries: dict[str, tuple[pygit2.Oid, int]] = {}
     for name, content in leaves.items():
-        entries[name] = (_blob(repo, content), _BLOB)
+        entries[name] = (_blob(repo, content), content[1] if isinstance(content, tuple) else _BLOB)
     for name, children in nested.items():
         sub_base = None
         if base is not None and name in base and base[name].filemode == _TREE:
