@@ -3,7 +3,7 @@
 Target (issue 11): ``git run list`` at least 20x faster. Both repositories run the same training
 script (it reads ``params.yaml``/``--lr`` and writes three metrics) 300 times with different
 learning rates: the gitrun ones recorded with ``git run -- python train.py --lr X``, the DVC ones made
-with ``dvc exp run -S lr=X`` (queued, then ``dvc exp run --run-all``). Then, interleaved, warm:
+with ``dvc exp run -S lr=X`` (one at a time, in the workspace). Then, interleaved, warm:
 ``git run list`` (and ``list --columns id,params.lr,metrics.acc`` for the table ``dvc exp show``
 prints) against ``dvc exp show --no-pager``.
 
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -51,13 +52,40 @@ def rates(count: int) -> list[float]:
 
 
 def record_up_to(count: int, done: int, ours: Path, theirs: Path, dvc: Path, python: str,
-                 env: dict[str, str]) -> None:
-    """Experiments ``done`` .. ``count`` with each tool (the same learning rates)."""
+                 env: dict[str, str], progress: Path | None = None) -> int:
+    """Experiments ``done`` .. ``count`` with each tool (the same learning rates); returns ``count``.
+
+    One experiment at a time with each tool (``git run -- ...``, then ``dvc exp run -S lr=X`` in the
+    workspace), and ``progress`` (when given) holds how many both have made, so that an interrupted
+    creation resumes where it stopped.
+    """
     print(f"recording experiments {done + 1}..{count} with each tool ...", file=sys.stderr, flush=True)
-    for lr in rates(count)[done:]:
+    for number, lr in enumerate(rates(count)[done:], start=done + 1):
         common.sh(["git-run", "-q", "--", python, "train.py", "--lr", str(lr)], ours, env)
-        common.sh([str(dvc), "exp", "run", "--queue", "-S", f"lr={lr}"], theirs, env)
-    common.sh([str(dvc), "exp", "run", "--run-all"], theirs, env)
+        common.sh([str(dvc), "exp", "run", "-q", "-S", f"lr={lr}"], theirs, env)
+        if progress is not None:
+            progress.write_text(f"{number}\n")
+        if number % 10 == 0:
+            print(f"  {number} experiments, {time.strftime('%H:%M:%S')}", file=sys.stderr, flush=True)
+    return count
+
+
+def prepare_repos(work: Path, dvc: Path, python: str, env: dict[str, str]) -> tuple[Path, Path]:
+    """The two repositories with the training script committed (no experiment yet)."""
+    ours = common.small_repo(work / "gitrun-repo", env)
+    theirs = common.small_repo(work / "dvc-repo", env)
+    for repo in (ours, theirs):
+        (repo / "train.py").write_text(TRAIN)
+        (repo / "params.yaml").write_text("lr: 0.001\n")
+        (repo / ".gitignore").write_text("metrics.json\n")
+    common.sh([str(dvc), "init", "-q"], theirs, env)
+    common.sh([str(dvc), "config", "core.analytics", "false"], theirs, env)
+    (theirs / "dvc.yaml").write_text(DVC_YAML.replace("python", python))
+    (theirs / ".gitignore").write_text("")
+    for repo in (ours, theirs):
+        common.sh(["git", "add", "-A"], repo, env)
+        common.sh(["git", "commit", "-q", "-m", "training script"], repo, env)
+    return ours, theirs
 
 
 def measure(ours: Path, theirs: Path, dvc: Path, env: dict[str, str], rounds: int) -> dict[str, dict[str, float]]:
@@ -77,7 +105,7 @@ def measure(ours: Path, theirs: Path, dvc: Path, env: dict[str, str], rounds: in
 
 
 def report(sizes: list[int], figures: dict[int, dict[str, dict[str, float]]], counts: dict[int, tuple[int, int]],
-           version: str, rounds: int, target: int) -> str:
+           version: str, rounds: int, target: int, cache: Path | None = None) -> str:
     rows = []
     for size in sizes:
         dvc_show = figures[size]["dvc exp show"]
@@ -91,8 +119,8 @@ def report(sizes: list[int], figures: dict[int, dict[str, dict[str, float]]], co
         "## Listing experiments: `git run list` vs `dvc exp show` (`bench/bench_dvc_show.py`)",
         f"Target (issue 11): at least 20x faster at {target} experiments. Result at {last}: **{ratio:.1f}x** "
         f"({'meets' if ratio >= 20 else 'below'} 20x). The same training script run with different learning "
-        "rates in two repositories: `git run -- python train.py --lr X` and `dvc exp run -S lr=X` (queued, "
-        f"then `--run-all`), {version}; warm, interleaved, median of {rounds}; wall time and the command's own "
+        "rates in two repositories: `git run -- python train.py --lr X` and `dvc exp run -S lr=X` (one at "
+        f"a time, in the workspace), {version}; warm, interleaved, median of {rounds}; wall time and the command's own "
         "CPU time (the machine is shared: CPU is the steadier figure).",
         common.table(["experiments", "command", "wall", "CPU", "dvc exp show / this"], rows),
         "Rows listed: " + ", ".join(f"{size} experiments: {ours} runs in `git run list`, {theirs} rows in "
@@ -110,9 +138,20 @@ def report(sizes: list[int], figures: dict[int, dict[str, dict[str, float]]], co
             f"~{at_target['git run list']:.0f} ms: **~{at_target['dvc exp show'] / at_target['git run list']:.0f}x** "
             f"by CPU (an extrapolation: {target} DVC experiments did not fit in the session on this machine).")
     sizes_arg = ",".join(str(size) for size in sizes)
+    cached = f" --cache {cache}" if cache is not None else ""
     lines.append(f"{common.machine()}; {common.stamp()}; load average {common.load_average()}. Rerun: "
-                 f"`.venv/bin/python bench/bench_dvc_show.py --experiments {sizes_arg} --rounds {rounds}`.")
+                 f"`.venv/bin/python bench/bench_dvc_show.py --experiments {sizes_arg} --rounds {rounds}{cached}` "
+                 "(with `--cache DIR` the repositories are kept: a later run with the same sizes measures "
+                 "without recreating them; `--create-only` makes them, `--measure-only` measures what "
+                 "the cache holds).")
     return "\n\n".join(lines)
+
+
+def counts_listed(ours: Path, theirs: Path, dvc: Path, env: dict[str, str]) -> tuple[int, int]:
+    """Rows each tool lists: runs in ``git run list``, experiments (and baseline rows) in ``dvc exp show``."""
+    shown = common.sh([str(dvc), "exp", "show", "--no-pager", "--csv"], theirs, env)
+    listed = common.sh(["git-run", "list", "--csv", "--columns", "id"], ours, env)
+    return len(listed.splitlines()) - 1, len(shown.strip().splitlines()) - 1
 
 
 def main() -> None:
@@ -120,42 +159,59 @@ def main() -> None:
     parser.add_argument("--experiments", default="300",
                         help="experiments to measure at, cumulative: 300, or 30,90 to measure the growth")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--cache", type=Path, default=None,
+                        help="keep the two repositories in this folder and reuse them: a creation that was "
+                             "interrupted resumes, and a size already made is measured without recreating it")
+    parser.add_argument("--create-only", action="store_true",
+                        help="make the experiments (into --cache) and measure nothing")
+    parser.add_argument("--measure-only", action="store_true",
+                        help="measure the experiments --cache holds now, however many, and create none")
     args, _unknown = parser.parse_known_args()
     sizes = sorted(int(size) for size in args.experiments.split(","))
+    if (args.create_only or args.measure_only) and args.cache is None:
+        parser.error("--create-only and --measure-only need --cache DIR")
     dvc = ensure_dvc()
-    work = common.temp_dir("dvc-show")
+    work = args.cache.resolve() if args.cache is not None else common.temp_dir("dvc-show")
+    work.mkdir(parents=True, exist_ok=True)
+    progress = work / "experiments-made"
     env = common.isolated_env(work / "home", [common.VENV_BIN, dvc.parent])
     env.update(DVC_NO_ANALYTICS="1", DVC_UPDATER="0", DVC_NO_UPDATER="1")
     python = str(dvc.parent / "python")  # has yaml (a dvc dependency); gitrun records it like any python
     try:
-        ours = common.small_repo(work / "gitrun-repo", env)
-        theirs = common.small_repo(work / "dvc-repo", env)
-        for repo in (ours, theirs):
-            (repo / "train.py").write_text(TRAIN)
-            (repo / "params.yaml").write_text("lr: 0.001\n")
-            (repo / ".gitignore").write_text("metrics.json\n")
-        common.sh([str(dvc), "init", "-q"], theirs, env)
-        common.sh([str(dvc), "config", "core.analytics", "false"], theirs, env)
-        (theirs / "dvc.yaml").write_text(DVC_YAML.replace("python", python))
-        (theirs / ".gitignore").write_text("")
-        for repo in (ours, theirs):
-            common.sh(["git", "add", "-A"], repo, env)
-            common.sh(["git", "commit", "-q", "-m", "training script"], repo, env)
+        if (work / "gitrun-repo").exists() and progress.exists():
+            ours, theirs = work / "gitrun-repo", work / "dvc-repo"
+            done = int(progress.read_text())
+        else:
+            common.remove(work / "gitrun-repo")
+            common.remove(work / "dvc-repo")
+            ours, theirs = prepare_repos(work, dvc, python, env)
+            done = 0
+            progress.write_text("0\n")
+        if args.measure_only:
+            sizes = [done]
         figures: dict[int, dict[str, dict[str, float]]] = {}
         counts: dict[int, tuple[int, int]] = {}
-        done = 0
+        measured = []
         for size in sizes:
-            record_up_to(size, done, ours, theirs, dvc, python, env)
-            done = size
-            shown = common.sh([str(dvc), "exp", "show", "--no-pager", "--csv"], theirs, env)
-            listed = common.sh(["git-run", "list", "--csv", "--columns", "id"], ours, env)
-            counts[size] = (len(listed.splitlines()) - 1, len(shown.strip().splitlines()) - 1)
+            if size < done:
+                print(f"skipping {size}: the cache already holds {done} experiments", file=sys.stderr)
+                continue
+            if size > done:
+                done = record_up_to(size, done, ours, theirs, dvc, python, env, progress)
+            if args.create_only:
+                continue
+            counts[size] = counts_listed(ours, theirs, dvc, env)
             figures[size] = measure(ours, theirs, dvc, env, args.rounds)
-        body = report(sizes, figures, counts, dvc_version(dvc, env), args.rounds, target=300)
+            measured.append(size)
+        if not measured:
+            return
+        body = report(measured, figures, counts, dvc_version(dvc, env), args.rounds, target=300,
+                      cache=args.cache)
         print(body)
         common.write_section(KEY, body)
     finally:
-        common.remove(work)
+        if args.cache is None:
+            common.remove(work)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,15 @@ from gitrun.commands.output import (
     write_json_array,
 )
 from gitrun.commands.paging import colour_status_column
-from gitrun.commands.selection import Selection, current_branch, fields_needed, reachable_bases, scope_line, select_runs
+from gitrun.commands.selection import (
+    Selection,
+    current_branch,
+    fields_needed,
+    reachable_rows,
+    scope_line,
+    select_rows,
+    select_runs,
+)
 from gitrun.model.run import run_summary_json
 from gitrun.model.timefmt import human_age_seconds, human_duration
 from gitrun.store.index import COLUMNS, level_for
@@ -28,6 +36,7 @@ from gitrun.store.index import COLUMNS, level_for
 # (gitrun.model.query, gitrun.model.fields: imported by the paths that need them; start-up is most
 # of what the default ``git run list`` costs at 10,000 runs).
 DEFAULT_COLUMNS = "id,name,status,age,duration,branch,message"
+LISTED = 10  # the listing columns a row of ``Listed.rows`` holds (index.listing_rows)
 DEFAULT_HEADERS = ["id", "name", "status", "age", "duration", "branch", "message"]  # parse_columns(DEFAULT_COLUMNS)
 
 
@@ -35,14 +44,22 @@ def list_command(as_json: bool = False, limit: int | None = None, columns: str |
                  where: str | None = None, sort: str | None = None, all_branches: bool = False,
                  as_csv: bool = False, quiet: bool = False) -> int:
     default_table = columns is None and not as_json and not as_csv and not quiet
-    if default_table and where is None and sort is None:
-        ctx = open_context()
-        return _default_table(ctx, _unfiltered(ctx, all_branches, limit), where)
+    opened: Context | None = None
+    if default_table:
+        ctx = opened = open_context()
+        if where is None and sort is None:
+            return _default_table(ctx, _unfiltered(ctx, all_branches, limit), where)
+        picked = select_rows(ctx.store.index, ctx.repo, where=where, sort=sort, limit=limit,
+                             all_branches=all_branches)
+        if picked is not None:  # every field is in the index's rows: no Run built
+            selection = Selection([], picked.hidden, all_branches, picked.matched, picked.notes)
+            return _default_table(ctx, Listed(selection, picked.all_ids, [row[0] for row in picked.rows],
+                                              {row[0]: row[:LISTED] for row in picked.rows}), where)
     from gitrun.commands.list_cells import cell, raw_cell
     from gitrun.model.query import parse_columns
 
     chosen = parse_columns(columns or DEFAULT_COLUMNS)
-    ctx = open_context()
+    ctx = opened or open_context()
     needed = fields_needed(where, sort)
     if not as_json and not default_table:
         needed += [path for _, path in chosen]
@@ -106,13 +123,7 @@ class Listed:
 def _unfiltered(ctx: Context, all_branches: bool, limit: int | None) -> Listed:
     """Every run of HEAD's history (or all), newest first, from the index's typed columns alone."""
     rows = ctx.store.index.listing_rows()
-    hidden = 0
-    if all_branches:
-        kept = rows
-    else:
-        reachable = reachable_bases(ctx.repo, {row[8] for row in rows if row[8]})
-        kept = [row for row in rows if not row[8] or row[8] in reachable]
-        hidden = len(rows) - len(kept)
+    kept, hidden = reachable_rows(ctx.repo, rows, all_branches)
     shown = kept[:limit] if limit is not None else kept
     return Listed(Selection([], hidden, all_branches, len(kept)), [row[0] for row in rows],
                   [row[0] for row in shown], {row[0]: row for row in shown})

@@ -6,10 +6,12 @@ from gitrun.store.selection import (
     current_branch,
     fields_needed,
     reachable_bases,
+    reachable_rows,
     run_label,
     scope_line,
+    select_rows,
     select_runs,
 )
 
-__all__ = ["Selection", "baseline_of_branch", "current_branch", "fields_needed", "reachable_bases", "run_label",
-           "scope_line", "select_runs"]
+__all__ = ["Selection", "baseline_of_branch", "current_branch", "fields_needed", "reachable_bases",
+           "reachable_rows", "run_label", "scope_line", "select_rows", "select_runs"]

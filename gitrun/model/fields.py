@@ -44,7 +44,7 @@ def resolve(run: Run, path: tuple[str, ...], now: datetime | None = None) -> lis
         value = run.id if root == "id" else run.status if root == "status" else doc.get(root)
         return [] if value is None else [value]
     if root in ("tag", "tags"):
-        return [*run.tags, *[tag for tag in dataset_tags(doc) if tag not in run.tags]]
+        return run_tags(run.tags, doc)
     if root == "branch":
         return [run.branch] if run.branch else []
     if root == "command":
@@ -78,23 +78,9 @@ def resolve(run: Run, path: tuple[str, ...], now: datetime | None = None) -> lis
         key = rest or "met"
         return [expect[key]] if key in expect else []
     if root in ("params", "metrics"):
-        table = doc.get(root)
-        if not isinstance(table, dict):
-            return []
-        if rest in table:
-            return [table[rest]]
-        found = _nested(table, rest.split("."))
-        return [] if found is None or isinstance(found, dict) else [found]
+        return section_values(doc.get(root), rest)
     if root == "summary":
-        table = doc.get("summary")
-        if not isinstance(table, dict):
-            return []
-        if rest in table:
-            entry = table[rest]
-            return [entry.get("last")] if isinstance(entry, dict) and "last" in entry else []
-        name, _, stat = rest.rpartition(".")
-        entry = table.get(name)
-        return [entry[stat]] if isinstance(entry, dict) and stat in entry else []
+        return summary_values(doc.get("summary"), rest)
     if root == "data":
         return _data_values(doc, rest)
     if root == "env" and rest.startswith("packages."):
@@ -108,6 +94,33 @@ def resolve(run: Run, path: tuple[str, ...], now: datetime | None = None) -> lis
     if isinstance(found, dict) and "version" in found:
         found = found["version"]  # env.python -> its version
     return [] if found is None else [found]
+
+
+def section_values(table: Any, rest: str) -> list[Any]:
+    """``params.NAME``/``metrics.NAME`` in that section's table: a flat dotted key, else nested tables."""
+    if not isinstance(table, dict):
+        return []
+    if rest in table:
+        return [table[rest]]
+    found = _nested(table, rest.split("."))
+    return [] if found is None or isinstance(found, dict) else [found]
+
+
+def summary_values(table: Any, rest: str) -> list[Any]:
+    """``summary.NAME`` (its last value) or ``summary.NAME.STAT`` in the ``[summary]`` table."""
+    if not isinstance(table, dict):
+        return []
+    if rest in table:
+        entry = table[rest]
+        return [entry.get("last")] if isinstance(entry, dict) and "last" in entry else []
+    name, _, stat = rest.rpartition(".")
+    entry = table.get(name)
+    return [entry[stat]] if isinstance(entry, dict) and stat in entry else []
+
+
+def run_tags(tags: list[str], doc: dict[str, Any]) -> list[str]:
+    """``tag``'s values: the run's tags, then its datasets' names not among them."""
+    return [*tags, *[tag for tag in dataset_tags(doc) if tag not in tags]]
 
 
 def _nested(table: dict[str, Any], parts: list[str]) -> Any:

@@ -383,9 +383,7 @@ class RunIndex:
                     kind = conn.execute("SELECT type FROM sqlite_master WHERE name = ?", (name,)).fetchone()
                     if kind is not None:
                         conn.execute(f'DROP {kind[0].upper()} IF EXISTS "{name}"')
-                for statement in _CREATE.split(";"):
-                    if statement.strip():
-                        conn.execute(statement)
+                create_tables(conn)
                 conn.execute(f"PRAGMA user_version = {SCHEMA}")
             conn.execute("COMMIT")
         except BaseException:
@@ -569,8 +567,7 @@ class RunIndex:
         progress = _Progress(len(todo)) if len(todo) >= PROGRESS_THRESHOLD else None
         done = 0
         for rows in _parsed_rows(self.repo, todo):
-            conn.executemany(_UPSERT, [row[:-2] for row in rows])
-            conn.executemany(_DOC_UPSERT, [(row[0], row[3], row[-2], row[-1]) for row in rows])
+            store_rows(conn, rows)
             done += len(rows)
             if progress is not None:
                 progress.update(done)
@@ -592,25 +589,7 @@ class RunIndex:
         if level == FULL:
             return list(self.iter_full())
         if level.startswith(COLUMNS):
-            sections = [name for name in level.partition(":")[2].split(",") if name in SECTION_COLUMNS]
-            extra = "".join(f", {name}" for name in sections)
-            if listing is not None:
-                extra += ", started_s, message_cell"
-            select = _COLUMNS_SELECT.replace(" FROM run_index", extra + " FROM run_index")
-            rows = self._guarded(lambda conn: conn.execute(select + " ORDER BY id DESC").fetchall())
-            width = _COLUMNS_COUNT
-            runs = []
-            for row in rows:
-                run = run_from_columns(row[:width])
-                for name, text in zip(sections, row[width:width + len(sections)], strict=True):
-                    if text not in ("{}", "[]"):
-                        run.doc[name] = json.loads(text)
-                if listing is not None:
-                    run_id, _, _, name, status, _, _, _, duration, branch, detached, base = row[:12]
-                    listing[run_id] = (run_id, name, status, row[-2], duration, branch, detached, row[-1], base,
-                                       row[width - 1])
-                runs.append(run)
-            return runs
+            return self._guarded(lambda conn: column_runs(conn, level, listing))
         rows = self._guarded(lambda conn: conn.execute(
             "SELECT r.id, r.ref_target, r.snapshot_commit, d.lite FROM run_index r JOIN run_docs d ON d.id = r.id "
             "ORDER BY r.id DESC").fetchall())
@@ -689,19 +668,64 @@ class RunIndex:
             "OR (ref_target >= ? AND ref_target < ?) ORDER BY id DESC", (prefix, upper, prefix, upper)).fetchall())
         return [row[0] for row in rows]
 
-    def listing_rows(self) -> list[tuple[Any, ...]]:
-        """What the default ``git run list`` shows, newest first, straight from the typed columns:
-        (id, name, status, started_s, duration_s, branch, detached, message_cell, base_commit, baseline_of)."""
+    def listing_rows(self, extra: Sequence[str] = (), parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """What the default ``git run list`` shows, newest first (``listing_rows`` below)."""
         self.sync()
-        return self._guarded(lambda conn: conn.execute(
-            "SELECT id, name, status, started_s, duration_s, branch, detached, message_cell, base_commit, "
-            "baseline_of FROM run_index ORDER BY id DESC").fetchall())
+        return self._guarded(lambda conn: listing_rows(conn, extra, parameters))
 
     def names(self) -> dict[str, str]:
         """Run id -> name, for every run."""
         self.sync()
         rows = self._guarded(lambda conn: conn.execute("SELECT id, name FROM run_index").fetchall())
         return {run_id: name for run_id, name in rows}
+
+
+def column_runs(conn: sqlite3.Connection, level: str,
+                listing: dict[str, tuple[Any, ...]] | None = None) -> list[Run]:
+    """``RunIndex.runs`` at a COLUMNS level (``columns`` or ``columns:params,metrics``) over ``conn``."""
+    sections = [name for name in level.partition(":")[2].split(",") if name in SECTION_COLUMNS]
+    extra = "".join(f", {name}" for name in sections)
+    if listing is not None:
+        extra += ", started_s, message_cell"
+    select = _COLUMNS_SELECT.replace(" FROM run_index", extra + " FROM run_index")
+    rows = conn.execute(select + " ORDER BY id DESC").fetchall()
+    width = _COLUMNS_COUNT
+    runs = []
+    for row in rows:
+        run = run_from_columns(row[:width])
+        for name, text in zip(sections, row[width:width + len(sections)], strict=True):
+            if text not in ("{}", "[]"):
+                run.doc[name] = json.loads(text)
+        if listing is not None:
+            run_id, _, _, name, status, _, _, _, duration, branch, detached, base = row[:12]
+            listing[run_id] = (run_id, name, status, row[-2], duration, branch, detached, row[-1], base,
+                               row[width - 1])
+        runs.append(run)
+    return runs
+
+
+def listing_rows(conn: sqlite3.Connection, extra: Sequence[str] = (),
+                 parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    """The default ``git run list``'s columns, newest first, straight from the typed columns:
+    (id, name, status, started_s, duration_s, branch, detached, message_cell, base_commit, baseline_of),
+    then the ``extra`` SQL expressions over ``run_index`` (``store.row_fields``: the fields of a
+    ``--where``/``--sort``), with ``parameters`` bound to their ``?``."""
+    select = ("SELECT id, name, status, started_s, duration_s, branch, detached, message_cell, base_commit, "
+              "baseline_of" + "".join(f", {expression}" for expression in extra) + " FROM run_index ORDER BY id DESC")
+    return conn.execute(select, tuple(parameters)).fetchall()
+
+
+def store_rows(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Write ``row_values`` rows (a run's ``run_index`` row and its documents)."""
+    conn.executemany(_UPSERT, [row[:-2] for row in rows])
+    conn.executemany(_DOC_UPSERT, [(row[0], row[3], row[-2], row[-1]) for row in rows])
+
+
+def create_tables(conn: sqlite3.Connection) -> None:
+    """The index's tables in an empty database (what a rebuild starts from)."""
+    for statement in _CREATE.split(";"):
+        if statement.strip():
+            conn.execute(statement)
 
 
 def index_rows(repo: pygit2.Repository, todo: Sequence[tuple[str, str, str, str]]) -> list[tuple[Any, ...]]:

@@ -4,26 +4,24 @@ then costs a lookup per run, not a walk through its note (no textual here).
 At 10,000 runs, ``fields.resolve`` and the query evaluator took 120-250 ms of CPU per keystroke.
 Values are kept per field path for the runs of one load (a reload makes a new cache); a running
 run's values (live metrics) and the clock's fields (``age``) are never kept. The filter keeps the
-query language's semantics by calling its own ``evaluate`` and ``compare``: only numeric
-comparisons, the common case, take a shortcut through numbers converted once.
+query language's semantics: it is compiled by ``gitrun.model.query_compiled`` (shared with ``git run
+list --where``), whose numeric comparisons read the numbers kept here.
 """
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
 from gitrun.model import fields
 from gitrun.model import status as statuses
-from gitrun.model.query import BoolOp, Compare, Node, Not, as_number, compare, evaluate, parse
+from gitrun.model.query import as_number, parse
+from gitrun.model.query_compiled import compile_query
 from gitrun.model.run import Run
 
 Matcher = Callable[[Run], bool]
 CLOCK_FIELDS = ("age", "duration")  # a running run's duration grows; age grows for every run
-NUMERIC = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq,
-           "!=": operator.ne}
 
 
 class ValueCache:
@@ -78,52 +76,33 @@ class ValueCache:
 
 
 def compile_filter(text: str, now: datetime, values: ValueCache | None = None) -> Matcher | None:
-    """A predicate for a ``--where`` expression (None when empty); raises QueryError when invalid."""
+    """A predicate for a ``--where`` expression (None when empty); raises QueryError when invalid.
+
+    Compiled by ``gitrun.model.query_compiled`` (the one compiler, shared with ``git run list
+    --where``) over this load's kept values.
+    """
     if not text.strip():
         return None
-    cache = values or ValueCache()
-    return _compiled(parse(text, "filter").root, cache, now)
+    return compile_query(parse(text, "filter").root, _KeptValues(values or ValueCache(), now), now)
 
 
-def _compiled(node: Node, cache: ValueCache, now: datetime) -> Matcher:
-    if isinstance(node, BoolOp):
-        parts = [_compiled(child, cache, now) for child in node.operands]
-        if len(parts) == 2:  # the common case, without a generator per run
-            first, second = parts
-            if node.op == "and":
-                return lambda run: first(run) and second(run)
-            return lambda run: first(run) or second(run)
-        if node.op == "and":
-            return lambda run: all(part(run) for part in parts)
-        return lambda run: any(part(run) for part in parts)
-    if isinstance(node, Not):
-        inner = _compiled(node.operand, cache, now)
-        return lambda run: not inner(run)
-    if isinstance(node, Compare) and _numeric(node):
-        return _numeric_compare(node, cache, now)
-    return lambda run: evaluate(node, lambda path: cache.get(run, path, now), now)
+class _KeptValues:
+    """The value cache as a ``FieldSource``: numbers kept per run are found without a call."""
 
+    def __init__(self, cache: ValueCache, now: datetime) -> None:
+        self.cache = cache
+        self.now = now
 
-def _numeric(node: Compare) -> bool:
-    """``field OP number`` on a field that is not a tag list (whose ``!=`` means "none of them")."""
-    return isinstance(node.value, float) and node.op in NUMERIC and node.field[0] not in ("tag", "tags")
+    def values(self, path: tuple[str, ...]) -> Callable[[Run], list[Any]]:
+        cache, now = self.cache, self.now
+        return lambda run: cache.get(run, path, now)
 
+    def numbers(self, path: tuple[str, ...]) -> Callable[[Run], list[float | None]]:
+        cache, now = self.cache, self.now
+        kept = cache.number_table(path)
 
-def _numeric_compare(node: Compare, cache: ValueCache, now: datetime) -> Matcher:
-    test, expected, op, path = NUMERIC[node.op], node.value, node.op, node.field
+        def numbers(run: Run) -> list[float | None]:
+            found = kept.get(run.id)
+            return found if found is not None else cache.numbers(run, path, now)
 
-    kept = cache.number_table(path)
-
-    def matches(run: Run) -> bool:
-        numbers = kept.get(run.id)
-        if numbers is None:
-            numbers = cache.numbers(run, path, now)
-        for index, number in enumerate(numbers):
-            if number is not None:
-                if test(number, expected):
-                    return True
-            elif compare(cache.get(run, path, now)[index], op, expected):  # text, None: the language's rules
-                return True
-        return False
-
-    return matches
+        return numbers
