@@ -165,14 +165,15 @@ interpreter and pygit2 included), against the in-memory build of the same spool 
 Measured {common.stamp()} on {common.machine()}; load average {load} when the last round ended
 (2 cores shared with other work: compare CPU times).
 
-Series are streamed: the spool is read 2 MiB at a time; a block whose lines are all plain points
-(what `gitrun.log` and the sampler write) is taken as columns (`model/point_columns.py`: a few
-`bytes.replace`/`split`/`translate` over the block, `map(float)` into an `array`, the TSV text
-joined per series; no dict or tuple per point); other blocks (console points) are parsed as JSON.
-Text is appended to one file per series every 4 MiB, summaries are kept as points pass, and each
-blob is written from its file (`create_blob_fromiobase`), so memory does not grow with N. What is
-left per point: the four token replacements, the split, `float()` of each value, the join of the
-TSV lines, and libgit2's zlib (level 1) for the blobs (about 0.4 s per million points).
+Series are streamed: the spool is read 2 MiB at a time. A block of `gitrun.log`'s compact lines
+whose names repeat with a period (a dict of metrics logged at every step, as here) is taken as text
+(`model/point_columns.py`, `periodic_series`): the two key tokens replaced over the block, one split
+into lines, each metric's lines joined and its name's prefix replaced, checked by deleting the
+number bytes (a translate) and comparing what is left, then one split for the values (`float()`,
+for the summaries); the TSV is that text with its separators translated. Other plain blocks are
+taken as columns (`plain_columns`), the rest parsed as JSON. Text is appended to one file per
+series every 4 MiB, summaries are kept as points pass, and each blob is written from its file
+(`create_blob_fromiobase`), so memory does not grow with N.
 Rerun: `.venv/bin/python bench/bench_finalise.py` (`--points 1000000 --rounds 1` for a quick look).
 """
     if args.no_write:

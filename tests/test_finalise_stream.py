@@ -17,7 +17,7 @@ import pytest
 from gitrun.model.series import CONSOLE_SOURCE, build_series, series_tsv, summarise, without_console_duplicates
 from gitrun.model.timefmt import from_iso
 from gitrun.runner.series_stream import SeriesBuilder
-from gitrun.store.jsonl import read_record_chunks
+from gitrun.store.jsonl import read_record_chunks, read_records
 
 
 def reference(points: list[dict[str, Any]]) -> dict[str, tuple[bytes, dict[str, Any]]]:
@@ -148,6 +148,13 @@ def random_spool(seed: int, count: int) -> str:
     return "".join(out)
 
 
+def assert_built_as_json_gives(built: dict[str, Any], expected: dict[str, tuple[bytes, dict[str, Any]]]) -> None:
+    assert list(built) == list(expected)  # the same series, first logged first
+    for name, (tsv, summary) in expected.items():
+        assert built[name].path is not None and built[name].path.read_bytes() == tsv, name
+        assert json.dumps(built[name].summary) == json.dumps(summary), name
+
+
 @pytest.mark.parametrize("seed", range(10))
 def test_blocks_taken_as_columns_give_what_json_gives(seed: int, tmp_path: Path) -> None:
     from gitrun.store.jsonl import read_line_blocks
@@ -161,10 +168,7 @@ def test_blocks_taken_as_columns_give_what_json_gives(seed: int, tmp_path: Path)
         taken += builder.add_block(block) is None
     built = builder.finish()
     assert taken > 0  # some blocks went the column way
-    assert list(built) == list(expected)  # the same series, first logged first
-    for name, (tsv, summary) in expected.items():
-        assert built[name].path is not None and built[name].path.read_bytes() == tsv, name
-        assert json.dumps(built[name].summary) == json.dumps(summary), name
+    assert_built_as_json_gives(built, expected)
 
 
 def test_plain_lines_are_columns_and_any_other_line_declines_the_block() -> None:
@@ -180,6 +184,75 @@ def test_plain_lines_are_columns_and_any_other_line_declines_the_block() -> None
     assert list(found["system/gpu"].times) == [b"1700000000.125"]
     for odd in ODD_LINES:
         assert plain_columns(f"{plain}\n{odd}".encode()) is None, odd
+
+
+# Blocks of a dict of metrics logged at every step (model.point_columns.periodic_series): each metric's
+# TSV text made from the block's text, byte for byte what JSON gives; any other block is declined.
+
+def periodic_spool(seed: int, steps: int) -> str:
+    """gitrun.log(step=..., **metrics) at every step: the same names, in the same order, each step."""
+    rng = random.Random(seed)
+    names = rng.sample(["loss", "acc", "train/loss", "système/é", "lr", "x" * 200], rng.randint(1, 6))
+    first = rng.choice([0, 7, 10**12])
+    start, interval = rng.choice([1700000000.0, 1000.5]), rng.choice([0.05, 1])
+    out = []
+    for step in range(first, first + steps):
+        values = [rng.choice([rng.uniform(-5, 5), 1 / (step + 3), -0.0, 1e-7, 3e20, 2.0, -1e300])
+                  for _ in names]
+        out.append(api_lines([(name, step, start + (step - first) * interval, value)
+                              for name, value in zip(names, values, strict=True)]))
+    return "".join(out)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_periodic_blocks_taken_as_text_give_what_json_gives(seed: int, tmp_path: Path) -> None:
+    from gitrun.model.point_columns import periodic_series
+    from gitrun.store.jsonl import read_line_blocks
+
+    path = tmp_path / "metrics.jsonl"
+    path.write_text(periodic_spool(seed, 400) + '{"name":"loss","st')  # and a torn last line
+    expected = reference([record for chunk in read_record_chunks(path) for record in chunk])
+    builder = SeriesBuilder(tmp_path / "series", flush_bytes=random.Random(seed).choice([300, 1 << 20]))
+    taken = 0
+    for block in read_line_blocks(path, chunk_bytes=random.Random(seed).choice([500, 3000, 1 << 20])):
+        taken += periodic_series(block) is not None
+        assert builder.add_block(block) is None  # as text, or else as columns: never parsed as JSON
+    built = builder.finish()
+    assert taken > 0
+    assert_built_as_json_gives(built, expected)
+
+
+TEXT_ODD_LINES = [  # in the place of a "loss" line of a block of times 1.000, 2.000, ...
+    '{"name":"loss","step":1,"value":2.0,"time":1.000}',  # time and value swapped
+    '{"name":"loss","step":,"time":1.000,"value":2.0}',  # no step
+    '{"name":"loss","step":1,"time":1.5,"value":2.0}',  # a time %.3f writes otherwise
+    '{"name":"loss","step":1,"time":1.000,"value":}',  # no value
+    '{"name":"loss","step":1,"time":1.000,"value":2.0}{"name":"acc","step":1,"time":1.000,"value":2.0}',
+    '{"name":"loss","step":1,"ti',  # torn, and the next line appended after it
+    '{"name":"acc","step":1,"time":1.000,"value":2.0}',  # another name: the period breaks
+    '{"name":"loss","step":null,"time":1.000,"value":2.0}',
+    '{"name":"loss","step":1,"time":1.000,"value":NaN}',
+    '{"name":"loss","step":1,"time":1.000,"value":1.5.5}',
+    '{"name":"loss","step":1,"time":1.000,"value":2.0,"time":3.000}',
+    json.dumps({"name": "loss", "step": 1, "time": 1.0, "value": 2.0}),  # the sampler's spacing
+    '{"name":"loss","step":1,"time":1.000,"value":2.0}\n',
+]
+
+
+def test_a_periodic_block_with_any_other_line_is_not_taken_as_text(tmp_path: Path) -> None:
+    from gitrun.model.point_columns import periodic_series
+
+    lines = api_lines([(name, step, 1.0 + step, 0.5 + step) for step in range(6)
+                       for name in ("loss", "acc")]).splitlines()
+    assert periodic_series("\n".join(lines).encode()) is not None
+    for index, odd in enumerate(ODD_LINES + TEXT_ODD_LINES):
+        block = "\n".join([*lines[:4], odd, *lines[5:]])
+        assert periodic_series(block.encode()) is None, odd
+        path = tmp_path / f"{index}.jsonl"
+        path.write_text(block + "\n")
+        builder = SeriesBuilder(tmp_path / f"series-{index}")
+        builder.add_block(block.encode())
+        assert_built_as_json_gives(builder.finish(), reference(list(read_records(path))))
 
 
 # A crashed run, made in this process: started by the recorder, then its gitrun "dies".

@@ -14,6 +14,12 @@ caller, point by point. Numbers are read by ``float()``, which also takes a few 
 (``+1``, ``01``) and gitrun never writes; values of the compact form are copied as written, since
 that writer writes ``repr(float(value))``, the text the TSV holds (tests/test_finalise_stream.py
 checks both against the JSON path).
+
+``periodic_series`` is the faster form of the commonest block: every line in the compact form and the
+names repeating with a period (a dict of metrics logged at every step). Each metric's lines are
+joined and turned into its TSV text by a few whole-text passes (its name's prefix replaced, the
+numbers left where they are), checked by deleting the digits and counting what is left; only the
+values become objects (``float``, for the summaries).
 """
 
 from __future__ import annotations
@@ -37,6 +43,16 @@ _REFUSED = (b"\\", b"\t", b"\r", b"\x00", *(bytes([byte]) for byte in _SEPARATOR
 _NUMBER_BYTES = b"0123456789.eE+-"
 _SPECIAL = frozenset((b"NaN", b"Infinity", b"-Infinity"))  # the words JSON (Python's) reads as numbers
 _NULL = b"null"
+
+
+@dataclass
+class SeriesText:
+    """One metric's points of a block as its TSV text (``step\\ttime\\tvalue\\n`` lines, the text
+    ``model.series`` writes) and their values."""
+
+    text: bytes
+    values: array  # type: ignore[type-arg]
+    last_step: int
 
 
 @dataclass
@@ -144,15 +160,97 @@ def _steps(steps: Sequence[bytes]) -> list[bytes | None] | None:
 
 def _times(times: Sequence[bytes]) -> Sequence[bytes] | None:
     """The times as ``%.3f`` writes them: as they are when already so (gitrun.log writes them so)."""
+    if _written_as_3f(times):
+        return times
     joined = b"".join(times)
-    count, width = len(times), len(times[0])
-    if (4 < width <= 16 and len(joined) == width * count and joined[width - 4::width] == b"." * count
-            and joined.count(b".") == count and joined.replace(b".", b"").isdigit()
-            and len(set(map(len, times))) == 1):
-        return times  # digits '.' three digits, at most 12 before the point: %.3f gives the same text
     if joined.translate(None, _NUMBER_BYTES):
         return None
     try:
         return list(map(b"%.3f".__mod__, map(float, times)))
     except ValueError:
         return None
+
+
+_TIME_KEY = b',"time":'
+_VALUE_KEY = b',"value":'
+_LINE_BREAK = b'}\n{"name":"'
+_STEP_KEY = b'","step":'
+_PERIOD_LOOKAHEAD = 256  # lines read for the period; a longer period is not taken
+_TO_FIELDS = bytes.maketrans(b"\t\n", b"\x03\x03")
+_TO_TSV = bytes.maketrans(b"\x03", b"\t")
+
+
+def periodic_series(data: bytes) -> dict[str, SeriesText] | None:
+    """``data``: whole lines (no final newline) in ``gitrun.log``'s compact form whose names repeat with
+    a period -> each metric's TSV text and values, first logged first; None for any other block (then
+    ``plain_columns`` or JSON reads it)."""
+    if not (data.startswith(_OPEN) and data.endswith(_CLOSE)) or b"\\" in data:
+        return None  # an escape could hide a quote in a name; other odd bytes fail the checks below
+    # No string holds a quote (no backslash), so these tokens are the keys, never part of a name.
+    data = data.replace(_TIME_KEY, b"\t").replace(_VALUE_KEY, b"\x03")
+    lines = data[len(_OPEN):-len(_CLOSE)].split(_LINE_BREAK)  # name","step":STEP\tTIME\x03VALUE
+    names = _period_names(lines)
+    if names is None:
+        return None
+    found: dict[str, SeriesText] = {}
+    for offset, (name, raw) in enumerate(names.items()):
+        series = _series_text(lines[offset::len(names)], raw + _STEP_KEY)
+        if series is None:
+            return None
+        found[name] = series
+    return found
+
+
+def _period_names(lines: list[bytes]) -> dict[str, bytes] | None:
+    """The names of one period (text -> bytes), in order, when the first lines repeat them; each
+    metric's lines are checked against its name afterwards."""
+    head = [line[:line.find(b'"')] for line in lines[:_PERIOD_LOOKAHEAD + 1]]
+    first = head[0]
+    if first in head[1:]:
+        period = head.index(first, 1)
+    elif len(lines) <= _PERIOD_LOOKAHEAD:
+        period = len(lines)
+    else:
+        return None
+    names: dict[str, bytes] = {}
+    for raw in head[:period]:
+        try:
+            name = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        if name in names or not valid_name(name) or not name.isprintable():
+            return None
+        names[name] = raw
+    return names
+
+
+def _series_text(lines: list[bytes], prefix: bytes) -> SeriesText | None:
+    """One metric's lines (``prefix`` STEP\\tTIME\\x03VALUE) -> its TSV text, or None when any line is
+    not exactly that, with a whole step, a time as ``%.3f`` writes it and a number for a value."""
+    text = b"\n".join(lines)
+    if not text.startswith(prefix):
+        return None
+    text = text[len(prefix):].replace(b"\n" + prefix, b"\n")  # a line of another name keeps its quotes
+    count = len(lines)
+    # Numbers deleted, each line must leave exactly its two separators: nothing else, in this order.
+    if text.translate(None, _NUMBER_BYTES) != (b"\t\x03\n" * count)[:-1]:
+        return None
+    fields = text.translate(_TO_FIELDS).split(b"\x03")
+    steps, times, values = fields[0::3], fields[1::3], fields[2::3]
+    if not (b"".join(steps).isdigit() and b"" not in steps and _written_as_3f(times)):
+        return None  # a step logged as null or not a whole number, a time to write again: columns or JSON
+    try:
+        numbers = array("d", map(float, values))
+    except ValueError:  # an empty value, or signs and points in no number's order
+        return None
+    return SeriesText(text.translate(_TO_TSV) + b"\n", numbers, int(steps[-1]))
+
+
+def _written_as_3f(times: Sequence[bytes]) -> bool:
+    """Every time is digits, a point and three digits, of one width, at most 12 digits before the
+    point: ``%.3f`` of the number gives the same text."""
+    joined = b"".join(times)
+    count, width = len(times), len(times[0])
+    return (4 < width <= 16 and len(joined) == width * count and joined[width - 4::width] == b"." * count
+            and joined.count(b".") == count and joined.replace(b".", b"").isdigit()
+            and len(set(map(len, times))) == 1)

@@ -29,7 +29,7 @@ from itertools import chain
 from pathlib import Path
 from typing import Any
 
-from gitrun.model.point_columns import Columns, plain_columns
+from gitrun.model.point_columns import Columns, SeriesText, periodic_series, plain_columns
 from gitrun.model.series import CONSOLE_SOURCE, SYSTEM_PREFIX, TSV_HEADER, SeriesPoint, valid_name
 from gitrun.store.jsonl import parse_record_lines
 
@@ -83,20 +83,25 @@ class _Series:
         self.done += len(points)
         points.clear()
 
-    def extend(self, columns: Columns) -> int:
-        """Append a block's points of this series, as columns (streaming only); the bytes now waiting."""
+    def extend(self, columns: Columns | SeriesText) -> int:
+        """Append a block's points of this series, as columns or TSV text (streaming only); the bytes
+        now waiting."""
         self.fold()  # points fed one by one before these come first
-        steps = columns.steps
-        if None in steps:  # logged without a step: numbered by their place in the series
-            base = self.done
-            steps = [b"%d" % (base + index) if step is None else step for index, step in enumerate(steps)]
-        lines = zip(steps, columns.times, columns.texts, strict=True)
-        text = b"\n".join(map(b"\t".join, lines)) + b"\n"  # type: ignore[arg-type]
+        if isinstance(columns, SeriesText):
+            text, last_step = columns.text, columns.last_step
+        else:
+            steps = columns.steps
+            if None in steps:  # logged without a step: numbered by their place in the series
+                base = self.done
+                steps = [b"%d" % (base + index) if step is None else step for index, step in enumerate(steps)]
+            lines = zip(steps, columns.times, columns.texts, strict=True)
+            text = b"\n".join(map(b"\t".join, lines)) + b"\n"  # type: ignore[arg-type]
+            last_step = int(steps[-1])  # type: ignore[arg-type]
         self._wait(text)
         values = columns.values
         self.done += len(values)
         self.last = values[-1]
-        self.last_step = int(steps[-1])  # type: ignore[arg-type]
+        self.last_step = last_step
         if not math.isfinite(sum(values)):  # NaN or inf among them (or a sum past the largest float)
             values = array("d", filter(math.isfinite, values))
         if values:
@@ -174,7 +179,11 @@ class SeriesBuilder:
     def add_block(self, block: bytes) -> list[dict[str, Any]] | None:
         """A block of whole spool lines: taken as columns when they are all plain points (streaming);
         else parsed, fed through ``add`` and returned (for what else reads the points)."""
-        found = plain_columns(block) if self.folder is not None else None
+        found: Mapping[str, Columns | SeriesText] | None = None
+        if self.folder is not None:
+            found = periodic_series(block)
+            if found is None:
+                found = plain_columns(block)
         if found is None:
             records = parse_record_lines(block)
             self.add(records)
@@ -182,7 +191,7 @@ class SeriesBuilder:
         self.add_columns(found)
         return None
 
-    def add_columns(self, found: Mapping[str, Columns]) -> None:
+    def add_columns(self, found: Mapping[str, Columns | SeriesText]) -> None:
         """Points without ``src`` (logged through the API or sampled), by name (streaming only)."""
         for name, columns in found.items():
             series = self._all.get(name)
