@@ -64,6 +64,16 @@ def move_to(app: GitRunApp, name: str) -> None:
     raise AssertionError(f"{name} is not in the table")
 
 
+async def open_run_page(pilot: Any, app: GitRunApp, name: str) -> RunScreen:
+    """Enter on the run called ``name`` in the runs table; its page, once mounted."""
+    await wait_for(pilot, lambda: runs_loaded(app))
+    move_to(app, name)
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: isinstance(app.screen, RunScreen) and app.screen.is_mounted)
+    assert isinstance(app.screen, RunScreen)
+    return app.screen
+
+
 @sync
 async def test_runs_newest_first_with_counts(project: dict[str, Any]) -> None:
     app = GitRunApp(RunSource(project["repo"]))
@@ -157,11 +167,7 @@ async def test_tag_note_baseline_delete_write_to_the_repository(project: dict[st
 async def test_run_screen_tabs(project: dict[str, Any]) -> None:
     app = GitRunApp(RunSource(project["repo"]))
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: runs_loaded(app))
-        move_to(app, "run-b")
-        await pilot.press("enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, RunScreen))
-        screen = app.screen
+        screen = await open_run_page(pilot, app, "run-b")
         assert "run-b" in str(screen.query_one("#title", Static).render())
         await pilot.press("2")
         assert screen.query_one(TabbedContent).active == "params"

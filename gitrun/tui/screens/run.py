@@ -13,6 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
+from textual.widget import AwaitMount, Widget
 from textual.widgets import DataTable, Markdown, Static, TabbedContent, TabPane
 
 from gitrun.model.run import Run
@@ -62,57 +63,76 @@ class RunScreen(Screen[None]):
         self.run = run
         self.loaded: set[str] = set()
         self.code_diff: CodeDiff | None = None
+        self.building: dict[str, AwaitMount] = {}  # tabs whose widgets are mounted or being mounted
 
     @property
     def gapp(self) -> AppBase:
         return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
+        # Only the first tab's widgets are made now; each other tab's when it is first shown: laying out
+        # and styling ten tabs' tables, charts and logs cost more than the chart the user came for.
         yield Static(self.title_text(), id="title")
         with TabbedContent(initial="overview", id="tabs"):
-            with TabPane("overview", id="overview"), VerticalScroll():
-                yield Static(id="overview-text")
-            with TabPane("params", id="params"):
-                yield DataTable(id="params-table", cursor_type="row")
-            with TabPane("metrics", id="metrics"):
-                yield MetricsPanel(self.run, system=False, id="metrics-panel")
-            with TabPane("system", id="system"):
-                yield MetricsPanel(self.run, system=True, id="system-panel")
-            with TabPane("data", id="data"):
-                yield DataTable(id="data-table", cursor_type="row")
-            with TabPane("env", id="env"), VerticalScroll():
-                yield Static(id="env-text")
-            with TabPane("code", id="code"), VerticalScroll():
-                yield Static("loading…", id="code-text")
-            with TabPane("logs", id="logs"):
-                yield LogView(self.run, id="log-view")
-            with TabPane("outputs", id="outputs"):
-                yield DataTable(id="outputs-table", cursor_type="row")
-            with TabPane("note", id="note"), VerticalScroll():
-                yield Markdown(id="note-text", open_links=False)  # a teammate's link: shown, never opened
+            for name in TABS:
+                with TabPane(name, id=name):
+                    if name == "overview":
+                        yield from self.tab_content(name)
         yield KeyFooter()
+
+    def tab_content(self, name: str) -> list[Widget]:
+        """The widgets of one tab, filled by its ``fill_<name>`` once mounted."""
+        match name:
+            case "overview":
+                return [VerticalScroll(Static(id="overview-text"))]
+            case "params" | "data" | "outputs":
+                return [DataTable(id=f"{name}-table", cursor_type="row")]
+            case "metrics" | "system":
+                return [MetricsPanel(self.run, system=name == "system", id=f"{name}-panel")]
+            case "env":
+                return [VerticalScroll(Static(id="env-text"))]
+            case "code":
+                return [VerticalScroll(Static("loading…", id="code-text"))]
+            case "logs":
+                return [LogView(self.run, id="log-view")]
+            case "note":  # a teammate's link: shown, never opened
+                return [VerticalScroll(Markdown(id="note-text", open_links=False))]
+        return []
+
+    async def build_tab(self, name: str) -> None:
+        """Mount a tab's widgets the first time it is shown (and wait until they are mounted)."""
+        mounting = self.building.get(name)
+        if mounting is None:
+            pane = self.query_one(f"#{name}", TabPane)
+            if pane.children:  # composed with the screen (the first tab)
+                return
+            mounting = self.building[name] = pane.mount(*self.tab_content(name))
+        await mounting
 
     def title_text(self) -> Text:
         run = self.run
         return shown(f"{run.name} · {run.id[:10]} · {run.status}" + (f" · {run.message}" if run.message else ""))
 
-    def on_mount(self) -> None:
-        self.show_tab("overview")
+    async def on_mount(self) -> None:
+        await self.show_tab("overview")
         self.follow()  # the whole note (the table may hold a lighter copy), then every few seconds if running
         if self.run.status == "running":
             self.set_interval(LIVE_SECONDS, self.follow)
 
     @on(TabbedContent.TabActivated)
-    def tab_changed(self, event: TabbedContent.TabActivated) -> None:
+    async def tab_changed(self, event: TabbedContent.TabActivated) -> None:
         pane = event.pane.id or ""
-        self.show_tab(pane)
-        if pane in ("metrics", "system"):
+        await self.show_tab(pane)
+        if pane in ("metrics", "system") and self.query_one(TabbedContent).active == pane:
             self.query_one(f"#{pane}-panel", MetricsPanel).activate()  # its keys (crosshair) take over
 
     def action_tab(self, name: str) -> None:
         self.query_one(TabbedContent).active = name
 
-    def show_tab(self, name: str) -> None:
+    async def show_tab(self, name: str) -> None:
+        if name not in TABS:
+            return
+        await self.build_tab(name)
         if name in self.loaded:
             return
         self.loaded.add(name)
@@ -197,15 +217,16 @@ class RunScreen(Screen[None]):
         self.query_one("#title", Static).update(self.title_text())
         for panel in self.query(MetricsPanel):
             panel.set_run(fresh)
-        self.query_one(LogView).set_run(fresh)
+        for view in self.query(LogView):
+            view.set_run(fresh)
         self.loaded = {name for name in self.loaded if name in ("metrics", "system", "logs", "code", "outputs")}
-        active = self.query_one(TabbedContent).active
-        self.show_tab(active)
+        self.call_later(self.show_tab, self.query_one(TabbedContent).active)
 
     # --- actions ---------------------------------------------------------------------------------------
 
-    def action_search_log(self) -> None:
+    async def action_search_log(self) -> None:
         self.action_tab("logs")
+        await self.build_tab("logs")
         self.query_one(LogView).action_search()
 
     def reload(self) -> None:

@@ -67,6 +67,7 @@ class MetricChart(PlotextPlot):
         self.x_range: tuple[float, float] | None = None
         self.cross_x: float | None = None
         self._canvas: tuple[int, int] | None = None  # first and last column of the plot area, once drawn
+        self._drawn = False  # nothing to plot before the first show() or redraw(): no plotext render
 
     def show(self, lines: list[Line], title: str | None = None) -> None:
         self.lines = lines
@@ -75,6 +76,7 @@ class MetricChart(PlotextPlot):
         self.redraw()
 
     def redraw(self) -> None:
+        self._drawn = True
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()
@@ -133,6 +135,8 @@ class MetricChart(PlotextPlot):
                                   self.plot_columns(), self.x_range)
 
     def render(self) -> RenderResult:
+        if not self._drawn:  # its series are still being read
+            return Text("")
         drawn = super().render()
         if isinstance(drawn, Text):
             self._canvas = _plot_area(drawn.plain)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 
 SMOOTHING_STEPS = (0.0, 0.6, 0.8, 0.9, 0.95, 0.99)
 INITIAL_CHOICES = 3
+PAINT_WAIT_SECONDS = 1.0
 
 
 class MetricsPanel(Horizontal):
@@ -78,24 +80,41 @@ class MetricsPanel(Horizontal):
         if self.active:
             self.load_names()
 
+    def buckets(self) -> int:
+        """Points kept per series: two per bucket (min and max), a bucket per terminal column, which is
+        at least the chart's width; the terminal's, not the chart's: known before the chart is laid out,
+        so the first series read with the names is the one each later draw finds cached."""
+        return max(40, self.app.size.width or 100)
+
     @work(thread=True, exclusive=True, group="names")
     def load_names(self) -> None:
-        names = self.gapp.source.results.series_names(self.run)
+        """The series' names; the first time, the first series too, so the first chart is drawn from
+        the first series read, in the same trip to the main thread."""
+        results = self.gapp.source.results
+        names = results.series_names(self.run)
         names = [name for name in names if name.startswith(SYSTEM_PREFIX) == self.system]
-        self.app.call_from_thread(self.show_names, names)
+        first = None
+        if names and not self.names:
+            first = results.series(self.run, names[0], buckets=self.buckets(), x=self.x_axis)
+        self.app.call_from_thread(self.show_names, names, first)
 
-    def show_names(self, names: list[str]) -> None:
+    def show_names(self, names: list[str], first: Series | None = None) -> None:
         picker = self.query_one(SelectionList)
         if names == self.names:
             self.load_points()
             return
         chosen = set(picker.selected) & set(names) or set(names[:INITIAL_CHOICES])
         self.names = names
-        picker.clear_options()
-        picker.add_options([Selection(Text(self.label(name)), name, name in chosen) for name in names])
+        with picker.prevent(SelectionList.SelectedChanged):  # load_points below reads the choice
+            picker.clear_options()
+            picker.add_options([Selection(Text(self.label(name)), name, name in chosen) for name in names])
         if not names:
             self.query_one(MetricChart).show([], "no system samples" if self.system else "no metrics recorded")
-        self.load_points()
+        if first is not None and list(picker.selected)[:1] == [first.name]:
+            self.draw([first], [])
+            self.call_after_refresh(self.load_points, first.name)  # the others once it is painted
+        else:
+            self.load_points()
 
     def label(self, name: str) -> str:
         """A series' name as shown (in a Text, never markup): a teammate's metric name, escaped."""
@@ -106,26 +125,44 @@ class MetricsPanel(Horizontal):
         self.load_points()
 
     @work(thread=True, exclusive=True, group="points")
-    def load_points(self) -> None:
-        """Series one by one, drawing after each: the first chart shows before the tenth is read; then
-        the same metrics of the pinned runs, overlaid on top."""
+    def load_points(self, on_screen: str | None = None) -> None:
+        """The chosen series, drawn together (each draw is a whole plotext render); on an empty chart
+        the first is drawn alone as soon as it is read, and the others are read once it is painted
+        (``on_screen``: that first series is drawn already). Then the same metrics of the pinned runs,
+        overlaid on top."""
         chosen = list(self.query_one(SelectionList).selected)
-        width = max(40, self.query_one(MetricChart).size.width or 100)
+        first_paint = not self.query_one(MetricChart).lines
+        buckets = self.buckets()
         results = self.gapp.source.results
         series: list[Series] = []
+        drawn = [on_screen] if on_screen else []
         for name in chosen:
-            series.append(results.series(self.run, name, buckets=width, x=self.x_axis))
-            self.app.call_from_thread(self.draw, list(series), [])
+            series.append(results.series(self.run, name, buckets=buckets, x=self.x_axis))
+            if first_paint and not drawn:
+                self.draw_and_wait(series[:1])
+                drawn = [name]
+        if [item.name for item in series] != drawn or (not chosen and self.names):
+            self.app.call_from_thread(self.draw, list(series), [])  # none chosen: says how to pick
         pinned: list[tuple[Run, Series]] = []
         for run in self.pinned_others():
             for name in chosen:
-                item = results.series(run, name, buckets=width, x=self.x_axis)
+                item = results.series(run, name, buckets=buckets, x=self.x_axis)
                 if item.xs:
                     pinned.append((run, item))
         if pinned:
             self.app.call_from_thread(self.draw, series, pinned)
-        if not chosen:
-            self.app.call_from_thread(self.draw, [], [])
+
+    def draw_and_wait(self, series: list[Series]) -> None:
+        """(worker) Draw these series, and return once the screen shows them (or after a second): the
+        reads that follow would otherwise slow the first paint down, taking turns with it for the GIL."""
+        painted = threading.Event()
+
+        def draw() -> None:
+            self.draw(series, [])
+            self.call_after_refresh(painted.set)
+
+        self.app.call_from_thread(draw)
+        painted.wait(PAINT_WAIT_SECONDS)
 
     def pinned_others(self) -> list[Run]:
         return [run for run in self.gapp.pinned_runs() if run.id != self.run.id]
