@@ -137,6 +137,10 @@ def test_many_new_files_with_odd_names_modes_links_and_ignores_give_gits_tree(re
     global_ignore = tmp_path / "global-ignore"
     global_ignore.write_text("data/d6/f0006.txt\n")
     git(repo, "config", "core.excludesFile", str(global_ignore))
+    (repo / "data" / "d0" / "keep.me").write_text("negated\n")
+    (repo / "data" / "d0" / ".gitignore").write_text("*.me\n!keep.me\nskip*\n")
+    (repo / "data" / "d0" / "skip.txt").write_text("ignored by a nested .gitignore\n")
+    git(repo, "rm", "-q", "--cached", "src/kept.py")  # staged for deletion, still on disk: untracked
     before = user_state(repo)
     gitrun(repo, "-q", "--", "true", timeout=120)
     assert user_state(repo) == before
@@ -184,3 +188,16 @@ def test_blobs_written_for_many_new_files_survive_gc_and_a_second_snapshot_reuse
     assert subprocess.run(["git", "fsck", "--connectivity-only", "--no-dangling"], cwd=repo,
                           capture_output=True).returncode == 0
     assert git(repo, "show", f"{runs[0]['commit']}:data/d3/f0010.txt") == "row 10\n"
+
+
+def test_a_nested_repository_among_many_new_files_is_named_not_captured(repo: Path) -> None:
+    make_many(repo)
+    nested = repo / "data" / "vendor" / "lib"
+    nested.mkdir(parents=True)
+    git(nested, "init", "-q")
+    (nested / "inner.py").write_text("x = 1\n")
+    proc = gitrun(repo, "--", "true", timeout=120)
+    assert "data/vendor/lib/ is a nested git repository" in proc.stderr
+    run = json.loads(gitrun(repo, "list", "--json").stdout)[0]
+    names = git(repo, "ls-tree", "-r", "--name-only", run["commit"]).split()
+    assert not any(name.startswith("data/vendor") for name in names) and "data/d3/f0003.txt" in names

@@ -108,6 +108,33 @@ def _temporary_index_repository(paths: RepoPaths) -> Iterator[tuple[pygit2.Repos
         temp_index.unlink(missing_ok=True)
 
 
+def _status(repo: pygit2.Repository, paths: RepoPaths, index_file: Path) -> dict[str, int]:
+    """Every changed path with its libgit2 status flags; untracked files as git itself lists them.
+
+    libgit2 reports an untracked folder as one ``folder/`` entry (``untracked_files="normal"``:
+    milliseconds); only then git lists every untracked file (``git ls-files --others
+    --exclude-standard``: git's own ignore rules, and 4x faster than libgit2 listing them one by one
+    with 100,000 files). A nested repository stays one ``folder/`` entry either way.
+    """
+    flags = {path: int(value) for path, value in repo.status(untracked_files="normal", ignored=False).items()}
+    if not any(path.endswith("/") and value & _WT_NEW for path, value in flags.items()):
+        return flags
+    listed = run_git(["ls-files", "--others", "--exclude-standard", "-z"], paths.workdir,
+                     env={"GIT_DIR": str(paths.gitdir), "GIT_WORK_TREE": str(paths.workdir),
+                          "GIT_INDEX_FILE": str(index_file)})
+    for path, value in list(flags.items()):
+        if value & _WT_NEW:
+            if value == _WT_NEW:
+                del flags[path]
+            else:
+                flags[path] = value & ~_WT_NEW  # also staged for deletion (``git rm --cached``)
+    for name in listed.stdout.split(b"\0"):
+        if name:
+            path = os.fsdecode(name)
+            flags[path] = flags.get(path, 0) | _WT_NEW
+    return flags
+
+
 def _skip_worktree_paths(paths: RepoPaths) -> frozenset[str]:
     """Index entries flagged skip-worktree (sparse checkout, ``git update-index --skip-worktree``).
 
@@ -142,13 +169,13 @@ def take_snapshot(paths: RepoPaths, policy: Policy) -> SnapshotResult:
         head = _head_commit(repo)
         head_tree = head.tree if head is not None else None
         index = repo.index
-        status = repo.status(untracked_files="all", ignored=False)
+        status = _status(repo, paths, temp_index)
         submodule_paths = set(_submodule_paths(repo))
         skipped = _skip_worktree_paths(paths)
         result = SnapshotResult(tree=pygit2.Oid(hex="0" * 40), base_commit=head.id if head else None)
         new_files: list[str] = []  # untracked files the policy let in, hashed together below
         changed = sorted(status)
-        untracked = [path for path in changed if int(status[path]) & _WT_NEW]
+        untracked = [path for path in changed if status[path] & _WT_NEW]
         blobs = _NewBlobs(repo, paths) if len(untracked) >= GIT_BATCH_FROM and _raw_bytes_are_blobs(
             repo, paths, untracked) else None
         prepare = getattr(policy, "prepare", None)
@@ -162,7 +189,7 @@ def take_snapshot(paths: RepoPaths, policy: Policy) -> SnapshotResult:
             if path in accepted:
                 result.untracked.append(path)  # let in and stored by the policy's prepare
                 continue
-            flags = int(status[path])
+            flags = status[path]
             if path.endswith("/"):
                 result.warnings.append(f"{path} is a nested git repository that is not a submodule: not captured")
                 continue
