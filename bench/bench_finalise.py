@@ -66,18 +66,30 @@ print(json.dumps({"wall": wall, "cpu": cpu, "peak_mib": resource.getrusage(resou
 """
 
 
-def write_points(path: Path, count: int) -> None:
-    """``count`` points of 10 metrics, as ``gitrun.log(step=..., metric_i=...)`` spools them (its encoder)."""
+SYSTEM_SERIES = ("cpu_percent", "rss_bytes", "threads", "read_bytes", "write_bytes", "memory_used_bytes",
+                 "memory_percent")
+SAMPLE_EVERY = 500  # steps between two samples: 100 steps a second, the sampler's default 5 s
+
+
+def write_points(path: Path, count: int, sampled: bool = False) -> None:
+    """``count`` points of 10 metrics, as ``gitrun.log(step=..., metric_i=...)`` spools them (its encoder);
+    ``sampled``: with the system sampler's lines (``json.dumps``, 7 series) every ``SAMPLE_EVERY`` steps."""
     from gitrun.api import _Buffer
 
     encoder = _Buffer.__new__(_Buffer)  # only its line encoder: no spool, no thread
     encoder._names = {}
     with open(path, "w", encoding="utf-8") as handle:
-        for start in range(0, count // 10, 1000):
+        for start in range(0, count // 10, SAMPLE_EVERY):
             handle.write(encoder._encode([(f"metric_{index}", step, 1700000000.0 + step * 0.05,
                                            1.0 / (step + index + 1))
-                                          for step in range(start, min(start + 1000, count // 10))
+                                          for step in range(start, min(start + SAMPLE_EVERY, count // 10))
                                           for index in range(10)]))
+            if sampled:
+                sample = start // SAMPLE_EVERY
+                handle.write("".join(json.dumps({"name": f"system/{name}", "step": sample,
+                                                 "time": 1700000000.0 + start * 0.05 + 0.0125,
+                                                 "value": 12.5 + index * sample}) + "\n"
+                                     for index, name in enumerate(SYSTEM_SERIES)))
 
 
 def run_json(code: str, args: list[str], cwd: Path, env: dict[str, str]) -> dict[str, float]:
@@ -88,10 +100,11 @@ def run_json(code: str, args: list[str], cwd: Path, env: dict[str, str]) -> dict
     return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
 
 
-def one_round(repo: Path, env: dict[str, str], count: int, baseline: bool) -> tuple[dict[str, float], dict | None]:
+def one_round(repo: Path, env: dict[str, str], count: int, baseline: bool,
+              sampled: bool) -> tuple[dict[str, float], dict | None]:
     spool = Path(subprocess.run([PYTHON, "-c", MAKE_CRASHED], cwd=repo, env=env, capture_output=True, text=True,
                                 check=True).stdout.strip())
-    write_points(spool / "metrics.jsonl", count)
+    write_points(spool / "metrics.jsonl", count, sampled)
     base = None
     if baseline:
         side = repo.parent / "baseline.jsonl"
@@ -100,6 +113,11 @@ def one_round(repo: Path, env: dict[str, str], count: int, baseline: bool) -> tu
         side.unlink()
     ours = run_json(RECOVER, [], repo, env)
     return ours, base
+
+
+def load_average() -> str:
+    """The 1-minute load average (other work on the machine stretches wall times, not CPU times)."""
+    return Path("/proc/loadavg").read_text().split()[0]
 
 
 def main() -> None:
@@ -121,18 +139,22 @@ def main() -> None:
         (repo / "train.py").write_text("print('hi')\n")
         common.sh(["git", "add", "."], repo, env)
         common.sh(["git", "commit", "-qm", "initial"], repo, env)
-        for index, count in enumerate(counts):
-            rounds = args.rounds if index == 0 else 1
+        cases = [(count, False) for count in counts]
+        cases.insert(1, (counts[0], True))  # the smallest count again, with the sampler's lines among them
+        for count, sampled in cases:
+            rounds = args.rounds if count == counts[0] else 1
+            label = f"{count:,}" + (f" + sampler ({len(SYSTEM_SERIES)} series every {SAMPLE_EVERY} steps)"
+                                    if sampled else "")
             ours, bases = [], []
             for _ in range(rounds):
-                mine, base = one_round(repo, env, count, count <= args.baseline_max)
+                mine, base = one_round(repo, env, count, count <= args.baseline_max, sampled)
                 ours.append(mine)
                 if base is not None:
                     bases.append(base)
-                print(f"  {count:,} points: streaming {mine['wall']:.2f} s ({mine['cpu']:.2f} s CPU), "
+                print(f"  {label} points: streaming {mine['wall']:.2f} s ({mine['cpu']:.2f} s CPU), "
                       f"{mine['peak_mib']:.0f} MiB" + (f"; in-memory {base['wall']:.2f} s ({base['cpu']:.2f} s CPU), "
-                                                       f"{base['peak_mib']:.0f} MiB" if base else ""),
-                      file=sys.stderr, flush=True)
+                                                       f"{base['peak_mib']:.0f} MiB" if base else "")
+                      + f"; load {load_average()}", file=sys.stderr, flush=True)
             wall = statistics.median(item["wall"] for item in ours)
             cpu = statistics.median(item["cpu"] for item in ours)
             peak = max(item["peak_mib"] for item in ours)
@@ -144,14 +166,15 @@ def main() -> None:
                                   f"{cpu / base_cpu:.2f}x"]
             else:
                 baseline_cells = ["not run (needs ~650 bytes a point)", "", "", ""]
-            rows.append([f"{count:,}", f"{wall:.2f} s", f"**{cpu:.2f} s**", f"**{peak:.0f} MiB**", *baseline_cells])
+            rows.append([label, f"{wall:.2f} s", f"**{cpu:.2f} s**", f"**{peak:.0f} MiB**", *baseline_cells,
+                         load_average()])
     finally:
         shutil.rmtree(work, ignore_errors=True)
     table = common.table(
         ["points (10 metrics)", "streaming: wall", "CPU", "peak memory", "in-memory: wall", "CPU", "peak",
-         "CPU ratio"],
+         "CPU ratio", "load"],
         rows)
-    load = Path("/proc/loadavg").read_text().split()[0]
+    load = load_average()
     body = f"""## Finalising long runs
 
 A crashed run whose spool holds N points (10 metrics, written by `gitrun.log`'s own encoder) is

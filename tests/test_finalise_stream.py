@@ -189,8 +189,9 @@ def test_plain_lines_are_columns_and_any_other_line_declines_the_block() -> None
 # Blocks of a dict of metrics logged at every step (model.point_columns.periodic_series): each metric's
 # TSV text made from the block's text, byte for byte what JSON gives; any other block is declined.
 
-def periodic_spool(seed: int, steps: int) -> str:
-    """gitrun.log(step=..., **metrics) at every step: the same names, in the same order, each step."""
+def periodic_spool(seed: int, steps: int, sampled: bool) -> str:
+    """gitrun.log(step=..., **metrics) at every step: the same names, in the same order, each step;
+    ``sampled``: with the system sampler's lines now and then."""
     rng = random.Random(seed)
     names = rng.sample(["loss", "acc", "train/loss", "système/é", "lr", "x" * 200], rng.randint(1, 6))
     first = rng.choice([0, 7, 10**12])
@@ -199,26 +200,34 @@ def periodic_spool(seed: int, steps: int) -> str:
     for step in range(first, first + steps):
         values = [rng.choice([rng.uniform(-5, 5), 1 / (step + 3), -0.0, 1e-7, 3e20, 2.0, -1e300])
                   for _ in names]
-        out.append(api_lines([(name, step, start + (step - first) * interval, value)
-                              for name, value in zip(names, values, strict=True)]))
+        lines = api_lines([(name, step, start + (step - first) * interval, value)
+                           for name, value in zip(names, values, strict=True)]).splitlines(keepends=True)
+        if sampled and rng.random() < 0.1:  # the sampler appends between two writes, even inside a step's
+            sample = [{"name": f"system/{name}", "step": step, "time": 1700000000.25, "value": rng.choice([3, 2.5])}
+                      for name in ("cpu_percent", "rss_bytes")]
+            lines.insert(rng.randrange(len(lines) + 1), "".join(json.dumps(point) + "\n" for point in sample))
+        out.extend(lines)
     return "".join(out)
 
 
 @pytest.mark.parametrize("seed", range(8))
 def test_periodic_blocks_taken_as_text_give_what_json_gives(seed: int, tmp_path: Path) -> None:
-    from gitrun.model.point_columns import periodic_series
+    from gitrun.model.point_columns import periodic_series, spaced_runs
     from gitrun.store.jsonl import read_line_blocks
 
     path = tmp_path / "metrics.jsonl"
-    path.write_text(periodic_spool(seed, 400) + '{"name":"loss","st')  # and a torn last line
+    sampled = seed % 2 == 1
+    path.write_text(periodic_spool(seed, 400, sampled) + '{"name":"loss","st')  # and a torn last line
     expected = reference([record for chunk in read_record_chunks(path) for record in chunk])
     builder = SeriesBuilder(tmp_path / "series", flush_bytes=random.Random(seed).choice([300, 1 << 20]))
-    taken = 0
+    taken = taken_beside_samples = 0
     for block in read_line_blocks(path, chunk_bytes=random.Random(seed).choice([500, 3000, 1 << 20])):
-        taken += periodic_series(block) is not None
+        as_text = sum(periodic_series(run) is not None for run in spaced_runs(block))
+        taken += as_text
+        taken_beside_samples += as_text if b'{"name": ' in block else 0
         assert builder.add_block(block) is None  # as text, or else as columns: never parsed as JSON
     built = builder.finish()
-    assert taken > 0
+    assert taken > 0 and (taken_beside_samples > 0 or not sampled)
     assert_built_as_json_gives(built, expected)
 
 

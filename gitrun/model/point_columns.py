@@ -254,3 +254,36 @@ def _written_as_3f(times: Sequence[bytes]) -> bool:
     return (4 < width <= 16 and len(joined) == width * count and joined[width - 4::width] == b"." * count
             and joined.count(b".") == count and joined.replace(b".", b"").isdigit()
             and len(set(map(len, times))) == 1)
+
+
+_SPACED_LINE = b'{"name": '  # json.dumps' spacing: the sampler's and the console parser's lines
+_MAX_SPACED_RUNS = 256  # a block with more runs of them is read whole (columns or JSON), as before
+
+
+def spaced_runs(data: bytes) -> list[bytes]:
+    """``data`` (whole lines, no final newline) cut where runs of lines in ``json.dumps``' spacing start
+    and end, so that the lines ``gitrun.log`` wrote between two samples can be taken as text; the
+    block itself when it has none, or too many runs, or they are not where lines start."""
+    if _SPACED_LINE not in data:
+        return [data]
+    runs: list[bytes] = []
+    start = 0
+    found = data.find(_SPACED_LINE)
+    while found >= 0:
+        if (found and data[found - 1] != 0x0A) or len(runs) >= 2 * _MAX_SPACED_RUNS:
+            return [data]  # not at a line's start (a name holding it), or sampled more than logged
+        end = found
+        while data.startswith(_SPACED_LINE, end):  # the run: every line that follows in that spacing
+            end = data.find(b"\n", end)
+            if end < 0:
+                end = len(data)
+                break
+            end += 1
+        if found > start:
+            runs.append(data[start:found - 1])
+        runs.append(data[found:end].rstrip(b"\n"))
+        start = end
+        found = data.find(_SPACED_LINE, start)
+    if start < len(data):
+        runs.append(data[start:])
+    return runs

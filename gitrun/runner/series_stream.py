@@ -29,7 +29,7 @@ from itertools import chain
 from pathlib import Path
 from typing import Any
 
-from gitrun.model.point_columns import Columns, SeriesText, periodic_series, plain_columns
+from gitrun.model.point_columns import Columns, SeriesText, periodic_series, plain_columns, spaced_runs
 from gitrun.model.series import CONSOLE_SOURCE, SYSTEM_PREFIX, TSV_HEADER, SeriesPoint, valid_name
 from gitrun.store.jsonl import parse_record_lines
 
@@ -177,19 +177,25 @@ class SeriesBuilder:
         return self.folder / f"{self._files}.tsv"
 
     def add_block(self, block: bytes) -> list[dict[str, Any]] | None:
-        """A block of whole spool lines: taken as columns when they are all plain points (streaming);
-        else parsed, fed through ``add`` and returned (for what else reads the points)."""
-        found: Mapping[str, Columns | SeriesText] | None = None
-        if self.folder is not None:
-            found = periodic_series(block)
-            if found is None:
-                found = plain_columns(block)
-        if found is None:
+        """A block of whole spool lines, cut around the sampler's lines (``spaced_runs``): each run taken
+        as text or columns when its lines are all plain points (streaming); else parsed, fed through
+        ``add`` and returned (for what else reads the points)."""
+        if self.folder is None:
             records = parse_record_lines(block)
             self.add(records)
             return records
-        self.add_columns(found)
-        return None
+        parsed: list[dict[str, Any]] | None = None
+        for run in spaced_runs(block):
+            found: Mapping[str, Columns | SeriesText] | None = periodic_series(run)
+            if found is None:
+                found = plain_columns(run)
+            if found is not None:
+                self.add_columns(found)
+                continue
+            records = parse_record_lines(run)
+            self.add(records)
+            parsed = records if parsed is None else parsed + records
+        return parsed
 
     def add_columns(self, found: Mapping[str, Columns | SeriesText]) -> None:
         """Points without ``src`` (logged through the API or sampled), by name (streaming only)."""
