@@ -193,8 +193,9 @@ whose names repeat with a period (a dict of metrics logged at every step, as her
 (`model/point_columns.py`, `periodic_series`): the two key tokens replaced over the block, one split
 into lines, each metric's lines joined and its name's prefix replaced, checked by deleting the
 number bytes (a translate) and comparing what is left, then one split for the values (`float()`,
-for the summaries); the TSV is that text with its separators translated. Other plain blocks are
-taken as columns (`plain_columns`), the rest parsed as JSON. Text is appended to one file per
+for the summaries); the TSV is that text with its separators translated. A block is first cut
+around the sampler's lines (`spaced_runs`), which are taken as columns (`plain_columns`) like any
+other plain block that is not periodic; the rest is parsed as JSON. Text is appended to one file per
 series every 4 MiB, summaries are kept as points pass, and each blob is written from its file
 (`create_blob_fromiobase`), so memory does not grow with N.
 Rerun: `.venv/bin/python bench/bench_finalise.py` (`--points 1000000 --rounds 1` for a quick look).
