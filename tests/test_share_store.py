@@ -14,7 +14,7 @@ from gitrun.model.timefmt import to_iso, utc_now
 from gitrun.store.git import TRACE_ENV, open_repository
 from gitrun.store.sharing import PullResult, PushResult, Sharing
 from gitrun.store.trees import build_tree
-from tests.conftest import git
+from tests.conftest import git, gitrun_in_process
 
 
 def _engine(path: Path) -> Sharing:
@@ -200,20 +200,27 @@ def _tag(engine: Sharing, run_id: str, tag: str) -> None:
     engine.runs.update_doc(engine.runs.get(run_id), add, f"gitrun: tag {tag}")
 
 
-def _git_steps(trace: Path) -> list[str]:
-    """The git subprocesses gitrun ran (``GITRUN_TRACE_GIT``), e.g. ["git push", "git fetch"]."""
+def _git_steps(trace: Path, every: bool = False) -> list[str]:
+    """The git pushes and fetches gitrun ran (``every``: all its git processes), as ``GITRUN_TRACE_GIT``
+    wrote them when each ended, e.g. ["git push", "git fetch"]."""
     steps = [line.split("\t", 1)[1].split()[:2] for line in trace.read_text().splitlines()] if trace.exists() else []
     trace.unlink(missing_ok=True)
-    return [" ".join(step) for step in steps if step[1] in ("push", "fetch")]
+    return [" ".join(step) for step in steps if every or step[1] in ("push", "fetch")]
+
+
+def _a_pushed_run(repo: Path) -> tuple[Sharing, Run]:
+    """Ada's engine and a finished run of hers, pushed to origin."""
+    ada = _engine(repo)
+    run = _start_run(ada)
+    _finish(ada, run)
+    ada.push("origin")
+    return ada, run
 
 
 def test_an_optimistic_push_meets_moved_notes_and_the_merge_keeps_both_sides(
         shared: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     repo, remote = shared
-    ada = _engine(repo)
-    run = _start_run(ada)
-    _finish(ada, run)
-    ada.push("origin")
+    ada, run = _a_pushed_run(repo)
     bob_path = _clone(remote, tmp_path / "bob")
     bob = _engine(bob_path)
     bob.pull("origin")
@@ -263,3 +270,49 @@ def test_an_optimistic_push_never_revives_a_run_deleted_meanwhile(shared: tuple[
     assert pushed is not None and doomed.id not in pushed.pushed_runs
     assert set(_refs(remote, "refs/experiments/")) == {
         f"refs/experiments/{run_id}" for run_id in [kept.id, *(run.id for run in new)]}
+
+
+def test_a_first_pull_on_the_command_line_fetches_once_while_gitrun_starts(shared: tuple[Path, Path],
+                                                                          tmp_path: Path) -> None:
+    repo, remote = shared
+    _ada, run = _a_pushed_run(repo)
+    bob_path = _clone(remote, tmp_path / "bob")
+    trace = tmp_path / "trace.txt"
+    out = gitrun_in_process(bob_path, "pull", env={TRACE_ENV: str(trace)})
+    assert out.returncode == 0 and "1 new run(s)" in out.stdout, out.stderr
+    # Two quick questions (any run here? which remote?), the fetch started then, before the imports,
+    # and taken by the pull: no other git process.
+    assert _git_steps(trace, every=True) == ["git for-each-ref", "git config", "git for-each-ref", "git fetch"]
+    assert _refs(bob_path, "refs/experiments/") == _refs(remote, "refs/experiments/")
+    assert git(bob_path, "show", "-s", "--format=%s", f"refs/experiments/{run.id}")
+    # The next pull (bob has runs now) takes the general path: no early fetch.
+    out = gitrun_in_process(bob_path, "pull", env={TRACE_ENV: str(trace)})
+    assert "0 new run(s)" in out.stdout and _git_steps(trace) == ["git fetch"]
+
+
+def test_no_early_fetch_unless_the_pull_would_make_that_very_fetch(shared: tuple[Path, Path], tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from gitrun.store.prefetch import start_first_pull, take_first_pull
+
+    repo, remote = shared
+    ada = _engine(repo)
+    _start_run(ada)
+    ada.push("origin")
+    bob_path = _clone(remote, tmp_path / "bob")
+    git(bob_path, "remote", "add", "other", str(remote))
+    monkeypatch.chdir(bob_path)
+    for args in (["--no-fetch"], ["nowhere"], ["origin", "extra"], ["-h"]):
+        start_first_pull(args)
+        assert take_first_pull("origin") is None and take_first_pull("nowhere") is None, args
+    assert _refs(bob_path, "refs/experiments/") == {}
+    git(bob_path, "config", "branch.main.remote", "other")
+    start_first_pull([])  # the branch's upstream remote
+    result = take_first_pull("other")
+    assert result is not None and result.returncode == 0
+    cy_path = _clone(remote, tmp_path / "cy")
+    monkeypatch.chdir(cy_path)
+    start_first_pull(["origin"])
+    assert take_first_pull("other") is None  # waited for, and not taken for another remote
+    monkeypatch.chdir(repo)  # ada has runs: not a first pull
+    start_first_pull([])
+    assert take_first_pull("origin") is None

@@ -25,6 +25,10 @@ def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else list(argv)
     recorded = False
     try:
+        if args[:1] == ["pull"]:  # a first pull's fetch runs while the imports below do (store/prefetch.py)
+            from gitrun.store.prefetch import start_first_pull
+
+            start_first_pull(args[1:])
         from gitrun.cli.fastpath import parse_record_args, run_recording
 
         options = parse_record_args(args)

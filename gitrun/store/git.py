@@ -1,4 +1,4 @@
-"""The one helper for git subprocesses, and opening a repository.
+"""The one helper for git subprocesses (``gitcli.py``, re-exported here), and opening a repository.
 
 pygit2 does the in-process work; the git CLI is used where users expect their own configuration,
 credentials and hooks (push, fetch) or where libgit2 lacks a feature (LFS clean filters).
@@ -6,131 +6,26 @@ credentials and hooks (push, fetch) or where libgit2 lacks a feature (LFS clean 
 
 from __future__ import annotations
 
-import contextlib
 import os
-import subprocess
-import sys
-import time
-from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pygit2
 
-from gitrun.errors import GitCommandError, NotARepository
+from gitrun.errors import NotARepository
+from gitrun.store.gitcli import (  # noqa: F401  (re-exported: the one helper for git subprocesses)
+    TRACE_ENV,
+    GitProcess,
+    GitResult,
+    run_git,
+    run_git_on_terminal,
+    start_git,
+    stream_git,
+)
 
 # The repository handle, for annotations above the store: commands hand it to store functions and
 # call nothing on it themselves (docs/architecture.md, "Commands and pygit2").
 Repository = pygit2.Repository
-
-
-@dataclass(frozen=True)
-class GitResult:
-    returncode: int
-    stdout: bytes
-    stderr: bytes
-
-    @property
-    def text(self) -> str:
-        return self.stdout.decode("utf-8", "surrogateescape")
-
-
-def run_git(
-    args: Sequence[str],
-    cwd: Path | str,
-    *,
-    input_bytes: bytes | None = None,
-    stdin_path: Path | None = None,
-    env: Mapping[str, str] | None = None,
-    check: bool = True,
-    timeout: float | None = None,
-) -> GitResult:
-    """Run ``git ARGS`` in ``cwd``; raise GitCommandError with git's own message when it fails.
-
-    ``stdin_path`` streams a file to git's standard input (large files are never read into memory).
-    """
-    full_env = dict(os.environ)
-    if env:
-        full_env.update(env)
-    started = time.perf_counter()
-    try:
-        with open(stdin_path, "rb") if stdin_path is not None else contextlib.nullcontext() as stdin:
-            proc = subprocess.run(
-                ["git", *args],
-                cwd=str(cwd),
-                input=input_bytes,
-                stdin=stdin,
-                capture_output=True,
-                env=full_env,
-                timeout=timeout,
-                check=False,
-            )
-    except FileNotFoundError:
-        raise GitCommandError("git is not installed or not on PATH", hint="install git 2.30 or newer")
-    except subprocess.TimeoutExpired:
-        raise GitCommandError(f"git {args[0]} timed out after {timeout} s")
-    result = GitResult(proc.returncode, proc.stdout, proc.stderr)
-    trace = os.environ.get(TRACE_ENV)
-    if trace:
-        _trace(trace, time.perf_counter() - started, args)
-    if check and proc.returncode != 0:
-        message = _last_meaningful_line(proc.stderr) or f"exit status {proc.returncode}"
-        raise GitCommandError(f"git {' '.join(args[:2])} failed: {message}")
-    return result
-
-
-TRACE_ENV = "GITRUN_TRACE_GIT"  # a file: each git subprocess's wall time and arguments are appended to it
-
-
-def _trace(path: str, seconds: float, args: Sequence[str]) -> None:
-    """One line per git subprocess (``bench/bench_share.py`` profiles push and pull with it)."""
-    words = [arg for arg in args if not arg.startswith(("-", "+", "^")) and "=" not in arg][:2]
-    with contextlib.suppress(OSError), open(path, "a", encoding="utf-8") as out:
-        out.write(f"{seconds * 1000:.1f}\tgit {' '.join(words)}\n")
-
-
-def stream_git(args: Sequence[str], cwd: Path | str, chunk_size: int = 1024 * 1024) -> Iterator[bytes]:
-    """Run ``git ARGS`` and yield its standard output in chunks, never holding more than one.
-
-    For output of any size (``git cat-file blob`` of a 2 GiB blob); raises GitCommandError when git
-    fails, after the output it gave.
-    """
-    try:
-        proc = subprocess.Popen(["git", *args], cwd=str(cwd), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    except FileNotFoundError:
-        raise GitCommandError("git is not installed or not on PATH", hint="install git 2.30 or newer")
-    assert proc.stdout is not None and proc.stderr is not None
-    try:
-        while chunk := proc.stdout.read(chunk_size):
-            yield chunk
-    finally:
-        proc.stdout.close()
-        stderr = proc.stderr.read()
-        proc.stderr.close()
-        returncode = proc.wait()
-    if returncode != 0:
-        message = _last_meaningful_line(stderr) or f"exit status {returncode}"
-        raise GitCommandError(f"git {' '.join(args[:2])} failed: {message}")
-
-
-def run_git_on_terminal(args: Sequence[str], cwd: Path | str) -> int:
-    """Run ``git ARGS`` on the caller's own terminal (its pager, colours, config); return its status.
-
-    ``run_git`` captures output; ``git run diff --code`` instead lets ``git diff`` own the terminal,
-    so the user's ``core.pager``, ``color.diff`` and diff drivers apply exactly as for ``git diff``.
-    """
-    sys.stdout.flush()
-    sys.stderr.flush()
-    try:
-        return subprocess.call(["git", *args], cwd=str(cwd))
-    except FileNotFoundError:
-        raise GitCommandError("git is not installed or not on PATH", hint="install git 2.30 or newer")
-
-
-def _last_meaningful_line(stderr: bytes) -> str:
-    lines = [line.strip() for line in stderr.decode("utf-8", "replace").splitlines() if line.strip()]
-    errors = [line for line in lines if line.startswith(("fatal:", "error:"))]
-    return (errors or lines or [""])[-1]
 
 
 @dataclass

@@ -18,18 +18,11 @@ from pathlib import Path
 import pygit2
 
 from gitrun.store.git import default_signature, run_git
-from gitrun.store.refs import JOURNAL_REF, REMOTE_NOTES_PREFIX, compare_and_swap, read_ref, retry_on_conflict
+from gitrun.store.refnames import JOURNAL_REF, journal_fetch_refspec, tracking_journal_ref  # noqa: F401  (re-exported)
+from gitrun.store.refs import compare_and_swap, read_ref, retry_on_conflict
 from gitrun.store.trees import build_tree, read_blob_at
 
 JOURNAL_FILE = "journal.md"
-
-
-def tracking_journal_ref(remote: str) -> str:
-    return f"{REMOTE_NOTES_PREFIX}{remote}/journal"
-
-
-def journal_fetch_refspec(remote: str) -> str:
-    return f"+{JOURNAL_REF}*:{tracking_journal_ref(remote)}*"
 
 
 def journal_text(repo: pygit2.Repository, commit_id: pygit2.Oid | None) -> str:

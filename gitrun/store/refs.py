@@ -18,11 +18,12 @@ import pygit2
 
 from gitrun.errors import ConcurrentUpdate, StorageError
 from gitrun.store.git import default_signature
-
-EXPERIMENTS_PREFIX = "refs/experiments/"
-NOTES_REF = "refs/notes/gitrun"
-JOURNAL_REF = "refs/gitrun/journal"
-REMOTE_NOTES_PREFIX = "refs/gitrun/remotes/"  # refs/gitrun/remotes/<remote>/notes: last fetched notes
+from gitrun.store.refnames import (  # noqa: F401  (re-exported)
+    EXPERIMENTS_PREFIX,
+    JOURNAL_REF,
+    NOTES_REF,
+    REMOTE_NOTES_PREFIX,
+)
 
 T = TypeVar("T")
 

@@ -14,21 +14,16 @@ import pygit2
 from gitrun.errors import StorageError, UsageError
 from gitrun.store import codec
 from gitrun.store.git import default_signature
+from gitrun.store.refnames import SWEEPS_PREFIX, tracking_sweeps_prefix  # noqa: F401  (re-exported)
 from gitrun.store.refs import ObjectId, RefMoved, compare_and_swap, read_ref, to_oid
 from gitrun.store.trees import build_tree, read_blob_at
 
-SWEEPS_PREFIX = "refs/gitrun/sweeps/"
 SWEEP_FILE = "sweep.toml"
 SWEEP_FORMAT = 1
 
 
 def sweep_ref(sweep_id: str) -> str:
     return SWEEPS_PREFIX + sweep_id
-
-
-def tracking_sweeps_prefix(remote: str) -> str:
-    """Where ``git run fetch/pull`` keeps a remote's sweeps (read like local ones)."""
-    return f"refs/gitrun/remotes/{remote}/sweeps/"
 
 
 def _find_ref(repo: pygit2.Repository, sweep_id: str) -> str | None:

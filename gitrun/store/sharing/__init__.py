@@ -30,6 +30,7 @@ import pygit2
 
 from gitrun.model.run import Run
 from gitrun.store.git import RepoPaths, default_signature
+from gitrun.store.prefetch import take_first_pull
 from gitrun.store.refs import REMOTE_NOTES_PREFIX, compare_and_swap, read_ref, retry_on_conflict, run_ref
 from gitrun.store.runs import RunStore
 from gitrun.store.sharing import pull as _pull
@@ -77,7 +78,11 @@ class Sharing:
     def pull(self, remote: str, fetch: bool = True) -> PullResult:
         """Fetch (unless ``fetch`` is False: what the last fetch brought), merge notes, bring runs in."""
         workdir = self.paths.workdir
-        if fetch and not _remote.local_runs(self.repo) and _remote.fetch_runs_directly(self.repo, workdir, remote):
+        early = take_first_pull(remote) if fetch else None  # started by gitrun.cli.main before the imports
+        if early is not None:
+            if _remote.first_pull_fetched(self.repo, remote, early):
+                return _pull.integrate_fetched_runs(self.repo, workdir, remote)
+        elif fetch and not _remote.local_runs(self.repo) and _remote.fetch_runs_directly(self.repo, workdir, remote):
             return _pull.integrate_fetched_runs(self.repo, workdir, remote)  # a first pull: each ref written once
         before = _remote.fetch(self.repo, workdir, remote) if fetch else _remote.tracked_runs(self.repo, remote)
         return _pull.integrate(self.repo, workdir, remote, _remote.tracked_runs(self.repo, remote), before)

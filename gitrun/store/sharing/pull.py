@@ -13,7 +13,7 @@ from gitrun.store.merge import merge_into_local
 from gitrun.store.notes import notes_tree
 from gitrun.store.refs import EXPERIMENTS_PREFIX, RefMoved, compare_and_swap, read_ref, run_ref
 from gitrun.store.sharing.remote import local_runs, tracking_notes_ref
-from gitrun.store.sharing.tombstones import id_like_name, is_tombstone_note, is_tombstoned, note_data, snapshot_of
+from gitrun.store.sharing.tombstones import flagged_runs
 
 
 @dataclass
@@ -97,16 +97,16 @@ def integrate(repo: pygit2.Repository, workdir: Path, remote: str, remote_runs: 
     """
     summary = PullResult(remote)
     _merge_metadata(repo, workdir, remote, summary)
-    tree = notes_tree(repo)
     local_refs = local_runs(repo)
+    flagged = flagged_runs(repo, notes_tree(repo), {**local_refs, **remote_runs})
     created: list[Move] = []
     updated: list[Move] = []
     removed: list[Move] = []
     for run_id, target in sorted(remote_runs.items()):
         ref = run_ref(run_id)
         local = local_refs.get(run_id)
-        data = note_data(repo, tree, snapshot_of(repo, target))  # each note read once, parsed only if a tombstone
-        if is_tombstone_note(data):
+        dead, name = flagged.get(run_id, (False, None))
+        if dead:
             if local is not None:
                 removed.append((ref, None, local))
             continue
@@ -119,12 +119,11 @@ def integrate(repo: pygit2.Repository, workdir: Path, remote: str, remote_runs: 
         else:
             summary.kept_local.append(run_id)
             continue
-        name = id_like_name(data)
         if name is not None:
             summary.id_like_names.append((run_id, name))
     # Runs deleted everywhere (``rm --remote`` elsewhere): their note became a tombstone.
     for run_id, local in local_refs.items():
-        if run_id not in remote_runs and is_tombstoned(repo, tree, snapshot_of(repo, local)):
+        if run_id not in remote_runs and flagged.get(run_id, (False, None))[0]:
             removed.append((run_ref(run_id), None, local))
     _apply_all(repo, workdir, remote, summary, created, updated, removed)
     return summary
@@ -135,20 +134,15 @@ def integrate_fetched_runs(repo: pygit2.Repository, workdir: Path, remote: str) 
     remove the fetched runs whose note is a tombstone; the others are the new runs."""
     summary = PullResult(remote)
     _merge_metadata(repo, workdir, remote, summary)
-    tree = notes_tree(repo)
+    fetched = local_runs(repo)
     removed: list[Move] = []
-    fetched: list[str] = []
-    for run_id, target in sorted(local_runs(repo).items()):
-        data = note_data(repo, tree, snapshot_of(repo, target))
-        if is_tombstone_note(data):
-            removed.append((run_ref(run_id), None, target))
-            continue
-        fetched.append(run_id)
-        name = id_like_name(data)
-        if name is not None:
+    for run_id, (dead, name) in sorted(flagged_runs(repo, notes_tree(repo), fetched).items()):
+        if dead:
+            removed.append((run_ref(run_id), None, fetched.pop(run_id)))
+        elif name is not None:
             summary.id_like_names.append((run_id, name))
     _apply_all(repo, workdir, remote, summary, [], [], removed)
-    summary.new_runs = fetched
+    summary.new_runs = sorted(fetched)
     return summary
 
 

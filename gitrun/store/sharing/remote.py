@@ -11,20 +11,19 @@ from pathlib import Path
 import pygit2
 
 from gitrun.errors import UsageError
-from gitrun.store.git import default_signature, run_git
-from gitrun.store.journal_share import journal_fetch_refspec
-from gitrun.store.refs import EXPERIMENTS_PREFIX, NOTES_REF, REMOTE_NOTES_PREFIX, RefMoved, compare_and_swap, read_ref
-from gitrun.store.sweeps import SWEEPS_PREFIX, tracking_sweeps_prefix
-
-NO_AUTO_MAINTENANCE: tuple[str, ...] = ("-c", "gc.auto=0", "-c", "maintenance.auto=false")
-
-
-def tracking_notes_ref(remote: str) -> str:
-    return f"{REMOTE_NOTES_PREFIX}{remote}/notes"
-
-
-def tracking_runs_prefix(remote: str) -> str:
-    return f"{REMOTE_NOTES_PREFIX}{remote}/experiments/"
+from gitrun.store.git import GitResult, default_signature, run_git
+from gitrun.store.prefetch import NO_AUTO_MAINTENANCE, first_pull_fetch_args
+from gitrun.store.refnames import (
+    EXPERIMENTS_PREFIX,
+    NOTES_REF,
+    REMOTE_NOTES_PREFIX,
+    SWEEPS_PREFIX,
+    journal_fetch_refspec,
+    tracking_notes_ref,
+    tracking_runs_prefix,
+    tracking_sweeps_prefix,
+)
+from gitrun.store.refs import RefMoved, compare_and_swap, read_ref
 
 
 def incomplete_marker_ref(remote: str) -> str:
@@ -137,13 +136,15 @@ def fetch_runs_directly(repo: pygit2.Repository, workdir: Path, remote: str) -> 
     value is a descendant of ours, which loses nothing; the caller then takes the general path); and
     there is no ``--prune``, which would delete local runs the remote lacks.
     """
-    result = run_git([*NO_AUTO_MAINTENANCE, "fetch", "--quiet", "--no-tags", "--no-write-fetch-head", remote,
-                      f"+{NOTES_REF}*:{tracking_notes_ref(remote)}*", journal_fetch_refspec(remote),
-                      f"+{SWEEPS_PREFIX}*:{tracking_sweeps_prefix(remote)}*",
-                      f"{EXPERIMENTS_PREFIX}*:{EXPERIMENTS_PREFIX}*"], workdir, check=False)
+    return first_pull_fetched(repo, remote, run_git(first_pull_fetch_args(remote), workdir, check=False))
+
+
+def first_pull_fetched(repo: pygit2.Repository, remote: str, result: GitResult) -> bool:
+    """After a first pull's fetch (``fetch_runs_directly``, or the one ``store/prefetch.py`` started):
+    whether git took every run; the tracking run refs are then marked incomplete (it wrote none)."""
     if result.returncode != 0:
         return False
-    mark_tracking_incomplete(repo, remote, read_ref(repo, tracking_notes_ref(remote)))  # no tracking run refs
+    mark_tracking_incomplete(repo, remote, read_ref(repo, tracking_notes_ref(remote)))
     return True
 
 

@@ -18,7 +18,7 @@ from gitrun.model.run import Run
 from gitrun.model.timefmt import to_iso, utc_now
 from gitrun.store import codec
 from gitrun.store.merge import is_tombstone
-from gitrun.store.notes import read_note
+from gitrun.store.notes import iter_note_entries, read_note
 
 # ``deleted = true`` at the start of a line (tested at each ``deleted`` found by ``bytes.find``: a
 # multi-line regex search of a 7 KB note costs 0.4 ms, 1,000 of them more than the pull's ref writes).
@@ -78,3 +78,35 @@ def id_like_name(data: bytes | None) -> str | None:
     match = _NAME_LINE.match(data, start) if start or data.startswith(b"name = ") else None
     name = match.group(1).decode("ascii", "replace") if match else ""
     return name if looks_like_id_prefix(name) else None
+
+
+Flags = tuple[bool, str | None]  # (the note is a tombstone, the run's name when it looks like an id prefix)
+
+
+def flagged_runs(repo: pygit2.Repository, tree: pygit2.Tree | None, runs: dict[str, pygit2.Oid]) -> dict[str, Flags]:
+    """The runs of ``runs`` (id -> result commit) whose note in ``tree`` is a tombstone or names the run
+    like an id prefix.
+
+    Every note of the tree is read once, straight from the object database (a pull's notes are
+    mostly new); only when one is flagged are the runs' commits read to find whose note it is (the
+    note's key is the run's snapshot commit, the result commit's parent): a pull without tombstones
+    reads no commit.
+    """
+    by_snapshot: dict[str, Flags] = {}
+    read = repo.odb.read
+    for snapshot, blob in iter_note_entries(repo, tree):
+        try:
+            data = read(blob)[1]
+        except (KeyError, ValueError, pygit2.GitError):
+            continue
+        dead, name = is_tombstone_note(data), id_like_name(data)
+        if dead or name is not None:
+            by_snapshot[snapshot] = (dead, name)
+    if not by_snapshot:
+        return {}
+    flagged: dict[str, Flags] = {}
+    for run_id, result in runs.items():
+        flags = by_snapshot.get(snapshot_of(repo, result) or "")
+        if flags is not None:
+            flagged[run_id] = flags
+    return flagged
