@@ -145,7 +145,11 @@ class SnapshotPolicy:
                 os.close(handle)
             if content is None or len(content) != stat.st_size:
                 continue  # not a small regular file, or changing while read: scanned on its own
-            batch.add(path, content, stat)
+            batch.paths.append(path)  # inline (not a method call): this loop runs once per untracked file
+            batch.contents.append(content)
+            batch.stats.append(stat)
+            batch.starts.append(batch.size)
+            batch.size += len(content) + _SEPARATOR_LENGTH
             if batch.size >= self.BATCH_BYTES:
                 self._scan_batch(batch, accept)
                 batch = _Batch()
@@ -204,6 +208,7 @@ class SnapshotPolicy:
 
 
 # Read without following a symlink or waiting on a FIFO; what is not a regular file is left alone.
+_SEPARATOR_LENGTH = len(SEGMENT_SEPARATOR)
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
@@ -215,14 +220,7 @@ class _Batch:
         self.contents: list[bytes] = []
         self.stats: list[os.stat_result] = []
         self.starts: list[int] = []
-        self.size = 0
-
-    def add(self, path: str, content: bytes, stat: os.stat_result) -> None:
-        self.paths.append(path)
-        self.contents.append(content)
-        self.stats.append(stat)
-        self.starts.append(self.size)
-        self.size += len(content) + len(SEGMENT_SEPARATOR)
+        self.size = 0  # the joined bytes' length: contents and one separator after each
 
 
 def _earlier_output(versions: list[list[Any]], absolute: Path, size: int) -> tuple[str, str] | None:

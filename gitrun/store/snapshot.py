@@ -128,9 +128,8 @@ def _status(repo: pygit2.Repository, paths: RepoPaths, index_file: Path) -> dict
                 del flags[path]
             else:
                 flags[path] = value & ~_WT_NEW  # also staged for deletion (``git rm --cached``)
-    for name in listed.stdout.split(b"\0"):
-        if name:
-            path = os.fsdecode(name)
+    for path in os.fsdecode(listed.stdout).split("\0"):  # one decode, not one per file
+        if path:
             flags[path] = flags.get(path, 0) | _WT_NEW
     return flags
 
@@ -339,7 +338,8 @@ def _raw_bytes_are_blobs(repo: pygit2.Repository, paths: RepoPaths, new_files: l
     autocrlf = config["core.autocrlf"] if "core.autocrlf" in config else "false"  # noqa: SIM401 - no .get
     if str(autocrlf).lower() not in ("false", "no", "off", "0", ""):
         return False
-    return not any(word in _attributes_text(paths, new_files).lower() for word in _CONVERTING_ATTRIBUTES)
+    attributes = _attributes_text(paths, new_files).lower()
+    return not any(word in attributes for word in _CONVERTING_ATTRIBUTES)
 
 
 def _git_update_index(index: pygit2.Index, index_file: Path, paths: RepoPaths, files: list[str]) -> bool:
@@ -367,7 +367,8 @@ def _lfs_attributes_possible(paths: RepoPaths, new_files: list[str]) -> bool:
 
 def _attributes_text(paths: RepoPaths, new_files: list[str]) -> bytes:
     """Every attributes file that could apply to ``new_files``, joined (comments and all)."""
-    candidates = [paths.workdir / path for path in new_files if path.rsplit("/", 1)[-1] == ".gitattributes"]
+    candidates = [paths.workdir / path for path in new_files
+                  if path.endswith("/.gitattributes") or path == ".gitattributes"]
     tracked = run_git(["ls-files", "-z", "--", ":(glob)**/.gitattributes"], paths.workdir, check=False,
                       env={"GIT_DIR": str(paths.gitdir), "GIT_WORK_TREE": str(paths.workdir)})
     candidates += [paths.workdir / os.fsdecode(name) for name in tracked.stdout.split(b"\0") if name]

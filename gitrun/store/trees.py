@@ -51,7 +51,7 @@ def build_tree(repo: pygit2.Repository, files: Mapping[str, TreeContent],
             candidate = repo.get(base[name].id)
             sub_base = candidate if isinstance(candidate, pygit2.Tree) else None
         entries[name] = (build_tree(repo, children, sub_base), _TREE)
-    if all(_is_utf8(name) for name in entries):
+    if all(name.isascii() or _is_utf8(name) for name in entries):
         builder = repo.TreeBuilder(base) if base is not None else repo.TreeBuilder()
         for name, (oid, mode) in entries.items():
             builder.insert(name, oid, mode)
