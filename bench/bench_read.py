@@ -124,7 +124,7 @@ def long_diff(repo: Path, env: dict[str, str], rounds: int) -> dict[str, float]:
 
 
 def report(sizes: list[int], figures: dict[int, dict[str, dict[str, float]]], diff: dict[str, float] | None,
-           rounds: int) -> str:
+           rounds: int, load_before: str = "") -> str:
     cases = list(figures[sizes[0]])
     headers = ["operation", *[f"{size:,} runs" for size in sizes]]
     if len(sizes) > 1:
@@ -161,8 +161,11 @@ def report(sizes: list[int], figures: dict[int, dict[str, dict[str, float]]], di
         lines.append(f"`git run diff A B` of two runs of 10,000 points each (3 metrics, recorded with `gitrun.log`) "
                      f"in the {last:,}-run repository: {diff['wall']:.0f} ms ({diff['cpu']:.0f} ms CPU).")
     lines.append(targets(figures[last], diff, per_run, last))
-    lines.append(f"{common.machine()}; {common.stamp()}; load average {common.load_average()} at the end. "
-                 "Rerun: `.venv/bin/python bench/bench_read.py --sizes 100,1000,10000 --rounds 5`.")
+    sizes_arg = ",".join(str(size) for size in sizes)
+    before = f"load average {load_before} at the start, " if load_before else "load average "
+    lines.append(f"{common.machine()}; {common.stamp()}; {before}{common.load_average()} at the end. "
+                 f"Rerun: `.venv/bin/python bench/bench_read.py --sizes {sizes_arg} --rounds {rounds}` "
+                 "(`--cache DIR` keeps the generated repositories for the next run).")
     return "\n\n".join(lines)
 
 
@@ -210,13 +213,14 @@ def main() -> None:
     sizes = [int(size) for size in args.sizes.split(",")]
     work = common.temp_dir("read")
     env = common.isolated_env(work / "home", [common.VENV_BIN])
+    load_before = common.load_average()
     try:
         figures = {}
         for size in sizes:
             repo = repository(size, work, args.cache, env)
             figures[size] = measure_size(size, repo, env, args.rounds)
         diff = long_diff(repository(sizes[-1], work, args.cache, env), env, args.rounds)
-        body = report(sizes, figures, diff, args.rounds)
+        body = report(sizes, figures, diff, args.rounds, load_before)
         print(body)
         common.write_section(KEY, body)
     finally:

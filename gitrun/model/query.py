@@ -602,12 +602,17 @@ def parse_sort(text: str) -> tuple[tuple[str, ...], bool]:
 
 def sort_key(values: Sequence[Any]) -> tuple[int, float, str]:
     """Numbers before text, missing values last."""
-    if not values or values[0] in (None, ""):
+    if not values:
         return (2, 0.0, "")
-    number = as_number(values[0])
+    value = values[0]
+    if type(value) is float and value == value:  # a plain number, the common case (NaN is not one)
+        return (0, value, "")
+    if value is None or value == "":
+        return (2, 0.0, "")
+    number = as_number(value)
     if number is not None:
         return (0, number, "")
-    return (1, 0.0, _text(values[0]))
+    return (1, 0.0, _text(value))
 
 
 def format_value(values: Iterable[Any]) -> str:
