@@ -7,9 +7,11 @@ with ``dvc exp run -S lr=X`` (one at a time, in the workspace). Then, interleave
 ``git run list`` (and ``list --columns id,params.lr,metrics.acc`` for the table ``dvc exp show``
 prints) against ``dvc exp show --no-pager``.
 
-Run: ``.venv/bin/python bench/bench_dvc_show.py [--experiments 300] [--rounds 5]``; where 300 DVC
-experiments take too long, ``--experiments 30,90`` measures at both counts and states the growth
-(dvc is installed into ``bench/.venv`` on first use).
+Run: ``.venv/bin/python bench/bench_dvc_show.py [--experiments 300] [--rounds 5] [--cache DIR]``; where 300
+DVC experiments take too long, ``--experiments 30,90`` measures at both counts and states the growth
+(dvc is installed into ``bench/.venv`` on first use). Making the experiments is most of the time: with
+``--cache DIR`` the two repositories are kept (an interrupted creation resumes), ``--create-only`` makes
+them (e.g. in the background under ``nice -n 19``) and ``--measure-only`` measures what DIR holds.
 """
 
 from __future__ import annotations
