@@ -73,6 +73,17 @@ def test_sort_and_limit(project: dict[str, str]) -> None:
     assert "showing 2 of 3" in out
 
 
+def test_a_filtered_default_table_says_what_it_left_out(project: dict[str, str]) -> None:
+    """--where/--sort on the default table read the index's rows: the footer still counts hidden and cut runs."""
+    repo = Path(project["repo"])
+    out = gitrun(repo, "list", "--sort", "-metrics.acc", "--limit", "1").stdout
+    assert names(out) == ["run-b"]
+    assert "runs on commits reachable from HEAD (1 hidden; --all-branches shows them); showing 1 of 3" in out
+    typo = gitrun(repo, "list", "--where", "metrics.accuracy > 0.5")
+    assert typo.stdout.startswith("no runs match --where metrics.accuracy > 0.5 (runs on commits reachable")
+    assert typo.stdout.rstrip().endswith(": no run has metrics.accuracy")  # a typo, not an empty result
+
+
 def test_json_and_csv_for_scripts(project: dict[str, str]) -> None:
     repo = Path(project["repo"])
     runs = json.loads(gitrun(repo, "list", "--json", "--where", "metrics.acc > 0").stdout)
