@@ -89,3 +89,31 @@ def test_the_journal_from_worker_threads_loses_no_entry(runs_repo: Path) -> None
     text = Store(runs_repo).journal()
     assert isinstance(text, str)
     assert all(f"writer {index} entry {entry}" in text for index in (0, 1) for entry in range(5)), text
+
+
+def test_baselines_move_between_runs_and_delete_from_a_worker_thread(runs_repo: Path) -> None:  # noqa: F811
+    store = Store(runs_repo)
+    first, second, doomed = store.runs(COLUMNS)[:3]
+
+    def work() -> tuple[Any, ...]:
+        marked = store.mark_baseline(first, "main")
+        moved = store.mark_baseline(second, "main")
+        other = store.mark_baseline(first, "feature")
+        marks = store.baselines()
+        store.delete([doomed])
+        cleared = store.mark_baseline(None, "feature")
+        return marked, moved, other, marks, cleared, store.baselines()
+
+    with ThreadPoolExecutor(1) as pool:
+        marked, moved, other, marks, cleared, after = pool.submit(work).result()
+    assert marked.previous == [] and _plain(marked)
+    assert [(mark.run_id, mark.name) for mark in moved.previous] == [(first.id, first.name)]  # one per branch
+    assert other.previous == []
+    assert [(mark.branch, mark.run_id) for mark in marks] == [("feature", first.id), ("main", second.id)]
+    assert [mark.run_id for mark in cleared.previous] == [first.id]
+    assert [(mark.branch, mark.run_id) for mark in after] == [("main", second.id)]
+    assert doomed.id not in {run.id for run in store.runs(COLUMNS)}
+    assert store.get(second.id).doc["baseline_of"] == ["main"]  # in the note itself, not only the index
+    bases = {str(run.git.get("base_commit")) for run in store.runs(COLUMNS) if run.git.get("base_commit")}
+    reachable = store.reachable_bases(bases)
+    assert reachable and reachable <= bases

@@ -26,6 +26,7 @@ from gitrun.model import status as statuses
 from gitrun.model.organise import check_tag, retagged
 from gitrun.model.run import Run
 from gitrun.model.series import last_values
+from gitrun.store.baselines import Baseline, BaselineChange, baseline_branch, baselines, set_baseline
 from gitrun.store.config import Settings
 from gitrun.store.index import COLUMNS, FULL, LITE, level_for
 from gitrun.store.journal import append_entry, read_journal
@@ -33,7 +34,7 @@ from gitrun.store.opening import open_store
 from gitrun.store.query_views import run_query
 from gitrun.store.refs import NOTES_REF, read_ref
 from gitrun.store.results import ResultReader
-from gitrun.store.selection import Selection, current_branch, fields_needed, select_runs
+from gitrun.store.selection import Selection, current_branch, fields_needed, reachable_bases, select_runs
 
 __all__ = ["COLUMNS", "FULL", "LITE", "Store"]
 
@@ -83,6 +84,12 @@ class Store:
     def current_branch(self) -> str:
         with self.lock:
             return current_branch(self._repo)
+
+    def reachable_bases(self, bases: set[str]) -> set[str]:
+        """Which of these commits (hex) are HEAD or its ancestors: the runs ``list`` shows without
+        ``--all-branches`` are those whose base commit is."""
+        with self.lock:
+            return reachable_bases(self._repo, bases)
 
     # --- one run ---------------------------------------------------------------------------------
 
@@ -140,6 +147,27 @@ class Store:
         with self.lock:
             full = run if run.note_bytes is not None else self._runs.get(run.id)
             return str(self._runs.update_doc(full, change, f"gitrun: note {run.id}").doc.get("note", ""))
+
+    def delete(self, runs: Sequence[Run]) -> None:
+        """Delete runs here (their refs and notes; a remote keeps its copies: ``git run rm``)."""
+        with self.lock:
+            for run in runs:
+                self._runs.delete(run)
+
+    # --- baselines -----------------------------------------------------------------------------------
+
+    def baselines(self) -> list[Baseline]:
+        """Every branch's baseline run, sorted by branch."""
+        return baselines(self.runs(COLUMNS))
+
+    def mark_baseline(self, run: Run | None, branch: str | None = None,
+                      runs: Sequence[Run] | None = None) -> BaselineChange:
+        """Make ``run`` the baseline of ``branch`` (default: the current branch, else the run's; ``run``
+        None: clear it), in one notes commit; ``runs``: the runs as already listed (else listed here)."""
+        with self.lock:
+            chosen = baseline_branch(self._repo, branch, run)
+            listed = self.runs(COLUMNS) if runs is None else runs
+            return set_baseline(self._repo, listed, chosen, run)
 
     # --- the journal ---------------------------------------------------------------------------------
 

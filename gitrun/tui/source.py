@@ -18,21 +18,17 @@ from gitrun.commands.output import short_ids
 from gitrun.errors import UsageError
 from gitrun.model import status as statuses
 from gitrun.model.compare import metric_direction
-from gitrun.model.organise import set_baseline_mark
 from gitrun.model.run import Run
 from gitrun.model.series import last_values
 from gitrun.model.sweep import Metric, SweepSpec
-from gitrun.store import codec
 from gitrun.store.config import Settings
 from gitrun.store.git import open_repository
 from gitrun.store.index import LITE
 from gitrun.store.jsonl import METRICS_FILE
 from gitrun.store.library import Store
 from gitrun.store.live_tail import SpoolTails, live_series_of
-from gitrun.store.notes import modify_notes
 from gitrun.store.refs import NOTES_REF, read_ref
 from gitrun.store.runs import RunStore
-from gitrun.store.selection import current_branch, reachable_bases
 from gitrun.store.spool import OUTPUT_LOG, all_spools, find_spool
 from gitrun.store.sweeps import read_sweep, sweep_ids
 
@@ -67,8 +63,8 @@ class RunSource:
     """One repository, as the UI sees it."""
 
     def __init__(self, start: Path | str | None = None) -> None:
-        # The store as a library (gitrun.store.library.Store) does listing, tags and notes; what it
-        # does not offer yet (baselines, delete, reachability) uses a RunStore under the same lock.
+        # The store as a library (gitrun.store.library.Store) does listing, tags, notes, baselines,
+        # delete and reachability; a refresh and the push still use a RunStore under the same lock.
         self.library = Store(start)
         self.paths = self.library.paths
         self.repo, _ = open_repository(self.paths.workdir)
@@ -96,8 +92,8 @@ class RunSource:
             token = self.change_token()
             runs = self.library.runs(level)
             bases = {str(run.git.get("base_commit")) for run in runs if run.git.get("base_commit")}
-            reachable = reachable_bases(self.repo, bases)
-            branch = current_branch(self.repo)
+            reachable = self.library.reachable_bases(bases)
+            branch = self.library.current_branch()
             metrics = self.sweep_metrics() if sweeps else None
         for run in runs:
             if run.status == statuses.RUNNING:
@@ -176,34 +172,13 @@ class RunSource:
 
     def mark_baseline(self, run: Run, runs: list[Run], branch: str | None = None) -> str:
         """Make ``run`` the baseline of ``branch`` (default: the current branch, else the run's)."""
-        with self.lock:
-            branch = branch or current_branch(self.repo) or run.branch
-        if not branch or branch == "(detached)":
-            raise UsageError("HEAD is detached and the run has no branch: no branch to mark a baseline of")
-        holders = [other for other in runs if branch in other.doc.get("baseline_of", [])]
-        keys = sorted({other.snapshot_commit for other in holders} | {run.snapshot_commit})
-
-        def change(current: dict[str, bytes | None]) -> dict[str, bytes | None]:
-            out: dict[str, bytes | None] = {}
-            for key, text in current.items():
-                if text is None:
-                    continue
-                doc: dict[str, Any] = codec.decode(text, f"metadata of {key}")
-                if set_baseline_mark(doc, branch, key == run.snapshot_commit):
-                    out[key] = codec.encode(doc)
-            return out
-
-        with self.lock:
-            modify_notes(self.repo, keys, change, f"gitrun: baseline of {branch}: {run.id}")
-        return branch
+        return self.library.mark_baseline(run, branch, runs).branch
 
     def delete(self, runs: list[Run]) -> None:
         running = [run for run in runs if run.status == statuses.RUNNING]
         if running:
             raise UsageError(f"{running[0].name} is still running", hint="stop it first")
-        with self.lock:
-            for run in runs:
-                self.store.delete(run)
+        self.library.delete(runs)
 
     def push(self, run_ids: list[str], remote: str) -> str:
         """Push these runs with the sharing engine of ``git run push`` (fetch, merge notes, retry)."""
