@@ -3,6 +3,7 @@ before the others are read, and the key bar follows the focus (and presses a key
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -73,15 +74,24 @@ async def test_searching_the_log_builds_the_logs_tab_first(project: dict[str, An
 
 @sync
 async def test_the_key_bar_follows_the_focus_and_a_click_presses_a_key(project: dict[str, Any]) -> None:
-    app = GitRunApp(RunSource(project["repo"]))
+    source = RunSource(project["repo"])
+    now = datetime.now(UTC)
+    source.clock = lambda: now  # ages stay the same between screenshots
+    app = GitRunApp(source)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: runs_loaded(app))
         assert "c compare" in footer_text(app) and "^p palette" in footer_text(app)
+        await pilot.pause()
+        before = app.export_screenshot()
         await pilot.press("slash")  # the filter takes letters: their keys leave the bar
         await wait_for(pilot, lambda: "compare" not in footer_text(app))
         assert "/ filter" in footer_text(app)
+        await pilot.pause()
+        assert app.export_screenshot() != before  # the cursor row, the filter and the bar show the focus
         await pilot.press("escape")
         await wait_for(pilot, lambda: "c compare" in footer_text(app))
+        await pilot.pause()
+        assert app.export_screenshot() == before  # as it was: the cursor row repainted with the focus back
         column = footer_text(app).index(" s sort")
         await pilot.click(KeyFooter, offset=(column + 2, 0))
         counts = app.runs_screen.query_one("#counts", Static)

@@ -326,7 +326,11 @@ class RunsScreen(Screen[None]):
 
     @on(Input.Submitted, "#filter")
     def filter_done(self) -> None:
-        self.query_one(RunTable).focus()
+        self.focus_table()
+
+    def focus_table(self) -> None:
+        # Screen.set_focus, not Widget.focus(), which repaints every row of the table first
+        self.set_focus(self.query_one(RunTable))
 
     def action_focus_filter(self) -> None:
         # at once, not deferred like Widget.focus(): keys typed right after "/" belong to the filter
@@ -334,7 +338,7 @@ class RunsScreen(Screen[None]):
 
     def action_clear(self) -> None:
         if self.focused is self.query_one("#filter", Input):
-            self.query_one(RunTable).focus()
+            self.focus_table()
         elif self.selected:
             self.selected.clear()
             self.render_table()

@@ -16,7 +16,7 @@ from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -52,12 +52,15 @@ class RunTable(ScrollView, can_focus=True):
         Binding("end", "jump(-1)", "last", show=False),
         Binding("enter", "choose", "open", show=False),
     ]
-    COMPONENT_CLASSES = {"run-table--header", "run-table--cursor", "run-table--group", "run-table--odd"}
+    # The cursor's look without the focus is a class of its own, not a ``RunTable:focus`` rule: a rule
+    # that changes with the focus makes Textual repaint the whole table whenever the filter opens.
+    COMPONENT_CLASSES = {"run-table--header", "run-table--cursor", "run-table--cursor-unfocused", "run-table--group",
+                         "run-table--odd"}
     DEFAULT_CSS = """
     RunTable { height: 1fr; }
     RunTable > .run-table--header { text-style: bold; background: $panel; }
-    RunTable > .run-table--cursor { background: $accent 40%; }
-    RunTable:focus > .run-table--cursor { background: $accent; color: $text; }
+    RunTable > .run-table--cursor-unfocused { background: $accent 40%; }
+    RunTable > .run-table--cursor { background: $accent; color: $text; }
     RunTable > .run-table--group { text-style: bold; color: $text-accent; }
     RunTable > .run-table--odd { background: $surface-lighten-1 20%; }
     """
@@ -152,7 +155,8 @@ class RunTable(ScrollView, can_focus=True):
         elif index % 2:
             style = base + self.get_component_rich_style("run-table--odd")
         if index == self.cursor:
-            style = style + self.get_component_rich_style("run-table--cursor")
+            cursor = "run-table--cursor" if self.has_focus else "run-table--cursor-unfocused"
+            style = style + self.get_component_rich_style(cursor)
         if row.group:
             text = self._row_cells(row)[0]
             strip = Strip(list(text.render(self.app.console)), text.cell_len).apply_style(style)
@@ -188,6 +192,26 @@ class RunTable(ScrollView, can_focus=True):
             self.scroll_to(y=self.cursor, animate=False)
         elif self.cursor >= top + visible:
             self.scroll_to(y=self.cursor - visible + 1, animate=False)
+
+    def _on_focus(self, event: events.Focus) -> None:
+        self._focus_moved(event, True)
+
+    def _on_blur(self, event: events.Blur) -> None:
+        self._focus_moved(event, False)
+
+    def _focus_moved(self, event: events.Focus | events.Blur, focused: bool) -> None:
+        # Textual repaints every row of a widget that gains or loses the focus; here only the cursor
+        # row looks different (its colour), so only it is redrawn (opening the filter moves the focus).
+        event.prevent_default()
+        self.has_focus = focused
+        self._refresh_cursor_row()
+        if self.parent is not None:
+            self.parent.post_message(events.DescendantFocus(self) if focused else events.DescendantBlur(self))
+
+    def _refresh_cursor_row(self) -> None:
+        line = self.cursor - self.scroll_offset.y + 1  # under the header
+        if 1 <= line < self.size.height:
+            self.refresh(Region(0, line, self.size.width, 1))
 
     def action_move(self, delta: int) -> None:
         self.move_cursor(self.cursor + delta)
