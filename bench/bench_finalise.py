@@ -189,15 +189,17 @@ Measured {common.stamp()} on {common.machine()}; load average {load} when the la
 (2 cores shared with other work: compare CPU times).
 
 Series are streamed: the spool is read 2 MiB at a time. A block of `gitrun.log`'s compact lines
-whose names repeat with a period (a dict of metrics logged at every step, as here) is taken as text
-(`model/point_columns.py`, `periodic_series`): the two key tokens replaced over the block, one split
-into lines, each metric's lines joined and its name's prefix replaced, checked by deleting the
-number bytes (a translate) and comparing what is left, then one split for the values (`float()`,
-for the summaries); the TSV is that text with its separators translated. A block is first cut
-around the sampler's lines (`spaced_runs`), which are taken as columns (`plain_columns`) like any
-other plain block that is not periodic; the rest is parsed as JSON. Text is appended to one file per
-series every 4 MiB, summaries are kept as points pass, and each blob is written from its file
-(`create_blob_fromiobase`), so memory does not grow with N.
+is taken as text (`model/point_columns.py`, `periodic_series`) in runs of lines whose names repeat
+with a period (a dict of metrics logged at every step, as here; a metric logged now and then starts
+a new run): the two key tokens replaced over the block, one split into lines, each metric's lines
+joined and its name's prefix replaced, checked by deleting the number bytes (a translate) and
+comparing what is left, then one split for the values (`float()`, for the summaries); the TSV is
+that text with its separators translated. A block is first cut around the sampler's lines
+(`spaced_runs`), which are taken as columns (`plain_columns`) like any other plain block the text
+path declines; the rest is parsed as JSON. Text is appended to one file per series every 4 MiB,
+summaries are kept as points pass, and each blob is written from its file
+(`create_blob_fromiobase`, libgit2's zlib at level 1, git's own default for loose objects; libgit2
+ignores `core.looseCompression`), so memory does not grow with N.
 Rerun: `.venv/bin/python bench/bench_finalise.py` (`--points 1000000 --rounds 1` for a quick look).
 """
     if args.no_write:

@@ -189,9 +189,10 @@ def test_plain_lines_are_columns_and_any_other_line_declines_the_block() -> None
 # Blocks of a dict of metrics logged at every step (model.point_columns.periodic_series): each metric's
 # TSV text made from the block's text, byte for byte what JSON gives; any other block is declined.
 
-def periodic_spool(seed: int, steps: int, sampled: bool) -> str:
+def periodic_spool(seed: int, steps: int, sampled: bool, evaluated: bool = False) -> str:
     """gitrun.log(step=..., **metrics) at every step: the same names, in the same order, each step;
-    ``sampled``: with the system sampler's lines now and then."""
+    ``sampled``: with the system sampler's lines now and then; ``evaluated``: and other metrics
+    logged every few steps (``gitrun.log(step=..., val_loss=...)``)."""
     rng = random.Random(seed)
     names = rng.sample(["loss", "acc", "train/loss", "système/é", "lr", "x" * 200], rng.randint(1, 6))
     first = rng.choice([0, 7, 10**12])
@@ -206,28 +207,31 @@ def periodic_spool(seed: int, steps: int, sampled: bool) -> str:
             sample = [{"name": f"system/{name}", "step": step, "time": 1700000000.25, "value": rng.choice([3, 2.5])}
                       for name in ("cpu_percent", "rss_bytes")]
             lines.insert(rng.randrange(len(lines) + 1), "".join(json.dumps(point) + "\n" for point in sample))
+        if evaluated and step % 40 == 3:
+            lines.append(api_lines([("val/loss", step, start + (step - first) * interval, 1 / (step + 2))]))
         out.extend(lines)
     return "".join(out)
 
 
-@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("seed", range(12))
 def test_periodic_blocks_taken_as_text_give_what_json_gives(seed: int, tmp_path: Path) -> None:
     from gitrun.model.point_columns import periodic_series, spaced_runs
     from gitrun.store.jsonl import read_line_blocks
 
     path = tmp_path / "metrics.jsonl"
-    sampled = seed % 2 == 1
-    path.write_text(periodic_spool(seed, 400, sampled) + '{"name":"loss","st')  # and a torn last line
+    sampled, evaluated = seed % 2 == 1, seed % 4 >= 2
+    path.write_text(periodic_spool(seed, 400, sampled, evaluated) + '{"name":"loss","st')  # and a torn last line
     expected = reference([record for chunk in read_record_chunks(path) for record in chunk])
     builder = SeriesBuilder(tmp_path / "series", flush_bytes=random.Random(seed).choice([300, 1 << 20]))
-    taken = taken_beside_samples = 0
+    taken = taken_beside_samples = taken_beside_others = 0
     for block in read_line_blocks(path, chunk_bytes=random.Random(seed).choice([500, 3000, 1 << 20])):
         as_text = sum(periodic_series(run) is not None for run in spaced_runs(block))
         taken += as_text
         taken_beside_samples += as_text if b'{"name": ' in block else 0
+        taken_beside_others += as_text if b'"val/loss"' in block else 0
         assert builder.add_block(block) is None  # as text, or else as columns: never parsed as JSON
     built = builder.finish()
-    assert taken > 0 and (taken_beside_samples > 0 or not sampled)
+    assert taken > 0 and (taken_beside_samples > 0 or not sampled) and (taken_beside_others > 0 or not evaluated)
     assert_built_as_json_gives(built, expected)
 
 
@@ -238,7 +242,6 @@ TEXT_ODD_LINES = [  # in the place of a "loss" line of a block of times 1.000, 2
     '{"name":"loss","step":1,"time":1.000,"value":}',  # no value
     '{"name":"loss","step":1,"time":1.000,"value":2.0}{"name":"acc","step":1,"time":1.000,"value":2.0}',
     '{"name":"loss","step":1,"ti',  # torn, and the next line appended after it
-    '{"name":"acc","step":1,"time":1.000,"value":2.0}',  # another name: the period breaks
     '{"name":"loss","step":null,"time":1.000,"value":2.0}',
     '{"name":"loss","step":1,"time":1.000,"value":NaN}',
     '{"name":"loss","step":1,"time":1.000,"value":1.5.5}',

@@ -15,11 +15,12 @@ caller, point by point. Numbers are read by ``float()``, which also takes a few 
 that writer writes ``repr(float(value))``, the text the TSV holds (tests/test_finalise_stream.py
 checks both against the JSON path).
 
-``periodic_series`` is the faster form of the commonest block: every line in the compact form and the
-names repeating with a period (a dict of metrics logged at every step). Each metric's lines are
-joined and turned into its TSV text by a few whole-text passes (its name's prefix replaced, the
-numbers left where they are), checked by deleting the digits and counting what is left; only the
-values become objects (``float``, for the summaries).
+``periodic_series`` is the faster form of the commonest block: every line in the compact form, the
+names repeating with a period (a dict of metrics logged at every step) for runs of lines (a metric
+logged now and then starts a new run). The key tokens are replaced over the whole block and one
+split gives each line's name and its ``step\\ttime\\x03value`` text; each metric's texts of a run are
+joined and checked by deleting the number bytes and comparing what is left; the TSV is that text
+with its separators translated, and only the values become objects (``float``, for the summaries).
 """
 
 from __future__ import annotations
@@ -180,58 +181,134 @@ _TO_FIELDS = bytes.maketrans(b"\t\n", b"\x03\x03")
 _TO_TSV = bytes.maketrans(b"\x03", b"\t")
 
 
-def periodic_series(data: bytes) -> dict[str, SeriesText] | None:
-    """``data``: whole lines (no final newline) in ``gitrun.log``'s compact form whose names repeat with
-    a period -> each metric's TSV text and values, first logged first; None for any other block (then
-    ``plain_columns`` or JSON reads it)."""
-    if not (data.startswith(_OPEN) and data.endswith(_CLOSE)) or b"\\" in data:
-        return None  # an escape could hide a quote in a name; other odd bytes fail the checks below
+def periodic_series(data: bytes) -> list[dict[str, SeriesText]] | None:
+    """``data``: whole lines (no final newline) in ``gitrun.log``'s compact form -> runs of lines whose
+    names repeat with a period, each as its metrics' TSV text and values (first logged first); None
+    for any other block, or one that breaks into too many runs (then ``plain_columns`` or JSON reads it)."""
+    if (not (data.startswith(_OPEN) and data.endswith(_CLOSE))
+            or any(byte in data for byte in (b"\\", b"\t", b"\x03"))):
+        return None  # an escape could hide a quote in a name; tabs and \x03 are the separators made here
+    count = data.count(b"\n") + 1
     # No string holds a quote (no backslash), so these tokens are the keys, never part of a name.
     data = data.replace(_TIME_KEY, b"\t").replace(_VALUE_KEY, b"\x03")
     lines = data[len(_OPEN):-len(_CLOSE)].split(_LINE_BREAK)  # name","step":STEP\tTIME\x03VALUE
-    names = _period_names(lines)
-    if names is None:
-        return None
-    found: dict[str, SeriesText] = {}
-    for offset, (name, raw) in enumerate(names.items()):
-        series = _series_text(lines[offset::len(names)], raw + _STEP_KEY)
-        if series is None:
-            return None
-        found[name] = series
+    if len(lines) != count:
+        return None  # a line break inside a line
+    whole = _one_run(lines)
+    if whole is not _CUT:
+        return whole
+    parts = _STEP_KEY.join(lines).split(_STEP_KEY)  # name, STEP\tTIME\x03VALUE, name, ...: each line's name
+    if len(parts) != 2 * count:
+        return None  # a line without its step key, or with two
+    names, payloads = parts[0::2], parts[1::2]
+    checked: dict[bytes, str] = {}
+    found: list[dict[str, SeriesText]] = []
+    start = 0
+    while start < count:
+        if len(found) > _MAX_RUNS + count // _MIN_RUN_LINES:
+            return None  # names in no order worth cutting out: columns group them
+        period = _period(names, start)
+        distinct = _distinct_lines(names[start:start + period])
+        # A name twice before the first comes back: these lines once each (a metric logged now and then)
+        end = start + distinct if distinct < period else _periodic_end(names, start, period)
+        period = distinct
+        run: dict[str, SeriesText] = {}
+        for offset, raw in enumerate(names[start:start + period]):
+            name = checked.get(raw) or _checked_name(raw, checked)
+            lines = payloads[start + offset:end:period]
+            series = _series_text(b"\n".join(lines), len(lines)) if name and name not in run else None
+            if series is None:
+                return None
+            run[name] = series
+        found.append(run)
+        start = end
     return found
 
 
-def _period_names(lines: list[bytes]) -> dict[str, bytes] | None:
-    """The names of one period (text -> bytes), in order, when the first lines repeat them; each
-    metric's lines are checked against its name afterwards."""
+_CUT: list[dict[str, SeriesText]] = []  # _one_run's answer for a block whose period breaks
+
+
+def _one_run(lines: list[bytes]) -> list[dict[str, SeriesText]] | None:
+    """The block as one run when the names of its first lines repeat all through it (the common case,
+    cheaper than finding every line's name); ``_CUT`` when they do not, None when a line is no point."""
     head = [line[:line.find(b'"')] for line in lines[:_PERIOD_LOOKAHEAD + 1]]
-    first = head[0]
-    if first in head[1:]:
-        period = head.index(first, 1)
-    elif len(lines) <= _PERIOD_LOOKAHEAD:
-        period = len(lines)
-    else:
-        return None
-    names: dict[str, bytes] = {}
-    for raw in head[:period]:
-        try:
-            name = raw.decode("utf-8")
-        except UnicodeDecodeError:
+    period = _period(head, 0)
+    if _distinct_lines(head[:period]) < period:
+        return _CUT
+    checked: dict[bytes, str] = {}
+    run: dict[str, SeriesText] = {}
+    for offset, raw in enumerate(head[:period]):
+        prefix = raw + _STEP_KEY
+        text = b"\n".join(lines[offset::period])
+        if not text.startswith(prefix):
+            return _CUT
+        text = text[len(prefix):].replace(b"\n" + prefix, b"\n")
+        if b'"' in text:
+            return _CUT  # a line of another name (it keeps its quotes)
+        name = _checked_name(raw, checked)
+        series = _series_text(text, len(lines[offset::period])) if name else None
+        if series is None:
             return None
-        if name in names or not valid_name(name) or not name.isprintable():
-            return None
-        names[name] = raw
-    return names
+        run[name] = series
+    return [run]
 
 
-def _series_text(lines: list[bytes], prefix: bytes) -> SeriesText | None:
-    """One metric's lines (``prefix`` STEP\\tTIME\\x03VALUE) -> its TSV text, or None when any line is
+_MAX_RUNS = 64  # runs of lines taken as text per block, beyond one per _MIN_RUN_LINES lines
+_MIN_RUN_LINES = 64
+
+
+def _checked_name(raw: bytes, checked: dict[bytes, str]) -> str:
+    """The metric name, or "" when JSON would not read it as the same text or it names no series."""
+    try:
+        name = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return ""
+    if not valid_name(name) or not name.isprintable() or '"' in name:  # a quote: a torn line glued to the next
+        return ""
+    checked[raw] = name
+    return name
+
+
+def _period(names: list[bytes], start: int) -> int:
+    """Lines from ``start`` to the first one of the same name (1 when none follows soon)."""
+    try:
+        return names.index(names[start], start + 1, start + 1 + _PERIOD_LOOKAHEAD) - start
+    except ValueError:
+        return 1
+
+
+def _distinct_lines(names: list[bytes]) -> int:
+    """How many of the first names are all different."""
+    seen: set[bytes] = set()
+    for index, name in enumerate(names):
+        if name in seen:
+            return index
+        seen.add(name)
+    return len(names)
+
+
+def _periodic_end(names: list[bytes], start: int, period: int) -> int:
+    """Where the lines from ``start`` stop repeating the names of their first ``period`` lines."""
+    good, width, total = start + period, 64, len(names)
+    while good < total:  # galloping: ever wider slices compared whole (C), then halved on a mismatch
+        stop = min(total, good + width)
+        if names[good:stop] == names[good - period:stop - period]:
+            good, width = stop, width * 2
+            continue
+        low, high = good, stop  # names repeat in [good, low); the first that does not is in [low, high)
+        while high - low > 1:
+            middle = (low + high) // 2
+            if names[low:middle] == names[low - period:middle - period]:
+                low = middle
+            else:
+                high = middle
+        return low
+    return total
+
+
+def _series_text(text: bytes, count: int) -> SeriesText | None:
+    """One metric's ``count`` lines (STEP\\tTIME\\x03VALUE) -> its TSV text, or None when any line is
     not exactly that, with a whole step, a time as ``%.3f`` writes it and a number for a value."""
-    text = b"\n".join(lines)
-    if not text.startswith(prefix):
-        return None
-    text = text[len(prefix):].replace(b"\n" + prefix, b"\n")  # a line of another name keeps its quotes
-    count = len(lines)
     # Numbers deleted, each line must leave exactly its two separators: nothing else, in this order.
     if text.translate(None, _NUMBER_BYTES) != (b"\t\x03\n" * count)[:-1]:
         return None

@@ -186,9 +186,12 @@ class SeriesBuilder:
             return records
         parsed: list[dict[str, Any]] | None = None
         for run in spaced_runs(block):
-            found: Mapping[str, Columns | SeriesText] | None = periodic_series(run)
-            if found is None:
-                found = plain_columns(run)
+            as_text = periodic_series(run)
+            if as_text is not None:
+                for lines in as_text:
+                    self.add_columns(lines)
+                continue
+            found = plain_columns(run)
             if found is not None:
                 self.add_columns(found)
                 continue
