@@ -73,7 +73,8 @@ SAMPLE_EVERY = 500  # steps between two samples: 100 steps a second, the sampler
 
 def write_points(path: Path, count: int, sampled: bool = False) -> None:
     """``count`` points of 10 metrics, as ``gitrun.log(step=..., metric_i=...)`` spools them (its encoder);
-    ``sampled``: with the system sampler's lines (``json.dumps``, 7 series) every ``SAMPLE_EVERY`` steps."""
+    ``sampled``: with 2 evaluation metrics logged on their own and the system sampler's lines
+    (``json.dumps``, 7 series) every ``SAMPLE_EVERY`` steps."""
     from gitrun.api import _Buffer
 
     encoder = _Buffer.__new__(_Buffer)  # only its line encoder: no spool, no thread
@@ -84,7 +85,10 @@ def write_points(path: Path, count: int, sampled: bool = False) -> None:
                                            1.0 / (step + index + 1))
                                           for step in range(start, min(start + SAMPLE_EVERY, count // 10))
                                           for index in range(10)]))
-            if sampled:
+            if sampled:  # an evaluation logged on its own, and the sampler's lines
+                last = min(start + SAMPLE_EVERY, count // 10) - 1
+                handle.write(encoder._encode([(name, last, 1700000000.0 + last * 0.05 + 0.01, 0.5 + 1.0 / (last + 1))
+                                              for name in ("val/loss", "val/acc")]))
                 sample = start // SAMPLE_EVERY
                 handle.write("".join(json.dumps({"name": f"system/{name}", "step": sample,
                                                  "time": 1700000000.0 + start * 0.05 + 0.0125,
@@ -143,8 +147,8 @@ def main() -> None:
         cases.insert(1, (counts[0], True))  # the smallest count again, with the sampler's lines among them
         for count, sampled in cases:
             rounds = args.rounds if count == counts[0] else 1
-            label = f"{count:,}" + (f" + sampler ({len(SYSTEM_SERIES)} series every {SAMPLE_EVERY} steps)"
-                                    if sampled else "")
+            label = f"{count:,}" + (f" + 2 eval metrics and the sampler ({len(SYSTEM_SERIES)} series) every "
+                                    f"{SAMPLE_EVERY} steps" if sampled else "")
             ours, bases = [], []
             for _ in range(rounds):
                 mine, base = one_round(repo, env, count, count <= args.baseline_max, sampled)
