@@ -7,6 +7,8 @@ the copy and write its tree. The user's index, HEAD, branches, stash and files a
 
 What goes in is decided by a policy callback from the capture layer (secrets, size limits,
 ``.gitrunignore``) *before* a file is hashed, so an excluded file never becomes a loose blob.
+With many new files, the policy's ``prepare`` reads them once and hands over the bytes it checked;
+those bytes become the blobs (``_NewBlobs``), so what is stored is exactly what was scanned.
 """
 
 from __future__ import annotations
