@@ -10,7 +10,8 @@ The baseline fetch runs with auto-gc off too, as gitrun's own fetches do. Wall a
 command and every process it waited for) are both reported; then one more push and pull of each kind
 runs with ``GITRUN_TRACE_GIT`` set, which times every git subprocess gitrun starts: the profile
 table says where gitrun's time goes (what is not git is gitrun's own Python: start-up, planning,
-the notes merge, reading notes for the tombstone test).
+the notes merge, reading notes for the tombstone test; a first pull's fetch runs while gitrun
+imports, so that time is partly hidden inside the fetch's row).
 
 Run: ``.venv/bin/python bench/bench_share.py [--runs-count N] [--rounds R]``.
 """
@@ -53,7 +54,8 @@ def traced_sh(args: list[str], cwd: Path, env: dict[str, str], trace: Path) -> t
 def profile_rows(label: str, wall: float, steps: list[tuple[str, float]]) -> list[list[str]]:
     rows = [[label, step, f"{seconds * 1000:.0f} ms"] for step, seconds in steps]
     rest = wall - sum(seconds for _step, seconds in steps)
-    rows.append([label, "gitrun itself (Python start-up, planning, notes merge and reads)", f"{rest * 1000:.0f} ms"])
+    rows.append([label, "gitrun itself, outside git (Python start-up, planning, notes merge and reads)",
+                 f"{rest * 1000:.0f} ms"])
     rows.append([label, "**total**", f"**{wall * 1000:.0f} ms**"])
     return rows
 
@@ -160,7 +162,8 @@ def main() -> None:
         load = " / ".join(f"{value:.1f}" for value in os.getloadavg())
         body = "\n\n".join([
             f"## Sharing {args.runs_count} runs (`bench/bench_share.py`)",
-            "`git run push` (fetch, merge, atomic push of run refs and notes) against `git push` of the same "
+            "`git run push` (one atomic push of run refs and notes, the notes leased; a fetch and merge only "
+            "when the remote moved) against `git push` of the same "
             "refs; `git run pull` (fetch, notes merge, run refs created) against `git fetch` of the same refs "
             "(auto-gc off for both); runs from `bench/generate.py` (real-sized notes); a local bare repository "
             f"and a `git daemon` on 127.0.0.1; median of {args.rounds}, the order alternating each round; CPU "
@@ -168,7 +171,8 @@ def main() -> None:
             common.table(["operation", "gitrun wall", "plain git wall", "ratio", "gitrun CPU", "plain git CPU",
                           "CPU ratio"], rows),
             "Where gitrun's time goes (one more push and pull of each kind with `GITRUN_TRACE_GIT`, which "
-            "times every git subprocess; the rest is gitrun's own Python):",
+            "times every git subprocess; the rest is gitrun's own Python; a first pull starts its fetch "
+            "before its imports, so the fetch's row includes time gitrun spent importing meanwhile):",
             common.table(["command", "step", "wall"], profile),
             f"The pre-push checks of all {args.runs_count} runs (`git run check`): "
             f"{common.median_ms(checks):.0f} ms.",

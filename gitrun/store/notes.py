@@ -32,6 +32,7 @@ Modifier = Callable[[dict[str, bytes | None]], NoteChanges]
 
 _TREE = pygit2.enums.FileMode.TREE
 _BLOB = pygit2.enums.FileMode.BLOB
+_BLOB_TYPE = pygit2.enums.ObjectType.BLOB
 
 
 def notes_tree(repo: pygit2.Repository, ref: str = NOTES_REF) -> pygit2.Tree | None:
@@ -118,8 +119,11 @@ def read_note(repo: pygit2.Repository, commit_hex: str, tree: pygit2.Tree | None
     blob_id = _lookup_entry(repo, tree, commit_hex)
     if blob_id is None:
         return None
-    blob = repo.get(blob_id)
-    return blob.data if isinstance(blob, pygit2.Blob) else None
+    try:  # straight from the object database: half the cost of a Blob object's .data
+        kind, data = repo.odb.read(blob_id)
+    except (KeyError, ValueError, pygit2.GitError):
+        return None
+    return data if kind == _BLOB_TYPE else None
 
 
 def modify_notes(repo: pygit2.Repository, keys: list[str], modifier: Modifier, message: str,

@@ -33,8 +33,7 @@ from gitrun.store.refs import EXPERIMENTS_PREFIX, JOURNAL_REF, NOTES_REF, read_r
 from gitrun.store.sharing.remote import (
     fetch,
     incomplete_marker_ref,
-    local_runs,
-    tracked_runs,
+    runs_under,
     tracking_is_complete,
     tracking_notes_ref,
     tracking_runs_prefix,
@@ -101,8 +100,7 @@ def plan_push(repo: pygit2.Repository, remote: str, chosen: list[str] | None, de
     Every ref is read once (one pass over the references) and every run's commit once (its
     snapshot, the note's key).
     """
-    remote_runs = tracked_runs(repo, remote)
-    local = local_runs(repo)
+    remote_runs, local = runs_under(repo, tracking_runs_prefix(remote), EXPERIMENTS_PREFIX)
     tree = notes_tree(repo)
     snapshots: dict[pygit2.Oid, str | None] = {}
 

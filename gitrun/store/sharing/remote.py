@@ -98,7 +98,7 @@ def resolve_remote(repo: pygit2.Repository, remote: str | None, remotes: list[st
 
 def tracked_runs(repo: pygit2.Repository, remote: str) -> dict[str, pygit2.Oid]:
     """The remote's run refs as the last fetch left them in the tracking refs: id -> result commit."""
-    return _runs_under(repo, tracking_runs_prefix(remote))
+    return runs_under(repo, tracking_runs_prefix(remote))[0]
 
 
 def fetch(repo: pygit2.Repository, workdir: Path, remote: str) -> dict[str, pygit2.Oid]:
@@ -112,18 +112,21 @@ def fetch(repo: pygit2.Repository, workdir: Path, remote: str) -> dict[str, pygi
 
 def local_runs(repo: pygit2.Repository) -> dict[str, pygit2.Oid]:
     """The local run refs, id -> result commit, in one pass over the references."""
-    return _runs_under(repo, EXPERIMENTS_PREFIX)
+    return runs_under(repo, EXPERIMENTS_PREFIX)[0]
 
 
-def _runs_under(repo: pygit2.Repository, prefix: str) -> dict[str, pygit2.Oid]:
-    """Run id -> target of every direct ref under ``prefix`` (symbolic refs are not runs)."""
-    found: dict[str, pygit2.Oid] = {}
+def runs_under(repo: pygit2.Repository, *prefixes: str) -> list[dict[str, pygit2.Oid]]:
+    """For each prefix: run id -> target of every direct ref under it (symbolic refs are not runs),
+    all in one pass over the references."""
+    found: list[dict[str, pygit2.Oid]] = [{} for _ in prefixes]
     for ref in repo.references.iterator():
         name = ref.name
-        if name.startswith(prefix):
-            target = ref.target
-            if isinstance(target, pygit2.Oid):
-                found[name[len(prefix):]] = target
+        for prefix, runs in zip(prefixes, found, strict=True):
+            if name.startswith(prefix):
+                target = ref.target
+                if isinstance(target, pygit2.Oid):
+                    runs[name[len(prefix):]] = target
+                break
     return found
 
 
