@@ -14,6 +14,8 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from gitrun.store.snapshot import GIT_BATCH_FROM
 from tests.conftest import git, gitrun, user_state
 
@@ -201,3 +203,31 @@ def test_a_nested_repository_among_many_new_files_is_named_not_captured(repo: Pa
     run = json.loads(gitrun(repo, "list", "--json").stdout)[0]
     names = git(repo, "ls-tree", "-r", "--name-only", run["commit"]).split()
     assert not any(name.startswith("data/vendor") for name in names) and "data/d3/f0003.txt" in names
+
+
+def test_untracked_folders_are_listed_the_same_whether_git_walks_them_or_the_whole_tree(
+        repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Up to PATHSPEC_FOLDERS untracked folders git lists only their files, beyond it the whole tree:
+    the same snapshot either way, and the tree `git add -A` writes."""
+    from gitrun.capture.code import snapshot_code
+    from gitrun.store import snapshot
+    from gitrun.store.config import load_settings
+    from gitrun.store.git import open_repository
+
+    make_many(repo)
+    for number in range(5):
+        (repo / f"top{number}").mkdir()
+        (repo / f"top{number}" / "x.txt").write_text(f"top {number}\n")
+    (repo / "loose.txt").write_text("an untracked file outside any untracked folder\n")
+    (repo / ".gitignore").write_text("top3/\n")
+    git(repo, "rm", "-q", "--cached", "README.md")  # staged for deletion, still on disk
+    _, paths = open_repository(repo)
+    settings = load_settings(paths.workdir)
+    walked = snapshot_code(paths, settings)
+    monkeypatch.setattr(snapshot, "PATHSPEC_FOLDERS", 0)
+    whole = snapshot_code(paths, settings)
+    assert walked.tree == whole.tree and walked.untracked == whole.untracked
+    assert "README.md" in walked.untracked and "loose.txt" in walked.untracked
+    assert "top3/x.txt" not in walked.untracked and "top4/x.txt" in walked.untracked
+    left_out = ["data/d1/.env", "data/d2/notes.txt", "data/ignored-by-gitrun.txt"]
+    assert str(walked.tree) == git_tree_without(repo, tmp_path, left_out)

@@ -207,8 +207,8 @@ class SnapshotPolicy:
         return None
 
 
-# Read without following a symlink or waiting on a FIFO; what is not a regular file is left alone.
 _SEPARATOR_LENGTH = len(SEGMENT_SEPARATOR)
+# Read without following a symlink or waiting on a FIFO; what is not a regular file is left alone.
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
 
 

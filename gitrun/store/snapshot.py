@@ -110,6 +110,9 @@ def _temporary_index_repository(paths: RepoPaths) -> Iterator[tuple[pygit2.Repos
         temp_index.unlink(missing_ok=True)
 
 
+PATHSPEC_FOLDERS = 64  # up to this many untracked folders, git lists only their files
+
+
 def _status(repo: pygit2.Repository, paths: RepoPaths, index_file: Path) -> dict[str, int]:
     """Every changed path with its libgit2 status flags; untracked files as git itself lists them.
 
@@ -119,12 +122,18 @@ def _status(repo: pygit2.Repository, paths: RepoPaths, index_file: Path) -> dict
     with 100,000 files). A nested repository stays one ``folder/`` entry either way.
     """
     flags = {path: int(value) for path, value in repo.status(untracked_files="normal", ignored=False).items()}
-    if not any(path.endswith("/") and value & _WT_NEW for path, value in flags.items()):
+    folders = [path for path, value in flags.items() if path.endswith("/") and value & _WT_NEW]
+    if not folders:
         return flags
-    listed = run_git(["ls-files", "--others", "--exclude-standard", "-z"], paths.workdir,
+    # A few folders: git walks only those (a big checkout with one untracked `outputs/` costs
+    # milliseconds); many: git walks the whole tree once, and its list replaces libgit2's.
+    only_folders = len(folders) <= PATHSPEC_FOLDERS
+    listed = run_git(["--literal-pathspecs", "ls-files", "--others", "--exclude-standard", "-z", "--",
+                      *(folders if only_folders else [])], paths.workdir,
                      env={"GIT_DIR": str(paths.gitdir), "GIT_WORK_TREE": str(paths.workdir),
                           "GIT_INDEX_FILE": str(index_file)})
-    for path, value in list(flags.items()):
+    for path in folders if only_folders else list(flags):
+        value = flags[path]
         if value & _WT_NEW:
             if value == _WT_NEW:
                 del flags[path]
