@@ -239,14 +239,15 @@ def _one_run(lines: list[bytes]) -> list[dict[str, SeriesText]] | None:
     run: dict[str, SeriesText] = {}
     for offset, raw in enumerate(head[:period]):
         prefix = raw + _STEP_KEY
-        text = b"\n".join(lines[offset::period])
+        picked = lines[offset::period]
+        text = b"\n".join(picked)
         if not text.startswith(prefix):
             return _CUT
         text = text[len(prefix):].replace(b"\n" + prefix, b"\n")
         if b'"' in text:
             return _CUT  # a line of another name (it keeps its quotes)
         name = _checked_name(raw, checked)
-        series = _series_text(text, len(lines[offset::period])) if name else None
+        series = _series_text(text, len(picked)) if name else None
         if series is None:
             return None
         run[name] = series
