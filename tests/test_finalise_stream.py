@@ -235,6 +235,20 @@ def test_periodic_blocks_taken_as_text_give_what_json_gives(seed: int, tmp_path:
     assert_built_as_json_gives(built, expected)
 
 
+def test_a_block_is_cut_around_the_samplers_lines_only_where_they_start_a_line() -> None:
+    from gitrun.model.point_columns import spaced_runs
+
+    logged = api_lines([("loss", step, 1.0 + step, 0.5) for step in range(3)]).splitlines()
+    sampled = [json.dumps({"name": "system/cpu_percent", "step": step, "time": 1.5, "value": 3}) for step in range(2)]
+    block = "\n".join([*sampled, *logged, sampled[0], *logged, *sampled]).encode()
+    runs = spaced_runs(block)
+    assert [run.startswith(b'{"name": ') for run in runs] == [True, False, True, False, True]
+    assert b"\n".join(runs) == block and [run.count(b"\n") for run in runs] == [1, 2, 0, 2, 1]
+    assert spaced_runs(b"\n".join(map(str.encode, logged))) == [b"\n".join(map(str.encode, logged))]
+    inside = '{"name":"loss","step":1,"time":1.000,"value":2.0,"note":{"name": 1}}'  # not where a line starts
+    assert spaced_runs(f"{logged[0]}\n{inside}".encode()) == [f"{logged[0]}\n{inside}".encode()]
+
+
 TEXT_ODD_LINES = [  # in the place of a "loss" line of a block of times 1.000, 2.000, ...
     '{"name":"loss","step":1,"value":2.0,"time":1.000}',  # time and value swapped
     '{"name":"loss","step":,"time":1.000,"value":2.0}',  # no step
