@@ -13,8 +13,12 @@ import errno
 import gc
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from gitrun.errors import GitrunError
+
+if TYPE_CHECKING:
+    from gitrun.runner.options import RecordOptions
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -29,10 +33,16 @@ def main(argv: list[str] | None = None) -> None:
             from gitrun.store.prefetch import start_first_pull
 
             start_first_pull(args[1:])
-        from gitrun.cli.fastpath import parse_record_args, run_recording
+        listed = None
+        if args == ["list"]:  # the warm listing without click or pygit2 (gitrun.cli.fastlist), else None
+            from gitrun.cli.fastlist import fast_list
 
-        options = parse_record_args(args)
-        if options is not None:
+            listed = fast_list()
+        if listed is not None:
+            code = listed
+        elif (options := _record_options(args)) is not None:
+            from gitrun.cli.fastpath import run_recording
+
             code = run_recording(options)
             recorded = True
         else:
@@ -71,6 +81,12 @@ def main(argv: list[str] | None = None) -> None:
 
 
 _NO_ROOM = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
+
+
+def _record_options(args: list[str]) -> RecordOptions | None:
+    from gitrun.cli.fastpath import parse_record_args
+
+    return parse_record_args(args)
 
 
 def _internal_error(err: Exception) -> None:

@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import sys
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from gitrun.commands.context import Context, open_context
-from gitrun.commands.output import (
-    name_with_baseline,
-    output_width,
-    short_ids,
-    short_ids_of,
-    table,
-    write_json_array,
-)
+from gitrun.commands.list_memo import listing_key_now, remember_listing
+from gitrun.commands.list_table import DEFAULT_HEADERS, NO_RUNS, default_cells
+from gitrun.commands.output import output_width, short_ids, table, write_json_array
 from gitrun.commands.paging import colour_status_column
 from gitrun.commands.selection import (
     Selection,
@@ -29,7 +22,6 @@ from gitrun.commands.selection import (
     select_runs,
 )
 from gitrun.model.run import run_summary_json
-from gitrun.model.timefmt import human_age_seconds, human_duration
 from gitrun.store.index import COLUMNS, level_for
 
 # The default table is built from the index's typed columns without the query language
@@ -37,7 +29,6 @@ from gitrun.store.index import COLUMNS, level_for
 # of what the default ``git run list`` costs at 10,000 runs).
 DEFAULT_COLUMNS = "id,name,status,age,duration,branch,message"
 LISTED = 10  # the listing columns a row of ``Listed.rows`` holds (index.listing_rows)
-DEFAULT_HEADERS = ["id", "name", "status", "age", "duration", "branch", "message"]  # parse_columns(DEFAULT_COLUMNS)
 
 
 def list_command(as_json: bool = False, limit: int | None = None, columns: str | None = None,
@@ -48,7 +39,13 @@ def list_command(as_json: bool = False, limit: int | None = None, columns: str |
     if default_table:
         ctx = opened = open_context()
         if where is None and sort is None:
-            return _default_table(ctx, _unfiltered(ctx, all_branches, limit), where)
+            plain = not all_branches and limit is None
+            before = listing_key_now(ctx) if plain else None  # what the warm fast path will check
+            listed = _unfiltered(ctx, all_branches, limit)
+            code = _default_table(ctx, listed, where)
+            if before is not None:
+                remember_listing(ctx, before, listed.rows or {})
+            return code
         picked = select_rows(ctx.store.index, ctx.repo, where=where, sort=sort, limit=limit,
                              all_branches=all_branches)
         if picked is not None:  # every field is in the index's rows: no Run built
@@ -104,9 +101,6 @@ def list_command(as_json: bool = False, limit: int | None = None, columns: str |
     return 0
 
 
-NO_RUNS = "no runs yet: record one with `git run -- COMMAND`"
-
-
 @dataclass
 class Listed:
     """What a table shows: the selection, and every run id (short ids are unique among all runs)."""
@@ -143,20 +137,7 @@ def _default_table(ctx: Context, listed: Listed, where: str | None) -> int:
     if rows is None:
         wanted = set(listed.shown)
         rows = {row[0]: row for row in ctx.store.index.listing_rows() if row[0] in wanted}
-    ids = short_ids_of(listed.all_ids)
-    branch = current_branch(ctx.repo)
-    now = time.time()
-    cells = []
-    for run_id in listed.shown:
-        _, name, status, started_s, duration_s, run_branch, detached, message, _base, baseline_of = rows[run_id]
-        if baseline_of != "[]":
-            name = name_with_baseline(name, json.loads(baseline_of), branch)
-        cells.append([
-            ids[run_id], name, status, "-" if started_s is None else human_age_seconds(now - started_s),
-            "-" if duration_s is None else human_duration(duration_s),
-            run_branch or ("(detached)" if detached else "-"),
-            message if len(message) <= 60 else message[:59] + "…",
-        ])
+    cells = default_cells([rows[run_id] for run_id in listed.shown], listed.all_ids, current_branch(ctx.repo))
     headers = DEFAULT_HEADERS
     print(colour_status_column(table(cells, headers, output_width()), headers))
     selection.matched = max(selection.matched, len(listed.shown))

@@ -31,7 +31,6 @@ import os
 import re
 import sqlite3
 import sys
-import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +44,7 @@ from gitrun.model.timefmt import from_iso
 from gitrun.store import codec
 from gitrun.store.commits import blob_data
 from gitrun.store.git import RepoPaths
+from gitrun.store.listing_stamp import listing_select, refs_storage_stat
 from gitrun.store.notes import note_blob_id, notes_tree
 from gitrun.store.refs import EXPERIMENTS_PREFIX, NOTES_REF, read_ref, run_ref
 
@@ -62,7 +62,6 @@ SECTION_COLUMNS = ("params", "metrics", "summary", "data", "command")
 # Fields answered from the typed columns alone (``expect`` only as met/missed).
 COLUMN_FIELDS = frozenset({"id", "name", "status", "message", "user", "host", "cwd", "started", "ended",
                            "exit_code", "branch", "duration", "age", "commit", "base", "baseline"})
-RACY_SECONDS = 2.0  # a refs storage stat younger than this may hide a second write in the same tick
 PROGRESS_THRESHOLD = 200  # notes to read before a progress line is worth showing
 PARALLEL_THRESHOLD = 1500  # notes to read before starting worker processes pays off (~0.2 s to start them)
 MAX_WORKERS = 8
@@ -465,20 +464,7 @@ class RunIndex:
         self._synced = key
 
     def _refs_stat(self) -> str | None:
-        if (self.commondir / "reftable").exists():
-            return None
-        parts = []
-        now = time.time()
-        for path in (self.commondir / "packed-refs", self.commondir / "refs" / "experiments"):
-            try:
-                info = os.stat(path)
-            except FileNotFoundError:
-                parts.append("-")
-                continue
-            if now - info.st_mtime < RACY_SECONDS:
-                return None
-            parts.append(f"{info.st_ino}:{info.st_size}:{info.st_mtime_ns}")
-        return " ".join(parts)
+        return refs_storage_stat(self.commondir)  # shared with the fast path's key (store/listing_stamp.py)
 
     def _sync(self, conn: sqlite3.Connection, stat: str | None, notes: str) -> None:
         def fresh() -> bool:
@@ -497,6 +483,23 @@ class RunIndex:
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+
+    def remember(self, key: str, value: str, refs_stat: str, notes_commit: str) -> None:
+        """Store ``value`` under the meta ``key`` if the index is synced to exactly that refs stat and
+        notes commit (what the value was computed from); a file that cannot be written keeps nothing."""
+        def store(conn: sqlite3.Connection) -> None:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                if self._meta(conn, "refs_stat") == refs_stat and self._meta(conn, "notes_commit") == notes_commit:
+                    conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+        if not self._in_memory:
+            with contextlib.suppress(sqlite3.DatabaseError):
+                store(self.connection())
 
     @staticmethod
     def _meta(conn: sqlite3.Connection, key: str) -> str | None:
@@ -710,9 +713,7 @@ def listing_rows(conn: sqlite3.Connection, extra: Sequence[str] = (),
     (id, name, status, started_s, duration_s, branch, detached, message_cell, base_commit, baseline_of),
     then the ``extra`` SQL expressions over ``run_index`` (``store.row_fields``: the fields of a
     ``--where``/``--sort``), with ``parameters`` bound to their ``?``."""
-    select = ("SELECT id, name, status, started_s, duration_s, branch, detached, message_cell, base_commit, "
-              "baseline_of" + "".join(f", {expression}" for expression in extra) + " FROM run_index ORDER BY id DESC")
-    return conn.execute(select, tuple(parameters)).fetchall()
+    return conn.execute(listing_select(extra), tuple(parameters)).fetchall()
 
 
 def store_rows(conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> None:

@@ -95,6 +95,11 @@ def config_value(config: pygit2.Config | None, name: str) -> str | None:
     return str(value) if value is not None else None
 
 
+def repository_git_config(repo: pygit2.Repository) -> Callable[[str], str | None]:
+    """The repository's (and the user's) git config as a function of the name (None when unset)."""
+    return lambda name: config_value(repo.config, name)
+
+
 def user_git_config(name: str) -> str | None:
     """``name`` from the user's own git config (global and system), for use outside a repository."""
     try:

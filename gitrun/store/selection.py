@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import pygit2
 
 from gitrun.model.run import Run
+from gitrun.model.scope import scope_text
 
 if TYPE_CHECKING:
     from gitrun.model.query import Query
@@ -242,12 +243,7 @@ def baseline_of_branch(runs: list[Run], branch: str) -> Run | None:
 
 
 def scope_line(selection: Selection) -> str:
-    if selection.all_branches:
-        return "runs of all branches"
-    if selection.hidden:
-        return (f"runs on commits reachable from HEAD ({selection.hidden} hidden; "
-                f"--all-branches shows them)")
-    return "runs on commits reachable from HEAD"
+    return scope_text(selection.all_branches, selection.hidden)
 
 
 def run_label(run: Run, ids: dict[str, Any] | None = None) -> str:
