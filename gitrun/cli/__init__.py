@@ -13,12 +13,8 @@ import errno
 import gc
 import os
 import sys
-from typing import TYPE_CHECKING
 
 from gitrun.errors import GitrunError
-
-if TYPE_CHECKING:
-    from gitrun.runner.options import RecordOptions
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -40,19 +36,8 @@ def main(argv: list[str] | None = None) -> None:
             listed = fast_list()
         if listed is not None:
             code = listed
-        elif (options := _record_options(args)) is not None:
-            from gitrun.cli.fastpath import run_recording
-
-            code = run_recording(options)
-            recorded = True
         else:
-            from gitrun.cli.lazy import load_subcommands
-
-            load_subcommands(args)  # the one subcommand's module, or the whole application
-            from gitrun.cli.group import RECORDED, run_click
-
-            code = run_click(args)
-            recorded = bool(RECORDED)
+            code, recorded = _run(args)
     except GitrunError as err:
         from gitrun.model.terminal import printable
 
@@ -83,10 +68,20 @@ def main(argv: list[str] | None = None) -> None:
 _NO_ROOM = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
 
 
-def _record_options(args: list[str]) -> RecordOptions | None:
-    from gitrun.cli.fastpath import parse_record_args
+def _run(args: list[str]) -> tuple[int, bool]:
+    """A recording through the click-free parser, or the click application; and whether it recorded."""
+    from gitrun.cli.fastpath import parse_record_args, run_recording
 
-    return parse_record_args(args)
+    options = parse_record_args(args)
+    if options is not None:
+        return run_recording(options), True
+    from gitrun.cli.lazy import load_subcommands
+
+    load_subcommands(args)  # the one subcommand's module, or the whole application
+    from gitrun.cli.group import RECORDED, run_click
+
+    code = run_click(args)
+    return code, bool(RECORDED)
 
 
 def _internal_error(err: Exception) -> None:

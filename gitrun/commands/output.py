@@ -12,15 +12,16 @@ from __future__ import annotations
 import io
 import json
 import os
-import shutil
 import sys
 import textwrap
 from collections.abc import Iterable, Sequence
 from itertools import chain
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from gitrun.model.run import Run
 from gitrun.model.terminal import printable
+
+if TYPE_CHECKING:  # not at run time: the warm `git run list` (cli/fastlist.py) never builds a Run
+    from gitrun.model.run import Run
 
 
 def print_json(value: Any) -> None:
@@ -80,6 +81,8 @@ def output_width(stream: Any = None) -> int | None:
             return None
     except (AttributeError, ValueError):
         return None
+    import shutil  # only for a terminal: piped output (and the warm listing's) never needs it
+
     return max(shutil.get_terminal_size().columns, MIN_WIDTH)
 
 

@@ -27,7 +27,6 @@ import json
 import os
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,22 +45,20 @@ _HEX = re.compile(r"[0-9a-f]{40}")
 _UNSURE_CONFIG = re.compile(rb"include|extensions|worktree", re.IGNORECASE)
 
 
-@dataclass(frozen=True)
-class Located:
+class Located:  # plain classes: dataclasses (and inspect, which it imports) cost ~13 ms of start-up
     """A repository found the way git finds one in the simple case (a ``.git`` folder or file)."""
 
-    workdir: Path
-    gitdir: Path
-    commondir: Path
+    def __init__(self, workdir: Path, gitdir: Path, commondir: Path) -> None:
+        self.workdir, self.gitdir, self.commondir = workdir, gitdir, commondir
 
 
-@dataclass(frozen=True)
 class ListingKey:
-    located: Located
-    key: str  # JSON of every part the table depends on (module docstring)
-    refs_stat: str
-    notes_commit: str
-    branch: str  # HEAD's branch, "" when detached (store.selection.current_branch)
+    def __init__(self, located: Located, key: str, refs_stat: str, notes_commit: str, branch: str) -> None:
+        self.located = located
+        self.key = key  # JSON of every part the table depends on (module docstring)
+        self.refs_stat = refs_stat
+        self.notes_commit = notes_commit
+        self.branch = branch  # HEAD's branch, "" when detached (store.selection.current_branch)
 
 
 def environment_is_plain(environ: os._Environ[str] | dict[str, str]) -> bool:
