@@ -110,7 +110,13 @@ async def test_push_selected_runs_to_a_remote(project: dict[str, Any], tmp_path:
         move_to(app, "run-a")
         await pilot.press("space")
         move_to(app, "run-b")
-        await pilot.press("space", "p", "enter")  # remote: origin (the default)
+        await pilot.press("space", "p")
+        from gitrun.tui.screens.dialogs import TextPrompt
+
+        # Enter only once the remote prompt is up and focused: on a loaded machine it mounts late.
+        await wait_for(pilot, lambda: isinstance(app.screen, TextPrompt)
+                       and getattr(app.focused, "value", None) == "origin")
+        await pilot.press("enter")  # remote: origin (the default)
         pushed = f"refs/experiments/{project['a']}"
         await wait_for(pilot, lambda: pushed in git(remote, "for-each-ref"), timeout=60)
         refs = git(remote, "for-each-ref")
