@@ -80,8 +80,19 @@ def start_daemon(base: Path, env: dict[str, str]) -> tuple[subprocess.Popen[byte
                 return daemon, port
         except OSError:
             time.sleep(0.05)
-    daemon.kill()
+    stop_daemon(daemon)
     raise RuntimeError("git daemon did not start")
+
+
+def stop_daemon(daemon: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, not SIGKILL: ``git daemon`` runs ``git-daemon`` as its child and passes a SIGTERM on to
+    it, while a killed ``git`` leaves that child serving the deleted folder."""
+    daemon.terminate()
+    try:
+        daemon.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        daemon.kill()
+        daemon.wait()
 
 
 def main() -> None:
@@ -182,8 +193,7 @@ def main() -> None:
         print(body)
         common.write_section(KEY, body)
     finally:
-        daemon.kill()
-        daemon.wait()
+        stop_daemon(daemon)
         common.remove(work)
 
 
