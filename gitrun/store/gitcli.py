@@ -73,6 +73,10 @@ def run_git(
     return result
 
 
+# Leading arguments for gitrun's own fetches and pushes: git would otherwise start `git maintenance run
+# --auto` (or an auto-gc) inside them, which once made a first push wait 99 s.
+NO_AUTO_MAINTENANCE: tuple[str, ...] = ("-c", "gc.auto=0", "-c", "maintenance.auto=false")
+
 TRACE_ENV = "GITRUN_TRACE_GIT"  # a file: each git subprocess's wall time and arguments are appended to it
 
 

@@ -17,10 +17,8 @@ import atexit
 import os
 from dataclasses import dataclass
 
-from gitrun.store.gitcli import GitProcess, GitResult, start_git
+from gitrun.store.gitcli import NO_AUTO_MAINTENANCE, GitProcess, GitResult, start_git
 from gitrun.store.refnames import EXPERIMENTS_PREFIX, first_pull_refspecs
-
-NO_AUTO_MAINTENANCE: tuple[str, ...] = ("-c", "gc.auto=0", "-c", "maintenance.auto=false")
 
 
 def first_pull_fetch_args(remote: str) -> list[str]:

@@ -24,12 +24,12 @@ from gitrun.model.queue import check_job
 from gitrun.store import codec
 from gitrun.store.commits import is_commit
 from gitrun.store.git import default_signature, run_git
+from gitrun.store.gitcli import NO_AUTO_MAINTENANCE
 from gitrun.store.refs import ObjectId, RefMoved, compare_and_swap, ref_targets, to_oid
 from gitrun.store.trees import build_tree, read_blob_at
 
 QUEUE_PREFIX = "refs/gitrun/queue/"
 JOB_FILE = "job.toml"
-NO_AUTO_MAINTENANCE = ("-c", "gc.auto=0", "-c", "maintenance.auto=false")
 # What git says when a push lost a compare-and-swap race (the ref moved since we read it).
 _LOST_RACE = ("stale info", "fetch first", "non-fast-forward", "already exists", "cannot lock ref",
               "failed to update ref", "incorrect old value", "failed to lock")

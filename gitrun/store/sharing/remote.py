@@ -12,7 +12,8 @@ import pygit2
 
 from gitrun.errors import UsageError
 from gitrun.store.git import GitResult, default_signature, run_git
-from gitrun.store.prefetch import NO_AUTO_MAINTENANCE, first_pull_fetch_args
+from gitrun.store.gitcli import NO_AUTO_MAINTENANCE
+from gitrun.store.prefetch import first_pull_fetch_args
 from gitrun.store.refnames import (
     EXPERIMENTS_PREFIX,
     NOTES_REF,
