@@ -26,15 +26,17 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from gitrun.store.refnames import NOTES_REF
 
 NO_FAST_LIST = "GITRUN_NO_FAST_LIST"  # set (to anything): `git run list` never takes the fast path
 STAMP_META = "listing_stamp"  # the index's meta key holding the stamp (JSON)
 RACY_SECONDS = 2.0  # as store/index.py: a stat younger than this may hide a second write in the same tick
 EXPERIMENTS_DIR = ("refs", "experiments")
-NOTES_REF = "refs/notes/gitrun"
 # GIT_* variables that change neither which repository is found nor what is read from it.
 HARMLESS_GIT_ENV = frozenset({"GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_AUTHOR_DATE", "GIT_COMMITTER_NAME",
                               "GIT_COMMITTER_EMAIL", "GIT_COMMITTER_DATE", "GIT_CONFIG_NOSYSTEM", "GIT_EXEC_PATH",
@@ -166,18 +168,14 @@ def refs_storage_stat(commondir: Path) -> str | None:
     if (commondir / "reftable").exists():
         return None
     parts = []
-    import time
-
-    now = time.time()
     for path in (commondir / "packed-refs", commondir.joinpath(*EXPERIMENTS_DIR)):
         try:
-            info = os.stat(path)
+            part = _trusted_stat(os.stat(path))
         except FileNotFoundError:
-            parts.append("-")
-            continue
-        if now - info.st_mtime < RACY_SECONDS:
+            part = "-"
+        if part is None:
             return None
-        parts.append(f"{info.st_ino}:{info.st_size}:{info.st_mtime_ns}")
+        parts.append(part)
     return " ".join(parts)
 
 
@@ -227,14 +225,17 @@ def _settings_files(located: Located, environ: os._Environ[str] | dict[str, str]
 
 
 def _stat(path: Path) -> str | None:
-    import time
-
     try:
-        info = os.stat(path)
+        return _trusted_stat(os.stat(path))
     except FileNotFoundError:
         return "-"
     except OSError:
         return None
+
+
+def _trusted_stat(info: os.stat_result) -> str | None:
+    """A file's identity for a key (inode, size, mtime), or None when it is too young to trust: a
+    second write within the same clock tick would leave the same stat."""
     if time.time() - info.st_mtime < RACY_SECONDS:
         return None
     return f"{info.st_ino}:{info.st_size}:{info.st_mtime_ns}"
