@@ -119,6 +119,23 @@ def test_fast_path_matches_the_normal_path_through_changes(repo: Path, answers: 
     warm(repo, answers)
 
 
+def test_listing_an_unchanged_state_again_does_not_rewrite_the_stamp(repo: Path, answers: list[int | None]) -> None:
+    record(repo, "--name", "first", "--", "python", "-c", "pass")
+    warm(repo, answers)
+    common = Path(git(repo, "rev-parse", "--path-format=absolute", "--git-common-dir").strip())
+    files = [path for path in (common / "gitrun" / "index.sqlite", common / "gitrun" / "index.sqlite-wal")
+             if path.exists()]
+    old = time.time() - 30
+    for path in files:
+        os.utime(path, (old, old))
+    before = [path.stat().st_mtime_ns for path in files]
+    for _ in range(2):  # the normal path (a terminal's listing) stamps the same state each time
+        assert "first" in gitrun_in_process(repo, "list", env=NORMAL).stdout
+    # No write transaction for a stamp already stored: neither the database nor its write-ahead log changed.
+    assert [path.stat().st_mtime_ns for path in files] == before
+    assert "first" in warm(repo, answers)  # and the stamp still serves the fast path
+
+
 def test_a_missing_or_corrupt_index_falls_back(repo: Path, answers: list[int | None]) -> None:
     record(repo, "--name", "only", "--", "python", "-c", "pass")
     warm(repo, answers)

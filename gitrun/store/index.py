@@ -499,7 +499,11 @@ class RunIndex:
 
         if not self._in_memory:
             with contextlib.suppress(sqlite3.DatabaseError):
-                store(self.connection())
+                conn = self.connection()
+                # Every listing at a terminal stamps the same state again: an unchanged value is not
+                # rewritten (at 10,000 runs it is ~400 KB of WAL and a write lock per `git run list`).
+                if self._meta(conn, key) != value:
+                    store(conn)
 
     @staticmethod
     def _meta(conn: sqlite3.Connection, key: str) -> str | None:
