@@ -18,10 +18,18 @@ import os
 import sys
 from pathlib import Path
 
-from gitrun.commands.list_table import DEFAULT_HEADERS, NO_RUNS, default_cells, kept_rows
+from gitrun.commands.list_table import DEFAULT_HEADERS, NO_RUNS, default_cells
 from gitrun.commands.output import install_printable_streams, output_width, table
 from gitrun.model.scope import scope_text
-from gitrun.store.listing_stamp import NO_FAST_LIST, any_spool, environment_is_plain, listing_key, locate, stamped_rows
+from gitrun.store.listing_stamp import (
+    NO_FAST_LIST,
+    any_spool,
+    environment_is_plain,
+    listing_key,
+    locate,
+    rows_on_history,
+    stamped_rows,
+)
 
 
 def fast_list() -> int | None:
@@ -48,7 +56,7 @@ def fast_list() -> int | None:
     if not rows:
         print(NO_RUNS)
         return 0
-    kept = kept_rows(rows, reachable)
+    kept = rows_on_history(rows, reachable)
     scope = scope_text(False, len(rows) - len(kept))
     if not kept:
         print(f"no runs match ({scope})")

@@ -15,10 +15,9 @@ import os
 from typing import Any
 
 from gitrun.commands.context import Context
-from gitrun.commands.list_table import BASE
 from gitrun.commands.paging import decide_colour
 from gitrun.store.index import SCHEMA
-from gitrun.store.listing_stamp import STAMP_META, ListingKey, environment_is_plain, listing_key, locate
+from gitrun.store.listing_stamp import LISTING_BASE, STAMP_META, ListingKey, environment_is_plain, listing_key, locate
 from gitrun.store.opening import repository_git_config
 from gitrun.store.refs import dangling_ref_hint
 
@@ -41,6 +40,6 @@ def remember_listing(ctx: Context, before: ListingKey, shown: dict[str, tuple[An
         return
     if decide_colour(None, ctx.settings, repository_git_config(ctx.repo), on_terminal=False):
         return
-    reachable = sorted({row[BASE] for row in shown.values() if row[BASE]})
+    reachable = sorted({row[LISTING_BASE] for row in shown.values() if row[LISTING_BASE]})
     value = json.dumps({"key": before.key, "schema": SCHEMA, "reachable": reachable})
     ctx.store.index.remember(STAMP_META, value, before.refs_stat, before.notes_commit)

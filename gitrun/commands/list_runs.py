@@ -23,12 +23,12 @@ from gitrun.commands.selection import (
 )
 from gitrun.model.run import run_summary_json
 from gitrun.store.index import COLUMNS, level_for
+from gitrun.store.listing_stamp import LISTING_COLUMNS
 
 # The default table is built from the index's typed columns without the query language
 # (gitrun.model.query, gitrun.model.fields: imported by the paths that need them; start-up is most
 # of what the default ``git run list`` costs at 10,000 runs).
 DEFAULT_COLUMNS = "id,name,status,age,duration,branch,message"
-LISTED = 10  # the listing columns a row of ``Listed.rows`` holds (index.listing_rows)
 
 
 def list_command(as_json: bool = False, limit: int | None = None, columns: str | None = None,
@@ -51,7 +51,7 @@ def list_command(as_json: bool = False, limit: int | None = None, columns: str |
         if picked is not None:  # every field is in the index's rows: no Run built
             selection = Selection([], picked.hidden, all_branches, picked.matched, picked.notes)
             return _default_table(ctx, Listed(selection, picked.all_ids, [row[0] for row in picked.rows],
-                                              {row[0]: row[:LISTED] for row in picked.rows}), where)
+                                              {row[0]: row[:len(LISTING_COLUMNS)] for row in picked.rows}), where)
     from gitrun.commands.list_cells import cell, raw_cell
     from gitrun.model.query import parse_columns
 

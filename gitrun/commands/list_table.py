@@ -13,7 +13,6 @@ from gitrun.model.timefmt import human_age_seconds, human_duration
 
 NO_RUNS = "no runs yet: record one with `git run -- COMMAND`"
 DEFAULT_HEADERS = ["id", "name", "status", "age", "duration", "branch", "message"]  # parse_columns(DEFAULT_COLUMNS)
-BASE = 8  # base_commit's place in a listing row (index.listing_rows)
 
 
 def default_cells(rows: Sequence[tuple[Any, ...]], all_ids: Sequence[str], branch: str) -> list[list[str]]:
@@ -33,7 +32,3 @@ def default_cells(rows: Sequence[tuple[Any, ...]], all_ids: Sequence[str], branc
         ])
     return cells
 
-
-def kept_rows(rows: Sequence[tuple[Any, ...]], reachable: set[str]) -> list[tuple[Any, ...]]:
-    """The rows of runs on HEAD's history: no base commit, or one of the ``reachable`` bases."""
-    return [row for row in rows if not row[BASE] or row[BASE] in reachable]

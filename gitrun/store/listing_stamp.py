@@ -252,10 +252,21 @@ def any_spool(commondir: Path) -> bool:
         return True
 
 
+# The default listing's row (``index.listing_rows``), in order: the table, ``--where``/``--sort`` over
+# rows (``row_fields``) and this fast path all read rows of this shape.
+LISTING_COLUMNS = ("id", "name", "status", "started_s", "duration_s", "branch", "detached", "message_cell",
+                   "base_commit", "baseline_of")
+LISTING_BASE = LISTING_COLUMNS.index("base_commit")
+
+
 def listing_select(extra: Sequence[str] = ()) -> str:
     """The default listing's SQL over ``run_index`` (``index.listing_rows``), newest first."""
-    return ("SELECT id, name, status, started_s, duration_s, branch, detached, message_cell, base_commit, "
-            "baseline_of" + "".join(f", {expression}" for expression in extra) + " FROM run_index ORDER BY id DESC")
+    return ("SELECT " + ", ".join((*LISTING_COLUMNS, *extra)) + " FROM run_index ORDER BY id DESC")
+
+
+def rows_on_history(rows: Sequence[tuple[Any, ...]], reachable: set[str]) -> list[tuple[Any, ...]]:
+    """The listing rows of runs on HEAD's history: no base commit, or one of the ``reachable`` bases."""
+    return [row for row in rows if not row[LISTING_BASE] or row[LISTING_BASE] in reachable]
 
 
 def stamped_rows(key: ListingKey) -> tuple[list[tuple[Any, ...]], set[str]] | None:

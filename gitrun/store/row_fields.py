@@ -26,14 +26,13 @@ from typing import Any
 from gitrun.model import fields
 from gitrun.model.query_compiled import numbers_of
 from gitrun.model.timefmt import from_iso
+from gitrun.store.listing_stamp import LISTING_COLUMNS
 
 Row = tuple[Any, ...]
 Path = tuple[str, ...]
 Getter = Callable[[Row], list[Any]]
 
 # What ``RunIndex.listing_rows`` selects first, in this order (the default table's columns).
-LISTING_COLUMNS = ("id", "name", "status", "started_s", "duration_s", "branch", "detached", "message_cell",
-                   "base_commit", "baseline_of")
 _AT = {name: index for index, name in enumerate(LISTING_COLUMNS)}
 # Typed columns whose value is the field's one value (absent when NULL).
 _PLAIN = {"id": "id", "name": "name", "status": "status", "message": "message", "user": "user", "host": "host",

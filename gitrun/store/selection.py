@@ -14,6 +14,7 @@ import pygit2
 
 from gitrun.model.run import Run
 from gitrun.model.scope import scope_text
+from gitrun.store.listing_stamp import LISTING_BASE, rows_on_history
 
 if TYPE_CHECKING:
     from gitrun.model.query import Query
@@ -73,15 +74,13 @@ def reachable_bases(repo: pygit2.Repository, bases: set[str]) -> set[str]:
 
 
 Row = tuple[Any, ...]
-_BASE = 8  # base_commit's place in a listing row (store.row_fields.LISTING_COLUMNS)
 
 
 def reachable_rows(repo: pygit2.Repository, rows: list[Row], all_branches: bool) -> tuple[list[Row], int]:
     """The listing rows of runs on HEAD's history (all with ``all_branches``), and how many were left out."""
     if all_branches:
         return rows, 0
-    reachable = reachable_bases(repo, {row[_BASE] for row in rows if row[_BASE]})
-    kept = [row for row in rows if not row[_BASE] or row[_BASE] in reachable]
+    kept = rows_on_history(rows, reachable_bases(repo, {row[LISTING_BASE] for row in rows if row[LISTING_BASE]}))
     return kept, len(rows) - len(kept)
 
 
